@@ -1,0 +1,66 @@
+// Adapter and device acquisition through Dawn (npm `webgpu`). One GPUDevice is made here and passed
+// into everything else, so tests, benchmarks and the app own its lifetime.
+import { create, globals } from 'webgpu';
+import type { AdapterInfo } from '../../../shared/api';
+import { GpuUnavailableError } from '../../../shared/errors';
+
+// allow_unsafe_apis: subgroup matrices and timestamp queries; vulkan_enable_f16_on_nvidia: without it
+// NVIDIA's Vulkan driver hides shader-f16 from Dawn (../shared/docs/webgpu.md).
+const DAWN_TOGGLES = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+
+let gpuSingleton: GPU | null = null;
+function gpu(): GPU {
+  if (!gpuSingleton) {
+    Object.assign(globalThis, globals);
+    process.env.XDG_RUNTIME_DIR ??= '/tmp';
+    gpuSingleton = create(DAWN_TOGGLES) as GPU;
+  }
+  return gpuSingleton;
+}
+
+export async function requestAdapter(): Promise<GPUAdapter> {
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu().requestAdapter({ powerPreference: 'high-performance' });
+  } catch (err) {
+    throw new GpuUnavailableError(`Dawn could not enumerate GPUs: ${(err as Error).message}. Install a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver; on a machine without a GPU install Mesa's lavapipe (mesa-vulkan-drivers ≥ 25).`);
+  }
+  if (!adapter) {
+    throw new GpuUnavailableError('No GPU adapter found. Install a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver; on a machine without a GPU install Mesa\'s lavapipe (mesa-vulkan-drivers ≥ 25, e.g. from bookworm-backports), then restart the workbench.');
+  }
+  return adapter;
+}
+
+export function describeAdapter(adapter: GPUAdapter): AdapterInfo {
+  const info = adapter.info as GPUAdapterInfo & { backendType?: string; subgroupMinSize?: number; subgroupMaxSize?: number };
+  const l = adapter.limits;
+  const isSoftware = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
+  // Dawn's Node binding does not report the backend; it is fixed per platform in its default build.
+  const backend = info.backendType ?? ({ darwin: 'metal', win32: 'd3d12' } as Record<string, string>)[process.platform] ?? 'vulkan';
+  return {
+    vendor: info.vendor || 'unknown',
+    architecture: info.architecture || '',
+    device: info.device || '',
+    description: info.description || '',
+    backend,
+    isSoftware,
+    features: [...adapter.features].map(String).sort(),
+    limits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      subgroupMinSize: info.subgroupMinSize,
+      subgroupMaxSize: info.subgroupMaxSize,
+    },
+  };
+}
+
+/** Probe without creating a device: what the status bar shows. Never throws. */
+export async function probeAdapter(): Promise<{ adapter: AdapterInfo | null; error?: string }> {
+  try {
+    return { adapter: describeAdapter(await requestAdapter()) };
+  } catch (err) {
+    return { adapter: null, error: (err as Error).message };
+  }
+}
