@@ -1,0 +1,182 @@
+// The WebGPU runtime every op and architecture uses: buffers, a pipeline cache keyed by kernel variant,
+// uniforms from a ring, and command batching (many dispatches in one compute pass, one submit).
+//
+// Habits: the runtime never creates its own device (it is given one); a batch never waits on the CPU;
+// reads back only what the caller asks for.
+
+/** A WGSL kernel: one file in kernels/, compiled with `override` constants per variant. */
+export interface KernelSource {
+  name: string; // file stem, e.g. "rms_norm"
+  code: string; // WGSL text
+  entryPoint?: string; // default "main"
+}
+
+export type Constants = Record<string, number>;
+
+const UNIFORM_ALIGN = 256; // minUniformBufferOffsetAlignment upper bound on every adapter we target
+const UNIFORM_RING_BYTES = 1 << 20;
+
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private modules = new Map<string, GPUShaderModule>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private ring: GPUBuffer;
+  private ringStaging: Uint8Array;
+  private ringOffset = 0;
+  private ringBase = 0; // first byte of the current batch's uniforms
+  /** Dispatches recorded since creation (for per-token counters). */
+  dispatchCount = 0;
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.ring = device.createBuffer({ label: 'uniform-ring', size: UNIFORM_RING_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.ringStaging = new Uint8Array(UNIFORM_RING_BYTES);
+  }
+
+  /** The compiled pipeline for a kernel variant; compiled once per (kernel, constants). */
+  pipeline(kernel: KernelSource, constants: Constants = {}): GPUComputePipeline {
+    const key = `${kernel.name}:${kernel.entryPoint ?? 'main'}:${Object.entries(constants).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      let module = this.modules.get(kernel.name);
+      if (!module) {
+        module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
+        this.modules.set(kernel.name, module);
+      }
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: 'auto',
+        compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants },
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** A storage buffer of `bytes` (rounded up to 4), usable as copy source and destination. */
+  buffer(bytes: number, label: string, extraUsage = 0): GPUBuffer {
+    return this.device.createBuffer({
+      label,
+      size: Math.max(4, Math.ceil(bytes / 4) * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
+    });
+  }
+
+  /** A storage buffer holding `data` (its bytes padded to a multiple of 4). */
+  upload(data: ArrayBufferView, label: string): GPUBuffer {
+    const buf = this.buffer(data.byteLength, label);
+    this.write(buf, data);
+    return buf;
+  }
+
+  write(buf: GPUBuffer, data: ArrayBufferView, offsetBytes = 0): void {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes.byteLength % 4 === 0) {
+      this.device.queue.writeBuffer(buf, offsetBytes, bytes);
+    } else {
+      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+      padded.set(bytes);
+      this.device.queue.writeBuffer(buf, offsetBytes, padded);
+    }
+  }
+
+  /**
+   * Copy a uniform struct into the ring and return a binding for it. Written to the GPU when the batch
+   * is submitted, so the whole batch costs one writeBuffer.
+   */
+  uniform(data: ArrayBuffer | ArrayBufferView): GPUBufferBinding {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const size = Math.ceil(bytes.byteLength / 16) * 16;
+    if (this.ringOffset + size > UNIFORM_RING_BYTES) {
+      // Ring full within one batch: flush what we have and start over.
+      this.submit();
+    }
+    const offset = this.ringOffset;
+    this.ringStaging.set(bytes, offset);
+    this.ringOffset = offset + Math.ceil(size / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+    return { buffer: this.ring, offset, size };
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      this.encoder = this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass();
+    }
+    return this.pass;
+  }
+
+  /**
+   * Record one dispatch into the current batch. `bindings[i]` goes to @group(0) @binding(i);
+   * a GPUBufferBinding (from `uniform`) or a whole buffer.
+   */
+  dispatch(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding)[], workgroups: [number, number?, number?], label?: string): void {
+    const [x, y = 1, z = 1] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) throw new Error(`dispatch ${label ?? pipeline.label}: ${x}×${y}×${z} workgroups exceeds the limit ${max} per dimension`);
+    const bindGroup = this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: bindings.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
+    });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+  }
+
+  /** Copy between buffers inside the batch (ends the current compute pass). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.computePass();
+    this.pass!.end();
+    this.pass = null;
+    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.pass = this.encoder!.beginComputePass();
+  }
+
+  /** Submit the batch: one uniform upload, one command buffer. Does not wait. */
+  submit(): void {
+    if (this.ringOffset > this.ringBase) {
+      this.device.queue.writeBuffer(this.ring, this.ringBase, this.ringStaging, this.ringBase, this.ringOffset - this.ringBase);
+    }
+    if (this.pass) {
+      this.pass.end();
+      this.device.queue.submit([this.encoder!.finish()]);
+      this.pass = null;
+      this.encoder = null;
+    }
+    // Uniforms of a submitted batch stay valid until the ring wraps; the queue orders the writes.
+    this.ringBase = this.ringOffset = 0;
+  }
+
+  /** Submit pending work, then read `bytes` of `src` from `offset` back to the CPU. */
+  async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.computePass();
+    this.pass!.end();
+    this.pass = null;
+    this.encoder!.copyBufferToBuffer(src, offset, staging, 0, size);
+    this.pass = this.encoder!.beginComputePass();
+    this.submit();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  async readF32(src: GPUBuffer, count?: number, offsetElems = 0): Promise<Float32Array> {
+    const n = count ?? src.size / 4 - offsetElems;
+    return new Float32Array(await this.read(src, n * 4, offsetElems * 4));
+  }
+
+  /** Wait until the GPU has finished everything submitted so far. */
+  async sync(): Promise<void> {
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+}
