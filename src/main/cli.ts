@@ -1,17 +1,6 @@
-// Headless CLI: `npm run cli -- <command> [options]`. Each command lives in src/main/cli/<command>.ts
-// and is registered here; every command takes --model DIR, --backend gpu|cpu and --json.
-import { parseArgs } from 'node:util';
-
-export interface CliCommand {
-  summary: string;
-  run(argv: string[]): Promise<number>; // exit code
-}
-
-const commands: Record<string, CliCommand> = {};
-
-export function registerCommand(name: string, cmd: CliCommand): void {
-  commands[name] = cmd;
-}
+// Headless CLI entry: `npm run cli -- <command> [options]` (scripts/cli.mjs bundles and runs this file).
+// Commands live in src/main/cli/; every one takes --model DIR, --backend gpu|cpu and --json.
+import { commands } from './cli/commands';
 
 function usage(): string {
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
@@ -19,8 +8,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv.slice(0, 1), allowPositionals: true, strict: false });
-  const name = positionals[0];
+  const name = argv[0];
   if (!name || name === 'help' || name === '--help') {
     console.log(usage());
     return name ? 0 : 2;
@@ -38,3 +26,5 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Package bin: the same CLI as `npm run cli`.
+import '../scripts/cli.mjs';

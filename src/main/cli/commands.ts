@@ -1,0 +1,4 @@
+// The CLI's command table. Each command is a module in this folder; add it here.
+import type { CliCommand } from './command';
+
+export const commands: Record<string, CliCommand> = {};
