@@ -1,0 +1,24 @@
+// Hash history: the page is served as a single file by both hosts (file:// in Electron, one path in
+// the browser host), so routes must live after the '#'.
+import { createRouter, createWebHashHistory } from 'vue-router';
+import type { RouteRecordRaw } from 'vue-router';
+import ChatView from './views/ChatView.vue';
+import ModelsView from './views/ModelsView.vue';
+import AnalysisView from './views/AnalysisView.vue';
+import CompareView from './views/CompareView.vue';
+import RunsView from './views/RunsView.vue';
+import ReportsView from './views/ReportsView.vue';
+
+const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/runs' },
+  { path: '/chat', name: 'chat', component: ChatView },
+  { path: '/models', name: 'models', component: ModelsView },
+  { path: '/analysis', name: 'analysis', component: AnalysisView },
+  { path: '/compare', name: 'compare', component: CompareView },
+  // The open run's id lives in the route, so a reload or a shared link reopens its drawer.
+  { path: '/runs/:id?', name: 'runs', component: RunsView },
+  { path: '/reports', name: 'reports', component: ReportsView },
+  { path: '/:unknown(.*)*', redirect: '/runs' },
+];
+
+export const router = createRouter({ history: createWebHashHistory(), routes });
