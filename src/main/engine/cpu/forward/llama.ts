@@ -1,0 +1,52 @@
+// Llama / Qwen2 attention (MHA, GQA, MQA): rotate-half RoPE over the whole head, cache of K and V
+// per key head. Qwen2's q/k/v biases and Llama's attention_bias come in through the optional biases.
+import type { LlamaConfig } from '../../../../shared/arch/config';
+import { attention } from '../attention';
+import { linear, ropeRotateHalf, type Vec } from '../ops';
+import { CacheRows, checkPos0, positions, runStack, Weights, type CpuModel, type WeightMap } from './common';
+
+export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
+  const w = new Weights(map);
+  const { hiddenSize: H, numHeads: nh, numKvHeads: nk, headDim: d } = c;
+  const keys = Array.from({ length: c.numLayers }, () => new CacheRows(nk * d)); // [t, nk, d] per layer
+  const values = Array.from({ length: c.numLayers }, () => new CacheRows(nk * d)); // [t, nk, d]
+  let length = 0;
+
+  function block(L: number, x: Vec, n: number, pos0: number): Vec {
+    const p = 'self_attn.';
+    const q = linear(x, w.layer(L, `${p}q_proj.weight`), n, H, nh * d, w.layerOpt(L, `${p}q_proj.bias`));
+    const k = linear(x, w.layer(L, `${p}k_proj.weight`), n, H, nk * d, w.layerOpt(L, `${p}k_proj.bias`));
+    const v = linear(x, w.layer(L, `${p}v_proj.weight`), n, H, nk * d, w.layerOpt(L, `${p}v_proj.bias`));
+    const pos = positions(pos0, n);
+    ropeRotateHalf(q, n, nh, d, 0, d, pos, c.ropeTheta);
+    ropeRotateHalf(k, n, nk, d, 0, d, pos, c.ropeTheta);
+    keys[L].append(k, n);
+    values[L].append(v, n);
+    const t = pos0 + n;
+    const o = attention(q, keys[L].view(), values[L].view(), { n, t, hq: nh, hk: nk, dk: d, dv: d, scale: 1 / Math.sqrt(d), pos0 });
+    return linear(o, w.layer(L, `${p}o_proj.weight`), n, nh * d, H, w.layerOpt(L, `${p}o_proj.bias`));
+  }
+
+  return {
+    config: c,
+    get length() {
+      return length;
+    },
+    forward(ids, pos0) {
+      checkPos0(pos0, length, ids.length, c.maxPositions);
+      for (const r of [...keys, ...values]) r.truncate(pos0);
+      length = pos0;
+      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0));
+      length = pos0 + ids.length;
+      return logits;
+    },
+    reset() {
+      for (const r of [...keys, ...values]) r.truncate(0);
+      length = 0;
+    },
+    cacheLayout: () => [
+      { part: 'keys', valuesPerToken: nk * d },
+      { part: 'values', valuesPerToken: nk * d },
+    ],
+  };
+}

@@ -1,0 +1,190 @@
+// safetensors reader: an 8-byte little-endian header length, a JSON header
+// {name: {dtype, shape, data_offsets: [begin, end]}} with offsets relative to the end of the header,
+// then the raw bytes. Headers are validated in full before any tensor is read, and tensors are read
+// one at a time with positioned reads, so a multi-GB checkpoint never sits in memory twice.
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { CheckpointError } from '../../../shared/errors';
+import { DTYPE_BYTES, decodeToF16, decodeToF32, type SafeDtype } from './dtype';
+
+export interface TensorInfo {
+  name: string;
+  dtype: SafeDtype;
+  shape: number[];
+  file: string; // absolute path
+  offset: number; // absolute byte offset in the file
+  byteLength: number;
+}
+
+export interface SafetensorsFile {
+  path: string;
+  bytes: number;
+}
+
+export interface SafetensorsSet {
+  files: SafetensorsFile[];
+  tensors: Map<string, TensorInfo>;
+}
+
+/** Headers above this are not weight files (the format's own reference reader caps at 100 MB). */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+function fail(file: string, msg: string, details: Record<string, unknown> = {}): CheckpointError {
+  return new CheckpointError(`${basename(file)}: ${msg}`, { file, ...details });
+}
+
+/** Read and validate one file's header. Throws CheckpointError naming the file (and tensor). */
+export async function readSafetensorsHeader(file: string): Promise<{ tensors: TensorInfo[]; bytes: number }> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch {
+    throw fail(file, 'cannot be read (missing or not accessible)');
+  }
+  if (size < 8) throw fail(file, `is truncated: ${size} bytes, not even the 8-byte header length`);
+  const fh = await open(file, 'r');
+  try {
+    const lenBuf = Buffer.alloc(8);
+    await fh.read(lenBuf, 0, 8, 0);
+    const headerLen = Number(lenBuf.readBigUInt64LE(0));
+    if (headerLen > size - 8) {
+      throw fail(file, `header claims ${headerLen} bytes past the end of the file (the file has ${size - 8} bytes after the length field); it is not a safetensors file or it is truncated`);
+    }
+    if (headerLen > MAX_HEADER_BYTES || headerLen < 2) throw fail(file, `header length ${headerLen} is not plausible for a safetensors file`);
+    const hdr = Buffer.alloc(headerLen);
+    await fh.read(hdr, 0, headerLen, 8);
+    let json: unknown;
+    try {
+      json = JSON.parse(hdr.toString('utf8'));
+    } catch (e) {
+      throw fail(file, `header is not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail(file, 'header is not a JSON object');
+    const dataStart = 8 + headerLen;
+    const dataBytes = size - dataStart;
+    const tensors = Object.entries(json as Record<string, unknown>)
+      .filter(([name]) => name !== '__metadata__')
+      .map(([name, entry]) => parseEntry(file, name, entry, dataStart));
+    checkExtents(file, tensors, dataStart, dataBytes);
+    return { tensors, bytes: size };
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseEntry(file: string, name: string, entry: unknown, dataStart: number): TensorInfo {
+  const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (typeof e !== 'object' || e === null) throw fail(file, `tensor ${name}: header entry is not an object`, { tensor: name });
+  if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') {
+    throw fail(file, `tensor ${name} has dtype ${String(e.dtype)}; only F32, F16 and BF16 are supported (re-export the checkpoint in bf16 or f16)`, { tensor: name });
+  }
+  const shape = e.shape;
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw fail(file, `tensor ${name}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`, { tensor: name });
+  }
+  const off = e.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[1] < off[0]) {
+    throw fail(file, `tensor ${name}: data_offsets ${JSON.stringify(off)} must be [begin, end] with 0 ≤ begin ≤ end`, { tensor: name });
+  }
+  const want = (shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype];
+  const byteLength = off[1] - off[0];
+  if (byteLength !== want) {
+    throw fail(file, `tensor ${name}: data_offsets span ${byteLength} bytes but shape [${shape.join(', ')}] of ${e.dtype} needs ${want}`, { tensor: name });
+  }
+  return { name, dtype: e.dtype, shape: shape as number[], file, offset: dataStart + off[0], byteLength };
+}
+
+function checkExtents(file: string, tensors: TensorInfo[], dataStart: number, dataBytes: number): void {
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  let prev: TensorInfo | null = null;
+  for (const t of sorted) {
+    const end = t.offset + t.byteLength - dataStart;
+    if (end > dataBytes) {
+      throw fail(file, `is truncated: tensor ${t.name} needs data bytes up to ${end} but the file holds only ${dataBytes} after the header (an incomplete download?)`, { tensor: t.name });
+    }
+    if (prev && t.offset < prev.offset + prev.byteLength && t.byteLength > 0) {
+      throw fail(file, `tensors ${prev.name} and ${t.name} overlap in the file; the header is corrupt`, { tensor: t.name });
+    }
+    if (t.byteLength > 0) prev = t;
+  }
+}
+
+/** Every safetensors file of a checkpoint folder: model.safetensors, or the shards an index names. */
+export async function openSafetensors(dir: string): Promise<SafetensorsSet> {
+  const indexPath = join(dir, 'model.safetensors.index.json');
+  let shardNames: string[];
+  let weightMap: Record<string, string> | null = null;
+  const index = await readFile(indexPath, 'utf8').catch(() => null);
+  if (index !== null) {
+    let parsed: { weight_map?: unknown };
+    try {
+      parsed = JSON.parse(index);
+    } catch (e) {
+      throw new CheckpointError(`model.safetensors.index.json is not valid JSON (${(e as Error).message})`, { file: indexPath });
+    }
+    if (typeof parsed.weight_map !== 'object' || parsed.weight_map === null) {
+      throw new CheckpointError('model.safetensors.index.json has no weight_map object', { file: indexPath });
+    }
+    weightMap = parsed.weight_map as Record<string, string>;
+    shardNames = [...new Set(Object.values(weightMap))].sort();
+  } else {
+    shardNames = ['model.safetensors'];
+    const exists = await stat(join(dir, 'model.safetensors')).catch(() => null);
+    if (!exists) throw new CheckpointError(`${dir} has no model.safetensors and no model.safetensors.index.json; the weights must be in safetensors format`, { dir });
+  }
+  const files: SafetensorsFile[] = [];
+  const tensors = new Map<string, TensorInfo>();
+  for (const shard of shardNames) {
+    const path = join(dir, shard);
+    const { tensors: list, bytes } = await readSafetensorsHeader(path);
+    files.push({ path, bytes });
+    for (const t of list) {
+      const other = tensors.get(t.name);
+      if (other) throw new CheckpointError(`tensor ${t.name} appears in both ${basename(other.file)} and ${shard}`, { tensor: t.name });
+      tensors.set(t.name, t);
+    }
+  }
+  if (weightMap) {
+    for (const [name, shard] of Object.entries(weightMap)) {
+      const t = tensors.get(name);
+      if (!t) throw new CheckpointError(`model.safetensors.index.json places ${name} in ${shard}, but that file has no such tensor`, { tensor: name });
+      if (basename(t.file) !== shard) throw new CheckpointError(`model.safetensors.index.json places ${name} in ${shard}, but it is in ${basename(t.file)}`, { tensor: name });
+    }
+  }
+  return { files, tensors };
+}
+
+/** A positioned reader over a set's files, keeping each file open while tensors are read. */
+export class TensorReader {
+  private handles = new Map<string, Awaited<ReturnType<typeof open>>>();
+
+  async bytes(t: TensorInfo): Promise<Uint8Array> {
+    let fh = this.handles.get(t.file);
+    if (!fh) {
+      fh = await open(t.file, 'r');
+      this.handles.set(t.file, fh);
+    }
+    const buf = Buffer.alloc(t.byteLength);
+    let done = 0;
+    while (done < t.byteLength) {
+      const { bytesRead } = await fh.read(buf, done, t.byteLength - done, t.offset + done);
+      if (bytesRead === 0) throw fail(t.file, `is truncated: reading tensor ${t.name} hit the end of the file (did it change while loading?)`, { tensor: t.name });
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async f32(t: TensorInfo): Promise<Float32Array> {
+    return decodeToF32(await this.bytes(t), t.dtype, t.byteLength / DTYPE_BYTES[t.dtype]);
+  }
+
+  async f16(t: TensorInfo): Promise<Uint16Array> {
+    return decodeToF16(await this.bytes(t), t.dtype, t.byteLength / DTYPE_BYTES[t.dtype]);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(all.map((h) => h.close()));
+  }
+}

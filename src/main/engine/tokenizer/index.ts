@@ -1,0 +1,140 @@
+// Text ↔ token ids for a checkpoint folder: tokenizer.json through @huggingface/tokenizers (its
+// normalizer included, e.g. Qwen's NFC), the chat template from tokenizer_config.json (or
+// chat_template.jinja) through @huggingface/jinja, and the stop tokens gathered from config.json,
+// generation_config.json and the tokenizer's own eos and end-of-turn tokens. A folder without
+// tokenizer.json still runs on token ids: loadTokenizer then says why there is no tokenizer.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { Template } from '@huggingface/jinja';
+import { CheckpointError } from '../../../shared/errors';
+
+export interface ChatMessage {
+  role: string; // 'system' | 'user' | 'assistant' | …
+  content: string;
+}
+
+/** End-of-turn tokens of the common chat formats; whichever exist in a vocabulary stop generation. */
+const END_OF_TURN = ['<|im_end|>', '<|eot_id|>', '<|endoftext|>', '<|end_of_text|>', '<|end|>', '</s>'];
+
+type TokenizerConfig = Record<string, unknown>;
+
+/** tokenizer_config.json writes special tokens as strings or as {content: …} objects. */
+function tokenText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return null;
+}
+
+function pickTemplate(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) {
+    const named = v as { name?: string; template?: string }[];
+    return (named.find((t) => t.name === 'default') ?? named[0])?.template ?? null;
+  }
+  return null;
+}
+
+export class TextTokenizer {
+  private readonly tok: Tokenizer;
+  private readonly template: Template | null;
+  readonly chatTemplate: string | null;
+  readonly bosToken: string | null;
+  readonly eosToken: string | null;
+  readonly bosTokenId: number | null;
+  /** Ids that end generation: model eos ids, the tokenizer's eos and the end-of-turn tokens it has. */
+  readonly stopTokenIds: number[];
+  /** Every added token marked special, by text. */
+  readonly specialTokens: Map<string, number>;
+
+  constructor(json: object, config: TokenizerConfig, opts: { eosTokenIds?: number[]; chatTemplate?: string | null } = {}) {
+    this.tok = new Tokenizer(json, config);
+    this.specialTokens = new Map();
+    for (const [id, t] of this.tok.get_added_tokens_decoder()) if (t.special) this.specialTokens.set(t.content, id);
+    this.bosToken = tokenText(config.bos_token);
+    this.eosToken = tokenText(config.eos_token);
+    this.bosTokenId = this.bosToken === null ? null : (this.tok.token_to_id(this.bosToken) ?? null);
+    const stops = new Set(opts.eosTokenIds ?? []);
+    for (const text of [this.eosToken, ...END_OF_TURN]) {
+      const id = text === null ? undefined : this.specialTokens.get(text) ?? (text === this.eosToken ? this.tok.token_to_id(text) : undefined);
+      if (id !== undefined) stops.add(id);
+    }
+    this.stopTokenIds = [...stops].sort((a, b) => a - b);
+    this.chatTemplate = opts.chatTemplate ?? pickTemplate(config.chat_template);
+    try {
+      this.template = this.chatTemplate === null ? null : new Template(this.chatTemplate);
+    } catch (e) {
+      throw new CheckpointError(`the chat template does not parse (${(e as Error).message}); fix tokenizer_config.json's chat_template`);
+    }
+  }
+
+  /** Token ids of `text`; addSpecialTokens runs the post-processor (e.g. Llama 3's BOS). */
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.tok.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
+  }
+
+  decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    return this.tok.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.tok.id_to_token(id);
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tok.token_to_id(token);
+  }
+
+  /** Vocabulary size including added tokens (may be below the model's padded vocab_size). */
+  get vocabSize(): number {
+    return this.tok.get_vocab(true).size;
+  }
+
+  get hasChatTemplate(): boolean {
+    return this.template !== null;
+  }
+
+  /** Render the conversation with the checkpoint's own template. */
+  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+    if (!this.template) throw new CheckpointError('this tokenizer has no chat template; send plain text or token ids instead');
+    return this.template.render({
+      messages,
+      add_generation_prompt: opts.addGenerationPrompt ?? false,
+      bos_token: this.bosToken ?? '',
+      eos_token: this.eosToken ?? '',
+    });
+  }
+
+  /** The template's text, tokenized without a second BOS (the template writes its own). */
+  encodeChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
+    return this.encode(this.applyChatTemplate(messages, opts), { addSpecialTokens: false });
+  }
+}
+
+export type TokenizerLoad = { tokenizer: TextTokenizer; reason?: undefined } | { tokenizer: null; reason: string };
+
+async function readJsonOpt(path: string): Promise<Record<string, unknown> | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new CheckpointError(`${path} is not valid JSON (${(e as Error).message}); fix or delete it`, { file: path });
+  }
+}
+
+/** Load the folder's tokenizer; a missing tokenizer.json gives {tokenizer: null, reason}. */
+export async function loadTokenizer(dir: string, opts: { eosTokenIds?: number[] } = {}): Promise<TokenizerLoad> {
+  const json = await readJsonOpt(join(dir, 'tokenizer.json'));
+  if (!json) {
+    return { tokenizer: null, reason: 'the folder has no tokenizer.json, so text cannot be encoded; prompts must be given as token ids' };
+  }
+  const config = (await readJsonOpt(join(dir, 'tokenizer_config.json'))) ?? {};
+  const jinja = await readFile(join(dir, 'chat_template.jinja'), 'utf8').catch(() => null);
+  try {
+    return { tokenizer: new TextTokenizer(json, config, { eosTokenIds: opts.eosTokenIds, chatTemplate: jinja }) };
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`tokenizer.json could not be read (${(e as Error).message}); replace it with the checkpoint's original`, { dir });
+  }
+}
