@@ -11,7 +11,7 @@ export type WeightDtype = 'f16' | 'f32';
 /** Sample the next token from the last position's logits, on the backend (one 4-byte read on the GPU). */
 export interface SampleRequest {
   params: SamplingParams;
-  u: number; // uniform draw in [0, 1) from the seeded stream
+  seed: number; // u32 for this token, from the seeded stream (generate/sampling.ts Rng)
   seen: readonly number[]; // ids the repetition penalty applies to
 }
 

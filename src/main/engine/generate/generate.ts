@@ -93,7 +93,7 @@ export async function* generateStream(backend: InferenceBackend, prompt: readonl
   const first = await backend.forward({
     ids: [...prompt],
     logits: 'none',
-    sample: { params: opts.sampling, u: rng.next(), seen },
+    sample: { params: opts.sampling, seed: rng.nextU32(), seen },
     attentionProbs: opts.attentionProbs,
   });
   const prefillMs = performance.now() - t0;
@@ -117,7 +117,7 @@ export async function* generateStream(backend: InferenceBackend, prompt: readonl
       break;
     }
     const ts = performance.now();
-    const r = await backend.forward({ ids: [next], logits: 'none', sample: { params: opts.sampling, u: rng.next(), seen } });
+    const r = await backend.forward({ ids: [next], logits: 'none', sample: { params: opts.sampling, seed: rng.nextU32(), seen } });
     const dt = performance.now() - ts;
     decodeMs += dt;
     tokenMs.push(dt);

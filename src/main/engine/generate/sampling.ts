@@ -25,19 +25,18 @@ export function samplingParams(p: Partial<SamplingParams>): SamplingParams {
   return s;
 }
 
-/** SplitMix32-style stream: one uniform in [0, 1) per sampled token, the same for a given seed on every backend. */
+/** SplitMix32-style stream: one u32 sampling seed per token, the same for a given seed on every backend. */
 export class Rng {
   private state: number;
   constructor(seed: number) {
     this.state = seed >>> 0;
   }
-  next(): number {
+  nextU32(): number {
     this.state = (this.state + 0x9e3779b9) >>> 0;
     let z = this.state;
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    z = (z ^ (z >>> 16)) >>> 0;
-    return z / 2 ** 32;
+    return (z ^ (z >>> 16)) >>> 0;
   }
 }
 
@@ -47,44 +46,62 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+// The integer hash of kernels/sample.wgsl, so both backends draw the same Gumbel noise for a seed.
+function hash(v: number): number {
+  let h = v >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  h = Math.imul(h, 0x7feb352d) >>> 0;
+  h = (h ^ (h >>> 15)) >>> 0;
+  h = Math.imul(h, 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function gumbel(i: number, seed: number): number {
+  const h = hash((hash((i ^ hash(seed)) >>> 0) + seed) >>> 0);
+  const u = ((h >>> 8) + 0.5) / 16777216;
+  return -Math.log(-Math.log(u));
+}
+
 /**
- * Pick a token from `logits` with uniform draw `u`: repetition penalty over `seen`, temperature, top-k,
- * top-p (the smallest set of most likely tokens whose mass reaches p), then inverse-CDF on `u`.
- * Ties keep the lower id first, as the GPU kernel does.
+ * The sampler of kernels/sample.wgsl on the CPU: repetition penalty over `seen`, temperature, top-k
+ * (ties at the threshold kept), top-p (the smallest top set whose mass reaches p), then Gumbel-max with
+ * noise hashed from (seed, id): a draw from softmax over the kept tokens with no prefix sum.
  */
-export function sampleCpu(logits: ArrayLike<number>, s: SamplingParams, u: number, seen: Iterable<number> = []): number {
-  const x = Float64Array.from(logits as ArrayLike<number>);
+export function sampleCpu(logits: ArrayLike<number>, s: SamplingParams, seed: number, seen: Iterable<number> = []): number {
+  const n = logits.length;
+  const invT = s.greedy ? 1 : 1 / s.temperature;
+  const z = new Float64Array(n);
+  for (let i = 0; i < n; i++) z[i] = logits[i] * invT;
   if (s.repetitionPenalty !== 1) {
-    for (const id of new Set(seen)) x[id] = x[id] > 0 ? x[id] / s.repetitionPenalty : x[id] * s.repetitionPenalty;
+    for (const id of new Set(seen)) {
+      if (id < n) z[id] = (logits[id] > 0 ? logits[id] / s.repetitionPenalty : logits[id] * s.repetitionPenalty) * invT;
+    }
   }
-  if (s.greedy) return argmax(x);
-  const order = Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b);
-  const k = s.topK > 0 ? Math.min(s.topK, order.length) : order.length;
-  const max = x[order[0]];
-  const w = new Float64Array(k);
-  let total = 0;
-  for (let i = 0; i < k; i++) {
-    w[i] = Math.exp((x[order[i]] - max) / s.temperature);
-    total += w[i];
-  }
-  let keep = k;
+  if (s.greedy) return argmax(z);
+  let lo = -Infinity; // keep z ≥ lo
+  if (s.topK > 0 && s.topK < n) lo = [...z].sort((a, b) => b - a)[s.topK - 1];
   if (s.topP < 1) {
+    const kept = [...z].filter((v) => v >= lo).sort((a, b) => b - a);
+    const max = kept[0];
+    const total = kept.reduce((a, v) => a + Math.exp(v - max), 0);
     let mass = 0;
-    for (let i = 0; i < k; i++) {
-      mass += w[i] / total;
+    for (const v of kept) {
+      mass += Math.exp(v - max) / total;
       if (mass >= s.topP) {
-        keep = i + 1;
+        lo = Math.max(lo, v);
         break;
       }
     }
   }
-  let kept = 0;
-  for (let i = 0; i < keep; i++) kept += w[i];
-  let acc = 0;
-  const target = u * kept;
-  for (let i = 0; i < keep; i++) {
-    acc += w[i];
-    if (target < acc) return order[i];
+  let best = -1;
+  let bestV = -Infinity;
+  for (let i = 0; i < n; i++) {
+    if (!(z[i] >= lo)) continue;
+    const v = z[i] + gumbel(i, seed);
+    if (v > bestV) {
+      bestV = v;
+      best = i;
+    }
   }
-  return order[keep - 1];
+  return best < 0 ? 0 : best;
 }

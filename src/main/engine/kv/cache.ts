@@ -1,6 +1,6 @@
 // The KV cache of one model instance: per layer, the buffers its variant caches (layout.ts), sized for
-// n_ctx tokens, on the GPU (GpuKvCache) or in CPU memory (CpuKvCache, for the reference backend).
-// Both report their bytes from what they actually allocated, so a test can hold them to the formulas.
+// n_ctx tokens, on the GPU (GpuKvCache), or the CPU reference's own rows (CpuKvAccount).
+// Both report their bytes from what they hold, so a test can hold them to the formulas.
 import type { GpuRuntime } from '../gpu/runtime';
 import { ContextLengthError } from '../../../shared/errors';
 import { dtypeBytes, kvLayout, type KvDtype, type KvLayout, type KvPartBytes, type KvReport, type KvShape } from './layout';
@@ -70,7 +70,7 @@ export class GpuKvCache extends KvCacheBase {
   /** buffers[layer][name]: [n_ctx, rowElems] f16 packed in u32 pairs, or f32. */
   readonly buffers: Record<string, GPUBuffer>[];
 
-  constructor(rt: GpuRuntime, shape: KvShape, dtype: KvDtype, nCtx: number) {
+  constructor(rt: GpuRuntime, shape: KvShape, dtype: 'f16' | 'f32', nCtx: number) {
     super(shape, dtype, nCtx);
     const eb = dtypeBytes(dtype);
     const maxBinding = rt.device.limits.maxStorageBufferBindingSize;
@@ -102,22 +102,16 @@ export class GpuKvCache extends KvCacheBase {
   }
 }
 
-export class CpuKvCache extends KvCacheBase {
-  /** data[layer][name]: [n_ctx, rowElems], f32 values (f16 caches hold f16-rounded values). */
-  readonly data: Record<string, Float32Array>[];
-
-  constructor(shape: KvShape, dtype: KvDtype, nCtx: number) {
-    super(shape, dtype, nCtx);
-    this.data = [];
-    for (let layer = 0; layer < this.layout.nLayers; layer++) {
-      const bufs: Record<string, Float32Array> = {};
-      for (const b of this.layout.buffers) bufs[b.name] = new Float32Array(nCtx * b.rowElems);
-      this.data.push(bufs);
-    }
+/**
+ * The CPU reference model keeps its own float64 rows (cpu/forward); this accounts for them in the same
+ * layout and report, so both backends answer "what does the cache hold" alike.
+ */
+export class CpuKvAccount extends KvCacheBase {
+  constructor(shape: KvShape, nCtx: number) {
+    super(shape, 'f64', nCtx);
   }
 
-  protected allocatedBytes(layer: number, name: string): number {
-    // A CPU cache stores f32 but accounts for the dtype it models.
-    return (this.data[layer][name].length * dtypeBytes(this.dtype));
+  protected allocatedBytes(_layer: number, name: string): number {
+    return this.nCtx * this.layout.buffers.find((b) => b.name === name)!.rowElems * 8;
   }
 }

@@ -8,7 +8,8 @@
 import type { ModelConfig } from '../../../shared/arch/config';
 import type { KvPartName } from '../../../shared/formulas';
 
-export type KvDtype = 'f16' | 'f32';
+/** f16/f32 on the GPU; f64 is the CPU reference's float64 rows. */
+export type KvDtype = 'f16' | 'f32' | 'f64';
 
 /** The attention dimensions a cache needs; taken from the normalised model config. */
 export type KvShape =
@@ -85,7 +86,7 @@ export function kvLayout(s: KvShape): KvLayout {
 }
 
 export function dtypeBytes(d: KvDtype): number {
-  return d === 'f16' ? 2 : 4;
+  return d === 'f16' ? 2 : d === 'f32' ? 4 : 8;
 }
 
 export interface KvPartBytes {

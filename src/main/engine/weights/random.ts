@@ -1,0 +1,78 @@
+// Random weights of a config's real shapes, generated on the GPU (a counter-based hash per element),
+// so a benchmark of a 1.8B shape uploads nothing from JS. Values are uniform in ±1/sqrt(fan_in) for
+// matrices (activations keep their scale through the layers), 1 for norm weights, small for biases.
+import type { ModelConfig } from '../../../shared/arch/config';
+import { weightSpec } from '../../../shared/arch/spec';
+import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+import type { WeightDtype } from '../arch/types';
+import { tieHead, type GpuWeights } from './upload';
+
+// Kept beside its only caller: a fill for benchmarks, not an op of any forward pass.
+const fillKernel: KernelSource = {
+  name: 'weights_random_fill',
+  code: /* wgsl */ `
+override W_F16: bool = true;
+struct Params { words: u32, seed: u32, scale: f32, offset: f32, stride_x: u32, _p0: u32, _p1: u32, _p2: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> w: array<u32>; // [words] f16 pairs or f32 bits
+
+fn hash(x: u32) -> u32 {
+  var h = x * 0x9e3779b1u;
+  h = (h ^ (h >> 15u)) * 0x85ebca6bu;
+  h = (h ^ (h >> 13u)) * 0xc2b2ae35u;
+  return h ^ (h >> 16u);
+}
+fn uni(i: u32) -> f32 { // uniform in [-1, 1)
+  return f32(hash(i ^ hash(p.seed)) >> 8u) / 8388608.0 - 1.0;
+}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let i = g.x + g.y * p.stride_x;
+  if (i >= p.words) { return; }
+  if (W_F16) {
+    w[i] = pack2x16float(vec2<f32>(p.offset + p.scale * uni(2u * i), p.offset + p.scale * uni(2u * i + 1u)));
+  } else {
+    w[i] = bitcast<u32>(p.offset + p.scale * uni(i));
+  }
+}
+`,
+};
+
+function fillParams(words: number, seed: number, scale: number, offset: number, strideX: number): ArrayBuffer {
+  const buf = new ArrayBuffer(32);
+  const dv = new DataView(buf);
+  dv.setUint32(0, words, true);
+  dv.setUint32(4, seed >>> 0, true);
+  dv.setFloat32(8, scale, true);
+  dv.setFloat32(12, offset, true);
+  dv.setUint32(16, strideX, true);
+  return buf;
+}
+
+/** Every tensor the config's spec names, filled on the GPU; tied heads share the embedding. */
+export async function randomWeights(rt: GpuRuntime, c: ModelConfig, dtype: WeightDtype, seed = 1): Promise<GpuWeights> {
+  const weights: GpuWeights = { dtype, tensors: new Map(), bytes: 0 };
+  const pipe = rt.pipeline(fillKernel, { W_F16: dtype === 'f16' ? 1 : 0 });
+  const maxX = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  let i = 0;
+  for (const s of weightSpec(c)) {
+    if (!s.required && s.name === 'lm_head.weight') continue;
+    const elems = s.shape.reduce((a, b) => a * b, 1);
+    const words = dtype === 'f16' ? Math.ceil(elems / 2) : elems;
+    const buf = rt.buffer(words * 4, s.name);
+    const isNorm = /norm\.weight$/.test(s.name);
+    const isBias = /\.bias$/.test(s.name);
+    const scale = isNorm ? 0 : isBias ? 0.02 : 1 / Math.sqrt(s.shape[s.shape.length - 1]);
+    const groups = Math.ceil(words / 256);
+    const gy = Math.ceil(groups / maxX);
+    const gx = Math.ceil(groups / gy);
+    rt.dispatch(pipe, [rt.uniform(fillParams(words, seed * 7919 + i++, scale, isNorm ? 1 : 0, gx * 256)), buf], [gx, gy], 'random-fill');
+    weights.tensors.set(s.name, buf);
+    weights.bytes += words * 4;
+    // Keep one submission's worth of pending work bounded on slow adapters.
+    if (i % 64 === 0) await rt.sync();
+  }
+  await rt.sync();
+  tieHead(weights);
+  return weights;
+}

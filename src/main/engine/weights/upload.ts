@@ -1,0 +1,77 @@
+// Checkpoint → GPU buffers, one tensor at a time: read (positioned), convert (f16 bits or f32), upload,
+// drop. A 3.6 GB checkpoint thus never sits in JS memory whole. Every weight is an `array<u32>` on
+// the GPU: packed f16 pairs (low half = even element) or f32 bit patterns, as the kernels' W_F16 says.
+import { weightSpec } from '../../../shared/arch/spec';
+import { CancelledError, GpuUnavailableError } from '../../../shared/errors';
+import type { GpuRuntime } from '../gpu/runtime';
+import { assertSpec, inspectCheckpoint, type CheckpointInfo } from '../model/loader';
+import { TensorReader } from '../model/safetensors';
+import type { WeightDtype } from '../arch/types';
+
+export interface GpuWeights {
+  dtype: WeightDtype;
+  /** By HF name; lm_head.weight is the embedding's buffer when tied. [out, in] row-major. */
+  tensors: Map<string, GPUBuffer>;
+  /** Bytes held on the GPU (a tied head counted once). */
+  bytes: number;
+}
+
+export interface UploadOptions {
+  dtype: WeightDtype;
+  onProgress?: (p: { done: number; total: number; tensor: string }) => void; // checkpoint bytes read
+  signal?: AbortSignal;
+}
+
+/** The buffer of `name`; a missing one is a bug in the forward pass (the spec check ran at load). */
+export function weight(w: GpuWeights, name: string): GPUBuffer {
+  const b = w.tensors.get(name);
+  if (!b) throw new Error(`weight ${name} was not uploaded; the forward pass asked for a tensor its spec does not name`);
+  return b;
+}
+
+export function destroyWeights(w: GpuWeights): void {
+  for (const b of new Set(w.tensors.values())) b.destroy();
+  w.tensors.clear();
+}
+
+function checkFits(rt: GpuRuntime, name: string, bytes: number): void {
+  const max = rt.device.limits.maxStorageBufferBindingSize;
+  if (bytes > max) {
+    throw new GpuUnavailableError(`${name} needs ${bytes.toLocaleString('en-US')} bytes in one buffer, more than this GPU binds (${max.toLocaleString('en-US')}): load the model in f16, or use a GPU with larger buffers`);
+  }
+}
+
+/** Inspect, check the spec, and upload every tensor of the checkpoint in `dir`. */
+export async function uploadCheckpoint(rt: GpuRuntime, dir: string, opts: UploadOptions): Promise<{ info: CheckpointInfo; weights: GpuWeights }> {
+  const info = await inspectCheckpoint(dir);
+  assertSpec(info.spec);
+  const specs = weightSpec(info.config).filter((s) => info.tensors.has(s.name));
+  const total = specs.reduce((a, s) => a + info.tensors.get(s.name)!.byteLength, 0);
+  const weights: GpuWeights = { dtype: opts.dtype, tensors: new Map(), bytes: 0 };
+  const reader = new TensorReader();
+  let done = 0;
+  try {
+    for (const s of specs) {
+      if (opts.signal?.aborted) throw new CancelledError('Loading the checkpoint was cancelled');
+      const t = info.tensors.get(s.name)!;
+      const data = opts.dtype === 'f16' ? await reader.f16(t) : await reader.f32(t);
+      checkFits(rt, s.name, data.byteLength);
+      weights.tensors.set(s.name, rt.upload(data, s.name));
+      weights.bytes += Math.ceil(data.byteLength / 4) * 4;
+      done += t.byteLength;
+      opts.onProgress?.({ done, total, tensor: s.name });
+    }
+  } catch (err) {
+    destroyWeights(weights);
+    throw err;
+  } finally {
+    await reader.close();
+  }
+  tieHead(weights);
+  return { info, weights };
+}
+
+/** A tied head reads the embedding's buffer under lm_head's name. */
+export function tieHead(w: GpuWeights): void {
+  if (!w.tensors.has('lm_head.weight')) w.tensors.set('lm_head.weight', weight(w, 'model.embed_tokens.weight'));
+}
