@@ -64,3 +64,43 @@ export async function probeAdapter(): Promise<{ adapter: AdapterInfo | null; err
     return { adapter: null, error: (err as Error).message };
   }
 }
+
+/** Optional features the engine uses when the adapter has them (kernels keep a path without each). */
+export const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+
+export interface CreateDeviceOptions {
+  /** Features the caller cannot work without; a missing one is an error naming it. */
+  requiredFeatures?: GPUFeatureName[];
+  label?: string;
+}
+
+/**
+ * A device with every optional feature the adapter offers and the adapter's maxima for the limits
+ * that bound model size (storage binding, buffer size, workgroup storage, invocations), instead of
+ * WebGPU's conservative defaults (128 MiB bindings would not hold one embedding table of a 1B model).
+ */
+export async function createDevice(adapter: GPUAdapter, opts: CreateDeviceOptions = {}): Promise<GPUDevice> {
+  const required = opts.requiredFeatures ?? [];
+  const missing = required.filter((f) => !adapter.features.has(f));
+  if (missing.length > 0) {
+    const name = adapter.info.description || adapter.info.device || adapter.info.vendor || 'this GPU';
+    throw new GpuUnavailableError(`The GPU adapter (${name}) lacks the feature(s) ${missing.join(', ')}. Update the GPU driver, or choose a model and settings that do not need them.`, { missing });
+  }
+  const features = [...new Set([...required, ...OPTIONAL_FEATURES.filter((f) => adapter.features.has(f))])];
+  const l = adapter.limits;
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+  };
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ label: opts.label ?? 'workbench', requiredFeatures: features, requiredLimits });
+  } catch (err) {
+    throw new GpuUnavailableError(`The GPU refused to create a device with features [${features.join(', ')}]: ${(err as Error).message}. Update the GPU driver or restart the workbench.`);
+  }
+  return device;
+}

@@ -55,11 +55,14 @@ export class GpuRuntime {
     return p;
   }
 
-  /** A storage buffer of `bytes` (rounded up to 4), usable as copy source and destination. */
+  /**
+   * A storage buffer of `bytes` (rounded up to 16, so kernels may bind it as `array<vec4<…>>`), usable
+   * as copy source and destination.
+   */
   buffer(bytes: number, label: string, extraUsage = 0): GPUBuffer {
     return this.device.createBuffer({
       label,
-      size: Math.max(4, Math.ceil(bytes / 4) * 4),
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     });
   }

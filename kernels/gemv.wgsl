@@ -1,0 +1,119 @@
+// GEMV for decode: y[b, o] = Σ_i W[o, i] · x[b, i] (+ bias[o]) (+ y[b, o] when ACCUM), for BATCH
+// (1..8) input rows that share one pass over W, the memory-bound part.
+// TPR threads cooperate on one output row (a workgroup holds 256 / TPR rows): consecutive lanes read
+// consecutive 16-byte words of the row, so a warp's loads coalesce whatever the subgroup size, and
+// the partial sums meet in a workgroup-memory tree (no subgroup builtins: the result must not depend
+// on the subgroup size). VEC needs 16-byte aligned rows (in % 8 == 0 for f16, % 4 for f32, and x's
+// stride and offset % 4 == 0); otherwise the scalar path reads one element at a time.
+
+override W_F16: bool = true;
+override HAS_BIAS: bool = false;
+override ACCUM: bool = false;
+override VEC: bool = false;
+override BATCH: u32 = 1u;
+override TPR: u32 = 256u;
+
+const WG: u32 = 256u;
+const MAX_BATCH: u32 = 8u;
+
+struct Params {
+  out_dim: u32,
+  in_dim: u32,
+  x_stride: u32,
+  x_offset: u32,
+  y_stride: u32,
+  y_offset: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;      // [out_dim, in_dim] f16 pairs or f32
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;      // [BATCH, x_stride] f32
+@group(0) @binding(3) var<storage, read> bias: array<u32>;         // [out_dim] like w, HAS_BIAS only
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;      // [BATCH, y_stride]
+
+var<workgroup> red: array<f32, 2048>; // [MAX_BATCH, WG] partial sums
+
+fn wload(i: u32) -> f32 {
+  if (W_F16) {
+    let word = w[i >> 3u][(i >> 1u) & 3u];
+    return unpack2x16float(word)[i & 1u];
+  }
+  return bitcast<f32>(w[i >> 2u][i & 3u]);
+}
+
+fn bload(i: u32) -> f32 {
+  if (W_F16) {
+    return unpack2x16float(bias[i >> 1u])[i & 1u];
+  }
+  return bitcast<f32>(bias[i]);
+}
+
+fn xload(i: u32) -> f32 {
+  return x[i >> 2u][i & 3u];
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let lane = lid % TPR;
+  let o = (wid.y * nwg.x + wid.x) * (WG / TPR) + lid / TPR;
+  var acc: array<f32, MAX_BATCH>;
+  if (o < p.out_dim) {
+    if (VEC && W_F16) {
+      let nv = p.in_dim / 8u; // 16-byte words per row, 8 weights each
+      let wrow = o * nv;
+      for (var k = lane; k < nv; k += TPR) {
+        let q = w[wrow + k];
+        let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
+        let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
+        for (var b = 0u; b < BATCH; b++) {
+          let xv = (b * p.x_stride + p.x_offset) / 4u + 2u * k;
+          acc[b] += dot(lo, x[xv]) + dot(hi, x[xv + 1u]);
+        }
+      }
+    } else if (VEC) {
+      let nv = p.in_dim / 4u;
+      let wrow = o * nv;
+      for (var k = lane; k < nv; k += TPR) {
+        let wv = bitcast<vec4f>(w[wrow + k]);
+        for (var b = 0u; b < BATCH; b++) {
+          acc[b] += dot(wv, x[(b * p.x_stride + p.x_offset) / 4u + k]);
+        }
+      }
+    } else {
+      let wrow = o * p.in_dim;
+      for (var i = lane; i < p.in_dim; i += TPR) {
+        let wv = wload(wrow + i);
+        for (var b = 0u; b < BATCH; b++) {
+          acc[b] += wv * xload(b * p.x_stride + p.x_offset + i);
+        }
+      }
+    }
+  }
+  for (var b = 0u; b < BATCH; b++) {
+    red[b * WG + lid] = acc[b];
+  }
+  workgroupBarrier();
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) {
+      for (var b = 0u; b < BATCH; b++) {
+        red[b * WG + lid] += red[b * WG + lid + s];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && o < p.out_dim) {
+    for (var b = 0u; b < BATCH; b++) {
+      var v = red[b * WG + lid];
+      if (HAS_BIAS) {
+        v += bload(o);
+      }
+      let yi = b * p.y_stride + p.y_offset + o;
+      if (ACCUM) {
+        v += y[yi];
+      }
+      y[yi] = v;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// Rotary position embedding, in place, one thread per rotated pair.
+// Element (token t, head h, dim d) lives at t·token_stride + base + h·head_stride + offset + d, and
+// dims [0, rot_dim) of that slice are rotated: pairs (i, i + rot_dim/2) for Llama's rotate-half,
+// (2i, 2i+1) when INTERLEAVED (GPT-J). Pair i turns by (pos0 + t) · theta^(−2i/rot_dim).
+
+override INTERLEAVED: bool = false;
+
+struct Params {
+  n_tokens: u32,
+  n_heads: u32,
+  head_stride: u32,
+  offset: u32,
+  rot_dim: u32,
+  pos0: u32,
+  token_stride: u32,
+  base: u32,
+  theta: f32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;      // [n_tokens, token_stride]
+
+const TWO_PI: f32 = 6.283185307179586;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let half = p.rot_dim / 2u;
+  let idx = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (idx >= p.n_tokens * p.n_heads * half) {
+    return;
+  }
+  let i = idx % half;
+  let h = (idx / half) % p.n_heads;
+  let t = idx / (half * p.n_heads);
+  let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot_dim));
+  // Reduce the angle in turns before sin/cos: GPU sin/cos are only accurate near [−π, π], and a
+  // position of thousands would otherwise lose the rotation entirely.
+  let turns = f32(p.pos0 + t) * (inv_freq / TWO_PI);
+  let ang = fract(turns) * TWO_PI;
+  let c = cos(ang);
+  let s = sin(ang);
+  let b = t * p.token_stride + p.base + h * p.head_stride + p.offset;
+  var i0: u32;
+  var i1: u32;
+  if (INTERLEAVED) {
+    i0 = b + 2u * i;
+    i1 = i0 + 1u;
+  } else {
+    i0 = b + i;
+    i1 = i0 + half;
+  }
+  let x0 = x[i0];
+  let x1 = x[i1];
+  x[i0] = x0 * c - x1 * s;
+  x[i1] = x0 * s + x1 * c;
+}

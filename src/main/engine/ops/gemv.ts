@@ -1,0 +1,49 @@
+// GEMV for decode (and batched GEMV for up to 8 rows per pass over W): see kernels/gemv.wgsl.
+import code from '../../../../kernels/gemv.wgsl?raw';
+import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+import { type LinearArgs, resolveLinear } from './linear_common';
+import { grid2d, opError, uniformStruct, unusedBinding } from './uniforms';
+
+export { bytes, flops } from './linear_common';
+
+const kernel: KernelSource = { name: 'gemv', code };
+const params = uniformStruct({
+  out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', _pad0: 'u32', _pad1: 'u32',
+});
+
+/** Rows of x that share one pass over W. */
+export const GEMV_MAX_BATCH = 8;
+
+export interface GemvOptions {
+  /** Threads per output row (power of two, 1..256); by default sized to the row length. */
+  threadsPerRow?: number;
+}
+
+function defaultThreadsPerRow(loadsPerRow: number): number {
+  // Enough lanes that each issues a few 16-byte loads; at least 32 so a row spans a full warp.
+  let t = 32;
+  while (t < 256 && t * 2 <= loadsPerRow) t *= 2;
+  return t;
+}
+
+export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): void {
+  const a = resolveLinear('gemv', args);
+  const vec = (a.wF16 ? a.inDim % 8 === 0 : a.inDim % 4 === 0) && a.xStride % 4 === 0 && a.xOffset % 4 === 0;
+  const loads = vec ? a.inDim / (a.wF16 ? 8 : 4) : a.inDim;
+  const tpr = opts.threadsPerRow ?? defaultThreadsPerRow(loads);
+  if (!Number.isInteger(Math.log2(tpr)) || tpr > 256) throw opError('gemv', `threadsPerRow = ${tpr} must be a power of two ≤ 256`);
+  const groups = Math.ceil(a.outDim / (256 / tpr));
+  const grid = grid2d(rt, groups);
+  const bias = a.bias ?? unusedBinding(rt);
+  for (let r0 = 0; r0 < a.rows; r0 += GEMV_MAX_BATCH) {
+    const batch = Math.min(GEMV_MAX_BATCH, a.rows - r0);
+    const pipe = rt.pipeline(kernel, {
+      W_F16: a.wF16 ? 1 : 0, HAS_BIAS: a.bias ? 1 : 0, ACCUM: a.accumulate ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr,
+    });
+    const u = rt.uniform(params({
+      out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset + r0 * a.xStride,
+      y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, _pad0: 0, _pad1: 0,
+    }));
+    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y], grid, 'gemv');
+  }
+}

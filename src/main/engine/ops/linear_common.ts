@@ -1,0 +1,59 @@
+// The shape, addressing and checks shared by the two linear-layer kernels (gemv for a few rows,
+// matmul for prefill): y[r, o] = Σ_i W[o, i] · x[r, i] (+ bias[o]) (+ y[r, o] when accumulating).
+import { opError, requireBytes, requirePositiveInts, weightBytes } from './uniforms';
+
+export interface LinearShape {
+  rows: number; // tokens
+  inDim: number;
+  outDim: number;
+  wF16: boolean;
+  bias?: boolean;
+  accumulate?: boolean;
+}
+
+export interface LinearArgs {
+  x: GPUBuffer; // [rows, xStride] f32
+  w: GPUBuffer; // [outDim, inDim] f16 pairs or f32 (HF layout)
+  y: GPUBuffer; // [rows, yStride] f32, distinct from x
+  rows: number;
+  inDim: number;
+  outDim: number;
+  wF16: boolean;
+  bias?: GPUBuffer; // [outDim], same dtype as w
+  /** y += x·Wᵀ instead of y = x·Wᵀ (fuses the residual add of an output projection). */
+  accumulate?: boolean;
+  xStride?: number; // elements between rows of x; default inDim
+  xOffset?: number; // default 0
+  yStride?: number; // elements between rows of y; default outDim
+  yOffset?: number; // default 0
+}
+
+export interface ResolvedLinear extends LinearArgs {
+  xStride: number;
+  xOffset: number;
+  yStride: number;
+  yOffset: number;
+}
+
+export function resolveLinear(op: string, a: LinearArgs): ResolvedLinear {
+  const r: ResolvedLinear = { ...a, xStride: a.xStride ?? a.inDim, xOffset: a.xOffset ?? 0, yStride: a.yStride ?? a.outDim, yOffset: a.yOffset ?? 0 };
+  requirePositiveInts(op, { rows: a.rows, inDim: a.inDim, outDim: a.outDim });
+  if (a.x === a.y) throw opError(op, 'x and y are the same buffer');
+  if (r.xOffset + a.inDim > r.xStride) throw opError(op, `x rows of ${a.inDim} at offset ${r.xOffset} exceed the stride ${r.xStride}`);
+  if (r.yOffset + a.outDim > r.yStride) throw opError(op, `y rows of ${a.outDim} at offset ${r.yOffset} exceed the stride ${r.yStride}`);
+  requireBytes(op, 'x', a.x, ((a.rows - 1) * r.xStride + r.xOffset + a.inDim) * 4);
+  requireBytes(op, 'w', a.w, weightBytes(a.outDim * a.inDim, a.wF16));
+  requireBytes(op, 'y', a.y, ((a.rows - 1) * r.yStride + r.yOffset + a.outDim) * 4);
+  if (a.bias) requireBytes(op, 'bias', a.bias, weightBytes(a.outDim, a.wF16));
+  return r;
+}
+
+export function flops(s: LinearShape): number {
+  return 2 * s.rows * s.inDim * s.outDim + (s.bias ? s.rows * s.outDim : 0) + (s.accumulate ? s.rows * s.outDim : 0);
+}
+
+/** Bytes a kernel must move at least: W once, x once, y written (and read when accumulating). */
+export function bytes(s: LinearShape): number {
+  const w = s.inDim * s.outDim * (s.wF16 ? 2 : 4) + (s.bias ? s.outDim * (s.wF16 ? 2 : 4) : 0);
+  return w + s.rows * s.inDim * 4 + s.rows * s.outDim * 4 * (s.accumulate ? 2 : 1);
+}

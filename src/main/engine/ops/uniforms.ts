@@ -1,0 +1,76 @@
+// Typed uniform structs and dispatch-shape helpers shared by the non-attention op descriptors.
+// Every kernel's Params struct has only 4-byte scalar fields, so WGSL lays them out in declaration
+// order with no padding except the struct's 16-byte tail.
+import { WorkbenchError } from '../../../shared/errors';
+import type { GpuRuntime } from '../gpu/runtime';
+
+export type FieldType = 'u32' | 'i32' | 'f32';
+
+/**
+ * A packer for one kernel's uniform struct. `layout` lists the fields in the WGSL struct's order;
+ * the packer then only accepts exactly those fields, so a TS call and its kernel cannot drift apart.
+ */
+export function uniformStruct<K extends string>(layout: Record<K, FieldType>): (values: Record<K, number>) => ArrayBuffer {
+  const fields = Object.entries(layout) as [K, FieldType][];
+  const size = Math.max(16, Math.ceil(fields.length / 4) * 16);
+  return (values) => {
+    const buf = new ArrayBuffer(size);
+    const dv = new DataView(buf);
+    fields.forEach(([name, type], i) => {
+      const v = values[name];
+      if (type === 'f32') dv.setFloat32(i * 4, v, true);
+      else if (type === 'i32') dv.setInt32(i * 4, v, true);
+      else {
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw opError('uniform', `field ${name} = ${v} is not a u32`);
+        dv.setUint32(i * 4, v, true);
+      }
+    });
+    return buf;
+  };
+}
+
+export function opError(op: string, msg: string): WorkbenchError {
+  return new WorkbenchError(`${op}: ${msg}. This is a bug in the caller of the kernel (the model's forward pass); report it with the model config.`);
+}
+
+export function requirePositiveInts(op: string, fields: Record<string, number>): void {
+  for (const [name, v] of Object.entries(fields)) {
+    if (!Number.isInteger(v) || v < 1) throw opError(op, `${name} = ${v} must be a positive integer`);
+  }
+}
+
+/** Checks that a buffer holds at least `bytes`, naming the operand when it does not. */
+export function requireBytes(op: string, name: string, buf: GPUBuffer, bytes: number): void {
+  if (buf.size < bytes) throw opError(op, `${name} holds ${buf.size} bytes but the shape needs ${bytes}`);
+}
+
+/** Bytes of `elems` weight elements: packed f16 pairs or one f32 each. */
+export function weightBytes(elems: number, wF16: boolean): number {
+  return wF16 ? Math.ceil(elems / 2) * 4 : elems * 4;
+}
+
+/**
+ * A grid for `count` workgroups within the per-dimension limit (65535 on most adapters): kernels
+ * linearise it as x + y·num_workgroups.x and skip indices ≥ count.
+ */
+export function grid2d(rt: GpuRuntime, count: number): [number, number] {
+  const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  if (count <= max) return [count, 1];
+  const y = Math.ceil(count / max);
+  return [Math.ceil(count / y), y];
+}
+
+const placeholders = new WeakMap<GpuRuntime, GPUBuffer>();
+
+/**
+ * A small buffer bound where a variant declares a binding it never touches (no bias, no residual):
+ * `layout: 'auto'` keeps every statically used binding, whatever the override constants.
+ */
+export function unusedBinding(rt: GpuRuntime): GPUBuffer {
+  let b = placeholders.get(rt);
+  if (!b) {
+    b = rt.buffer(16, 'unused-binding');
+    placeholders.set(rt, b);
+  }
+  return b;
+}
