@@ -86,7 +86,7 @@ export interface TinyOptions {
 export function randomTensors(raw: Record<string, unknown>, seed: number, dtype: Dtype = 'F32'): RawTensor[] {
   const cfg = normalizeConfig(raw);
   const rand = rng(seed);
-  return weightSpec(cfg).map((s) => {
+  return weightSpec(cfg).filter((s) => s.required).map((s) => {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const isNorm = s.shape.length === 1 && /norm|layernorm/.test(s.name);
     const data = isNorm

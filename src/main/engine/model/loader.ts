@@ -108,7 +108,8 @@ export async function loadWeights<D extends WeightDtype>(
   type T = D extends 'f32' ? Float32Array : Uint16Array;
   const info = await inspectCheckpoint(dir);
   assertSpec(info.spec);
-  const wanted = weightSpec(info.config).filter((s) => info.tensors.has(s.name));
+  // a tied lm_head that an export saved anyway is the embedding again: checked, never loaded
+  const wanted = weightSpec(info.config).filter((s) => info.tensors.has(s.name) && (s.required || s.counted));
   const total = wanted.reduce((a, s) => a + info.tensors.get(s.name)!.byteLength, 0);
   const reader = new TensorReader();
   const tensors = new Map<string, T>();
