@@ -14,7 +14,7 @@ export function registerIpc(ipcMain: IpcMain, services: Services, win: BrowserWi
     const frame = e.senderFrame;
     // Only the top frame of our window, showing our own page, may use the API (no iframes, no
     // navigated-away pages).
-    return !!frame && e.sender === win.webContents && frame === win.webContents.mainFrame && isAppUrl(frame.url, appUrl);
+    return !!frame && e.sender === win.webContents && frame.parent === null && isAppUrl(frame.url, appUrl);
   };
   for (const method of METHOD_NAMES) {
     ipcMain.handle(IPC_PREFIX + method, (e, params: unknown) => {
