@@ -3,7 +3,7 @@
 // the weight-name/shape check. Exit code 1 when the weights do not match the config.
 import { variantOf, type ModelConfig } from '../../shared/arch/config';
 import { parameterCount } from '../../shared/arch/spec';
-import { countedFlops, kvBytes, kvParts, paperFlops } from '../../shared/formulas';
+import { countedFlops, kvBytes, kvParts, kvValuesPerTokenLayer, paperFlops, type CountedFlops, type KvPart, type PaperFlops } from '../../shared/formulas';
 import { InvalidRequestError } from '../../shared/errors';
 import { inspectCheckpoint } from '../engine/model/loader';
 import { loadTokenizer } from '../engine/tokenizer';
@@ -31,11 +31,44 @@ function hyperparameters(c: ModelConfig): Record<string, unknown> {
   return rest;
 }
 
-export async function inspectReport(dir: string): Promise<Record<string, unknown>> {
+export interface InspectReport {
+  dir: string;
+  architecture: string;
+  family: ModelConfig['family'];
+  variant: ReturnType<typeof variantOf>;
+  config: Record<string, unknown>;
+  parameters: number;
+  weightFiles: { path: string; bytes: number }[];
+  weightBytes: number;
+  tensors: number;
+  kvCache: {
+    valuesPerTokenLayer: number;
+    parts: KvPart[];
+    bytesPerValue: number;
+    bytesPerTokenLayer: number;
+    bytesPerToken: number;
+    contextTokens: number;
+    bytesForContext: number;
+  };
+  /** Per layer at a few sequence lengths: the paper's Table 4 terms and real counts. */
+  flopsPerLayer: { N: number; paperTable4: PaperFlops; counted: CountedFlops; countedFullMaps: CountedFlops }[];
+  eosTokenIds: number[];
+  tokenizer: { ok: true; vocab: number; stopTokenIds: number[]; chatTemplate: boolean; warning?: string } | { ok: false; reason: string };
+  spec: { ok: boolean; errors: string[]; warnings: string[] };
+}
+
+export async function inspectReport(dir: string): Promise<InspectReport> {
   const info = await inspectCheckpoint(dir);
   const c = info.config;
   const tok = await loadTokenizer(dir, { eosTokenIds: info.eosTokenIds }).catch((e: Error) => ({ tokenizer: null, reason: e.message }));
   const kv = kvBytes(c, { bytesPerValue: 2 });
+  let tokenizer: InspectReport['tokenizer'];
+  if (tok.tokenizer) {
+    const t = tok.tokenizer;
+    const beyond = t.vocabSize > c.vocabSize;
+    tokenizer = { ok: true, vocab: t.vocabSize, stopTokenIds: t.stopTokenIds, chatTemplate: t.hasChatTemplate };
+    if (beyond) tokenizer.warning = `the tokenizer knows ${t.vocabSize} tokens but the model's vocab_size is ${c.vocabSize}; text may encode to ids the model cannot embed`;
+  } else tokenizer = { ok: false, reason: tok.reason ?? 'no tokenizer' };
   return {
     dir,
     architecture: c.architecture,
@@ -47,7 +80,7 @@ export async function inspectReport(dir: string): Promise<Record<string, unknown
     weightBytes: info.weightBytes,
     tensors: info.tensors.size,
     kvCache: {
-      valuesPerTokenLayer: kvParts(c).reduce((a, p) => a + p.values, 0),
+      valuesPerTokenLayer: kvValuesPerTokenLayer(c),
       parts: kvParts(c),
       bytesPerValue: kv.bytesPerValue,
       bytesPerTokenLayer: kv.perTokenLayer,
@@ -62,44 +95,48 @@ export async function inspectReport(dir: string): Promise<Record<string, unknown
       countedFullMaps: countedFlops(c, N, { causal: false }),
     })),
     eosTokenIds: info.eosTokenIds,
-    tokenizer: tok.tokenizer
-      ? { ok: true, vocab: tok.tokenizer.vocabSize, stopTokenIds: tok.tokenizer.stopTokenIds, chatTemplate: tok.tokenizer.hasChatTemplate }
-      : { ok: false, reason: tok.reason },
+    tokenizer,
     spec: { ok: info.spec.ok, errors: info.spec.errors, warnings: info.spec.warnings },
   };
 }
 
-const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
-const g = (x: number): string => (x >= 1e9 ? `${(x / 1e9).toFixed(2)} G` : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : String(x));
+function bytes(b: number): string {
+  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(2)} GiB`;
+  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(1)} MiB`;
+  return b >= 2 ** 10 ? `${(b / 2 ** 10).toFixed(1)} KiB` : `${b} B`;
+}
 
-function text(r: Record<string, unknown>): string {
-  const kv = r.kvCache as Record<string, unknown> & { parts: { part: string; values: number }[] };
-  const cfg = r.config as Record<string, unknown>;
-  const flops = r.flopsPerLayer as { N: number; paperTable4: { attention: number; linear: number }; counted: { attention: number; projections: number; mlp: number }; countedFullMaps: { attention: number } }[];
-  const tok = r.tokenizer as { ok: boolean; vocab?: number; stopTokenIds?: number[]; chatTemplate?: boolean; reason?: string };
-  const spec = r.spec as { ok: boolean; errors: string[]; warnings: string[] };
+function count(x: number): string {
+  for (const [unit, v] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) if (x >= v) return `${(x / v).toFixed(2)} ${unit}`;
+  return String(x);
+}
+
+function text(r: InspectReport): string {
+  const kv = r.kvCache;
+  const tok = r.tokenizer;
   const lines = [
-    `${r.dir}`,
+    r.dir,
     `  architecture   ${r.architecture} (${r.family}, ${r.variant})`,
-    `  config         ${Object.entries(cfg).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`,
-    `  parameters     ${(r.parameters as number).toLocaleString('en-US')} (${((r.parameters as number) / 1e9).toFixed(3)} B)`,
-    `  weights        ${(r.weightFiles as unknown[]).length} file(s), ${mib(r.weightBytes as number)}, ${r.tensors} tensors`,
+    `  config         ${Object.entries(r.config).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`,
+    `  parameters     ${r.parameters.toLocaleString('en-US')} (${count(r.parameters)})`,
+    `  weights        ${r.weightFiles.length} file(s), ${bytes(r.weightBytes)}, ${r.tensors} tensors`,
     `  KV cache       ${kv.valuesPerTokenLayer} values/token/layer (${kv.parts.map((p) => `${p.part} ${p.values}`).join(' + ')}); ` +
-      `${kv.bytesPerTokenLayer} B/token/layer, ${kv.bytesPerToken} B/token in 16-bit; ${mib(kv.bytesForContext as number)} for ${kv.contextTokens} tokens`,
-    '  FLOPs per layer (paper Table 4 = complexity terms, no ×2, full N² maps; counted = 2·multiply-adds, causal half only / full maps):',
-    ...flops.map(
+      `${kv.bytesPerTokenLayer} B/token/layer, ${kv.bytesPerToken} B/token in 16-bit; ${bytes(kv.bytesForContext)} for ${kv.contextTokens} tokens`,
+    '  FLOPs per layer (paper Table 4 = complexity terms, no ×2, full N² maps; counted = 2·multiply-adds, causal half / full maps):',
+    ...r.flopsPerLayer.map(
       (f) =>
-        `    N=${String(f.N).padEnd(5)} table4 attn ${g(f.paperTable4.attention)}, linear ${g(f.paperTable4.linear)} | counted attn ${g(f.counted.attention)} ` +
-        `(full ${g(f.countedFullMaps.attention)}), projections ${g(f.counted.projections)}, mlp ${g(f.counted.mlp)}`,
+        `    N=${String(f.N).padEnd(5)} table4 attention ${count(f.paperTable4.attention)}, linear ${count(f.paperTable4.linear)} | ` +
+        `counted attention ${count(f.counted.attention)} (full ${count(f.countedFullMaps.attention)}), projections ${count(f.counted.projections)}, mlp ${count(f.counted.mlp)}`,
     ),
-    `  eos ids        ${(r.eosTokenIds as number[]).join(', ') || '(none)'}`,
+    `  eos ids        ${r.eosTokenIds.join(', ') || '(none)'}`,
     tok.ok
-      ? `  tokenizer      ok, ${tok.vocab} tokens, stop ids ${tok.stopTokenIds?.join(', ')}, chat template ${tok.chatTemplate ? 'yes' : 'no'}`
+      ? `  tokenizer      ok, ${tok.vocab} tokens, stop ids ${tok.stopTokenIds.join(', ')}, chat template ${tok.chatTemplate ? 'yes' : 'no'}`
       : `  tokenizer      none: ${tok.reason}`,
-    spec.ok ? '  weights check  ok: every tensor present with the shape the config implies' : `  weights check  FAILED (${spec.errors.length}):`,
-    ...spec.errors.slice(0, 10).map((e) => `    ${e}`),
-    ...(spec.errors.length > 10 ? [`    … and ${spec.errors.length - 10} more`] : []),
-    ...spec.warnings.slice(0, 10).map((w) => `  warning        ${w}`),
+    ...(tok.ok && tok.warning ? [`  warning        ${tok.warning}`] : []),
+    r.spec.ok ? '  weights check  ok: every tensor present with the shape the config implies' : `  weights check  FAILED (${r.spec.errors.length}):`,
+    ...r.spec.errors.slice(0, 10).map((e) => `    ${e}`),
+    ...(r.spec.errors.length > 10 ? [`    … and ${r.spec.errors.length - 10} more`] : []),
+    ...r.spec.warnings.slice(0, 10).map((w) => `  warning        ${w}`),
   ];
   return lines.join('\n');
 }
@@ -110,6 +147,6 @@ export const inspectCommand: CliCommand = {
     const { model, json } = parseArgs(argv);
     const report = await inspectReport(model);
     console.log(json ? JSON.stringify(report, null, 2) : text(report));
-    return (report.spec as { ok: boolean }).ok ? 0 : 1;
+    return report.spec.ok ? 0 : 1;
   },
 };
