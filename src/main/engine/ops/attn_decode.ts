@@ -1,0 +1,104 @@
+// Op: one-token attention over a long cache, flash-decoding with split-K (kernels/attn_decode.wgsl) and
+// the merge of the splits (kernels/attn_decode_combine.wgsl). Same shapes and cache views as prefill
+// with n = 1 and pos0 = t − 1: the new token's K/V must already be appended at row t − 1.
+import code from '../../../../kernels/attn_decode.wgsl?raw';
+import combineCode from '../../../../kernels/attn_decode_combine.wgsl?raw';
+import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+import { kvBytesPerElement, packUniform, shapeError, type KvFormat } from './attn_common';
+import { attnParams, type AttnShape } from './attn_prefill';
+
+const kernel: KernelSource = { name: 'attn_decode', code };
+const combine: KernelSource = { name: 'attn_decode_combine', code: combineCode };
+const WG = 128; // threads per workgroup, as in the kernel
+const BK = 32; // keys per tile
+const ACC_SLOTS = 16; // vec2 accumulators per thread: GB · NP ≤ 16
+const MAX_GB = 16; // GB · BK ≤ 4 · WG score slots
+/** Upper bound on splits; the scratch buffer is sized for it. */
+export const MAX_SPLITS = 128;
+// About two workgroups per SM on an H100 (132 SMs): enough to hide latency on a bandwidth-bound pass.
+const TARGET_WORKGROUPS = 264;
+
+export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
+  t: number; // cache rows attended, including the new token's own (= its position + 1)
+  /** Rows per split (rounded up to 32); by default chosen to fill the GPU. Tests use it to force splits. */
+  splitRows?: number;
+}
+
+export interface AttnDecodeBuffers {
+  q: GPUBuffer; // [hq, dk] f32
+  k: GPUBuffer; // key cache, array<u32> in `kv` format
+  v: GPUBuffer; // value cache (may be k's buffer: MLA latent)
+  out: GPUBuffer; // [hq, dv] f32
+  scratch: GPUBuffer; // attnDecodeScratchBytes(hq, dv) bytes, reused across calls and layers
+}
+
+/** Bytes of the split partials for `hq` heads of width `dv`. */
+export function attnDecodeScratchBytes(hq: number, dv: number): number {
+  return MAX_SPLITS * hq * (dv + 2) * 4;
+}
+
+interface Plan {
+  gb: number; // heads per workgroup
+  blocks: number; // head blocks per unit
+  kg: number;
+  np: number;
+  chunk: number;
+  splits: number;
+}
+
+function plan(s: AttnDecodeShape, gu: number, units: number): Plan {
+  const pairs = s.dv / 2;
+  const np = Math.ceil(pairs / WG);
+  const kg = Math.max(1, Math.floor(WG / pairs));
+  const maxGb = Math.min(MAX_GB, Math.floor(ACC_SLOTS / np));
+  const blocks = Math.ceil(gu / maxGb);
+  const gb = Math.ceil(gu / blocks);
+  const tiles = Math.ceil(s.t / BK);
+  let chunk: number;
+  if (s.splitRows !== undefined) {
+    chunk = Math.ceil(s.splitRows / BK) * BK;
+  } else {
+    const want = Math.max(1, Math.min(tiles, Math.ceil(TARGET_WORKGROUPS / (units * blocks))));
+    chunk = Math.ceil(tiles / want) * BK;
+  }
+  chunk = Math.max(chunk, Math.ceil(s.t / MAX_SPLITS / BK) * BK);
+  return { gb, blocks, kg, np, chunk, splits: Math.ceil(s.t / chunk) };
+}
+
+export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape): void {
+  if (s.t < 1) throw shapeError('attn_decode', 'the cache is empty; append the new token before attending');
+  const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
+  if (b.scratch.size < attnDecodeScratchBytes(s.hq, s.dv)) {
+    throw shapeError('attn_decode', `scratch buffer holds ${b.scratch.size} bytes; ${attnDecodeScratchBytes(s.hq, s.dv)} needed`);
+  }
+  const pl = plan(s, a.gu, a.units);
+  const u = rt.uniform(
+    packUniform(
+      {
+        t: s.t, chunk: pl.chunk, hq: s.hq, gu: a.gu, hpk: a.hpk, hpv: a.hpv,
+        kRow: a.kRow, kHead: a.kHead, kOff: a.kOff, vRow: a.vRow, vHead: a.vHead, vOff: a.vOff,
+        scale: s.scale, nSplits: pl.splits, pad0: 0, pad1: 0,
+      },
+      ['scale'],
+    ),
+  );
+  const pipe = rt.pipeline(kernel, {
+    KV_F16: s.kv === 'f16' ? 1 : 0, DK: s.dk, DV: s.dv, GB: pl.gb, KG: pl.kg, NP: pl.np, QS_LEN: pl.gb * Math.max(s.dk, s.dv),
+  });
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [pl.splits, a.units, pl.blocks], 'attn_decode');
+  const uc = rt.uniform(packUniform({ nSplits: pl.splits, hq: s.hq, dv: s.dv, pad: 0 }));
+  rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [s.hq], 'attn_decode_combine');
+}
+
+/** Real multiply-adds ×2: every head scores and weights all t rows (decode has no masked half). */
+export function attnDecodeFlops(s: AttnDecodeShape): number {
+  return 2 * s.hq * s.t * (s.dk + s.dv);
+}
+
+/** The cache rows read once per head unit and block, plus q, the partials and the output. */
+export function attnDecodeBytes(s: AttnDecodeShape): number {
+  const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
+  const pl = plan(s, a.gu, a.units);
+  const cache = a.units * pl.blocks * s.t * (s.dk + s.dv) * kvBytesPerElement(s.kv);
+  return cache + 4 * s.hq * s.dk + 2 * 4 * pl.splits * s.hq * (s.dv + 2) + 4 * s.hq * s.dv;
+}
