@@ -4,7 +4,7 @@
 import code from '../../../../kernels/attn_decode.wgsl?raw';
 import combineCode from '../../../../kernels/attn_decode_combine.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
-import { kvBytesPerElement, packUniform, shapeError, type KvFormat } from './attn_common';
+import { kvBytesPerElement, packUniform, shapeError } from './attn_common';
 import { attnParams, type AttnShape } from './attn_prefill';
 
 const kernel: KernelSource = { name: 'attn_decode', code };
