@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normalizeConfig } from '../../src/shared/arch/config';
 import { weightSpec } from '../../src/shared/arch/spec';
-import { numberToF16Bits } from '../../src/main/engine/model/dtype';
+import { f32ToF16 } from '../../src/main/engine/ops/convert';
 
 export type Dtype = 'F32' | 'F16' | 'BF16' | 'I8';
 
@@ -42,7 +42,7 @@ function encode(t: RawTensor): Buffer {
   const f = new Float32Array(1);
   const u = new Uint32Array(f.buffer);
   for (let i = 0; i < n; i++) {
-    if (t.dtype === 'F16') out[i] = numberToF16Bits(t.data[i]);
+    if (t.dtype === 'F16') out[i] = f32ToF16(t.data[i]);
     else {
       f[0] = t.data[i];
       out[i] = (u[0] + 0x7fff + ((u[0] >>> 16) & 1)) >>> 16; // bf16, round to nearest even
