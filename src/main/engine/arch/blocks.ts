@@ -1,0 +1,153 @@
+// Blocks every family shares: embedding, the RMSNorms that also add the residual, linear layers by
+// weight name (bias found by name), the MLP (SwiGLU or ReLU²), KV append, attention over the cache
+// (prefill or split-K decode, with the probability tap), the head and the sampler.
+import * as activationOp from '../ops/activation';
+import * as appendOp from '../ops/attn_append';
+import * as decodeOp from '../ops/attn_decode';
+import * as prefillOp from '../ops/attn_prefill';
+import type { CacheView } from '../ops/attn_common';
+import * as embeddingOp from '../ops/embedding';
+import * as linearOp from '../ops/linear';
+import * as normOp from '../ops/rms_norm';
+import * as ropeOp from '../ops/rope';
+import type { Pass } from './pass';
+
+/** Rows of a [n, stride] f32 activation, from column `offset`. */
+export interface Act {
+  buf: GPUBuffer;
+  stride?: number;
+  offset?: number;
+}
+
+export function embed(p: Pass, ids: GPUBuffer, out: GPUBuffer): void {
+  const H = p.c.hiddenSize;
+  embeddingOp.embedding(p.rt, { ids, table: p.weight('model.embed_tokens.weight'), out, nTokens: p.n, dim: H, vocab: p.c.vocabSize, wF16: p.wF16 });
+  p.count('embed', embeddingOp.flops(), embeddingOp.bytes({ nTokens: p.n, dim: H, wF16: p.wF16 }));
+  p.tap('embed', null, out, H);
+}
+
+/**
+ * out = RMSNorm(x)·w over `rows` rows; with `delta`, x += delta first (the residual add of the block
+ * before). `rowOffset` skips leading rows (the head only needs the last one).
+ */
+export function norm(
+  p: Pass,
+  role: string,
+  wName: string,
+  x: GPUBuffer,
+  out: GPUBuffer,
+  o: { dim?: number; delta?: GPUBuffer; rows?: number; rowOffset?: number; xStride?: number; xOffset?: number; outStride?: number; outOffset?: number } = {},
+): void {
+  const dim = o.dim ?? p.c.hiddenSize;
+  const rows = o.rows ?? p.n;
+  const skip = o.rowOffset ?? 0;
+  let xStride = o.xStride ?? dim;
+  let xOffset = o.xOffset ?? 0;
+  if (skip > 0) {
+    // One row further down: address it as row 0 of a view whose stride reaches it.
+    if (rows !== 1) throw new RangeError('norm: rowOffset is for a single row');
+    xOffset += skip * xStride;
+    xStride = xOffset + dim;
+  }
+  const outStride = o.outStride ?? dim;
+  normOp.rmsNorm(p.rt, {
+    x, out, w: p.weight(wName), rows, dim, eps: p.c.rmsNormEps, wF16: p.wF16, delta: o.delta,
+    xStride, xOffset, outStride, outOffset: o.outOffset ?? 0,
+  });
+  p.count(role, normOp.flops({ rows, dim, wF16: p.wF16, residual: !!o.delta }), normOp.bytes({ rows, dim, wF16: p.wF16, residual: !!o.delta }));
+}
+
+/** y = x·Wᵀ (+ b) with W = `${prefix}.weight` and the bias `${prefix}.bias` when the checkpoint has one. */
+export function linear(
+  p: Pass,
+  role: string,
+  prefix: string,
+  x: Act,
+  y: Act,
+  inDim: number,
+  outDim: number,
+  o: { rows?: number; accumulate?: boolean; noBias?: boolean } = {},
+): void {
+  const rows = o.rows ?? p.n;
+  const bias = o.noBias ? undefined : p.w.tensors.get(`${prefix}.bias`);
+  linearOp.linear(p.rt, {
+    x: x.buf, xStride: x.stride, xOffset: x.offset, y: y.buf, yStride: y.stride, yOffset: y.offset,
+    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate,
+  });
+  p.count(role, linearOp.flops({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }), linearOp.bytes({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }));
+}
+
+/** RoPE in place on `heads` heads of width `headStride` per row, dims [offset, offset + rotDim). */
+export function rope(p: Pass, x: Act, heads: number, headStride: number, rotDim: number, interleaved: boolean, offset = 0): void {
+  ropeOp.rope(p.rt, {
+    x: x.buf, nTokens: p.n, nHeads: heads, headStride, rotDim, offset, tokenStride: x.stride, base: x.offset,
+    pos0: p.pos0, theta: p.c.ropeTheta, interleaved,
+  });
+  p.count('rope', ropeOp.flops({ nTokens: p.n, nHeads: heads, rotDim }), ropeOp.bytes({ nTokens: p.n, nHeads: heads, rotDim }));
+}
+
+/** Store `width` columns of the chunk's rows into cache buffer `cache` at row pos0, column dstOff. */
+export function append(p: Pass, src: Act, cache: GPUBuffer, width: number, dstStride: number, dstOff = 0): void {
+  const shape = { n: p.n, width, pos0: p.pos0, kv: p.kvFormat, srcStride: src.stride, srcOff: src.offset, dstStride, dstOff };
+  appendOp.recordAttnAppend(p.rt, { src: src.buf, cache }, shape);
+  p.count('kv_append', appendOp.attnAppendFlops(shape), appendOp.attnAppendBytes(shape));
+}
+
+export interface AttendShape {
+  hq: number;
+  hk: number;
+  hv: number;
+  dk: number;
+  dv: number;
+  scale: number;
+  kView?: CacheView;
+  vView?: CacheView;
+}
+
+/** Attention of the chunk's queries q [n, hq, dk] over cache rows 0 .. pos0+n-1 → out [n, hq, dv]. */
+export function attend(p: Pass, L: number, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, s: AttendShape): void {
+  const common = { hq: s.hq, hk: s.hk, hv: s.hv, dk: s.dk, dv: s.dv, scale: s.scale, kv: p.kvFormat, kView: s.kView, vView: s.vView };
+  const probs = p.probs?.[L];
+  if (p.decode && !probs) {
+    const shape = { ...common, t: p.pos0 + 1 };
+    decodeOp.recordAttnDecode(p.rt, { q, k, v, out, scratch: p.act('attn_split') }, shape);
+    p.count('attn', decodeOp.attnDecodeFlops(shape), decodeOp.attnDecodeBytes(shape));
+  } else {
+    const shape = { ...common, n: p.n, pos0: p.pos0 };
+    prefillOp.recordAttnPrefill(p.rt, { q, k, v, out, probs }, shape);
+    p.count('attn', prefillOp.attnPrefillFlops(shape), prefillOp.attnPrefillBytes(shape, !!probs));
+  }
+  p.tap('attn', L, out, s.hq * s.dv);
+}
+
+/** Bytes of the split-K partials of a decode step for hq heads of width dv. */
+export function decodeScratchBytes(hq: number, dv: number): number {
+  return decodeOp.attnDecodeScratchBytes(hq, dv);
+}
+
+/** The MLP of layer L on xn [n, H] → out [n, H]: down(silu(gate(x))·up(x)) or down(relu(up(x))²). */
+export function mlp(p: Pass, L: number, xn: GPUBuffer, out: GPUBuffer): void {
+  const { hiddenSize: H, intermediateSize: F } = p.c;
+  const pre = `model.layers.${L}.mlp.`;
+  const up = p.act('ff_up');
+  const act = p.act('ff_act');
+  linear(p, 'mlp_up', `${pre}up_proj`, { buf: xn }, { buf: up }, H, F);
+  if (p.c.mlp === 'swiglu') {
+    const gate = p.act('ff_gate');
+    linear(p, 'mlp_gate', `${pre}gate_proj`, { buf: xn }, { buf: gate }, H, F);
+    activationOp.activation(p.rt, { kind: 'swiglu', a: { buf: gate }, b: { buf: up }, out: { buf: act }, rows: p.n, cols: F });
+    p.count('mlp_act', activationOp.flops({ rows: p.n, cols: F, kind: 'swiglu' }), activationOp.bytes({ rows: p.n, cols: F, kind: 'swiglu' }));
+  } else {
+    activationOp.activation(p.rt, { kind: 'relu2', a: { buf: up }, out: { buf: act }, rows: p.n, cols: F });
+    p.count('mlp_act', activationOp.flops({ rows: p.n, cols: F, kind: 'relu2' }), activationOp.bytes({ rows: p.n, cols: F, kind: 'relu2' }));
+  }
+  p.tap('mlp_act', L, act, F);
+  linear(p, 'mlp_out', `${pre}down_proj`, { buf: act }, { buf: out }, F, H);
+  p.tap('mlp_out', L, out, H);
+}
+
+/** out = sigmoid(gate) ⊙ x, elementwise over [n, cols] (GTA's output gate when not fused). */
+export function sigmoidGate(p: Pass, gate: GPUBuffer, x: GPUBuffer, out: GPUBuffer, cols: number): void {
+  activationOp.activation(p.rt, { kind: 'sigmoid_mul', a: { buf: gate }, b: { buf: x }, out: { buf: out }, rows: p.n, cols });
+  p.count('gate', activationOp.flops({ rows: p.n, cols, kind: 'sigmoid_mul' }), activationOp.bytes({ rows: p.n, cols, kind: 'sigmoid_mul' }));
+}

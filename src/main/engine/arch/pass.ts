@@ -1,0 +1,83 @@
+// One recorded forward pass over a chunk of tokens: what every block needs (runtime, weights, cache,
+// activation buffers, the chunk's rows and position), the op counters, and the named taps.
+//
+// Tap names are `<what>.<layer>` (or just `<what>` outside the layers): embed, attn_norm, q, k, v,
+// latent, gate, attn (attention output before its projection), attn_out (the block's output, added to
+// the residual), mlp_norm, mlp_act, mlp_out, final_norm. The same names key the op counters
+// (without the layer), so a byte count, a tap and a reference diff line up.
+import type { ModelConfig } from '../../../shared/arch/config';
+import type { GpuRuntime } from '../gpu/runtime';
+import type { OpCounters } from '../instrument/counters';
+import type { GpuKvCache } from '../kv/cache';
+import { weight, type GpuWeights } from '../weights/upload';
+import type { Scratch } from './scratch';
+
+export interface TapSink {
+  /** Requested names → buffers holding rows of every chunk, [rows, width] f32. */
+  wanted: Set<string>;
+  bufs: Map<string, { buf: GPUBuffer; width: number }>;
+  totalRows: number;
+}
+
+export class Pass {
+  constructor(
+    readonly rt: GpuRuntime,
+    readonly c: ModelConfig,
+    readonly w: GpuWeights,
+    readonly kv: GpuKvCache,
+    private readonly scratch: Scratch,
+    private readonly counters: OpCounters,
+    readonly n: number, // rows in this chunk
+    readonly pos0: number, // position of its first row
+    private readonly rowBase: number, // index of its first row among the call's rows (for taps)
+    private readonly taps: TapSink | null,
+    /** Per-layer [heads, n, pos0 + n] f32 buffers when attention maps are recorded. */
+    readonly probs: GPUBuffer[] | null,
+  ) {}
+
+  get wF16(): boolean {
+    return this.w.dtype === 'f16';
+  }
+
+  get kvFormat(): 'f16' | 'f32' {
+    return this.kv.dtype === 'f16' ? 'f16' : 'f32';
+  }
+
+  /** A decode step: one row, GEMV and split-K attention. */
+  get decode(): boolean {
+    return this.n === 1;
+  }
+
+  act(name: string): GPUBuffer {
+    return this.scratch.get(name);
+  }
+
+  weight(name: string): GPUBuffer {
+    return weight(this.w, name);
+  }
+
+  layerWeight(L: number, rest: string): GPUBuffer {
+    return weight(this.w, `model.layers.${L}.${rest}`);
+  }
+
+  layerOpt(L: number, rest: string): GPUBuffer | undefined {
+    return this.w.tensors.get(`model.layers.${L}.${rest}`);
+  }
+
+  count(role: string, flops: number, bytes: number): void {
+    this.counters.add(role, flops, bytes);
+  }
+
+  /** Copy this chunk's rows of `buf` ([n, width] f32, contiguous) into tap `what.layer` if it was asked for. */
+  tap(what: string, layer: number | null, buf: GPUBuffer, width: number): void {
+    if (!this.taps) return;
+    const name = layer === null ? what : `${what}.${layer}`;
+    if (!this.taps.wanted.has(name)) return;
+    let t = this.taps.bufs.get(name);
+    if (!t) {
+      t = { buf: this.rt.buffer(this.taps.totalRows * width * 4, `tap.${name}`), width };
+      this.taps.bufs.set(name, t);
+    }
+    this.rt.copy(buf, 0, t.buf, this.rowBase * width * 4, this.n * width * 4);
+  }
+}
