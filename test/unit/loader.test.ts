@@ -96,6 +96,20 @@ describe('loadWeights', () => {
     expect(e.message).toContain('model.layers.0.mlp.up_proj.weight holds 2 NaN/Inf values');
   });
 
+  it('fails on a needed weight in an unsupported dtype, and only warns about an unused one', async () => {
+    const needed = writeTinyCheckpoint(TINY_GTA, {
+      edit: (t) => t.map((x) => (x.name === 'model.layers.1.self_attn.v_b_proj.weight' ? { ...x, dtype: 'I8' as const } : x)),
+    });
+    const e = await rejection(loadWeights(needed, { dtype: 'f16' }));
+    expect(e).toBeInstanceOf(CheckpointError);
+    expect(e.message).toContain('model.layers.1.self_attn.v_b_proj.weight has dtype I8; only F32, F16 and BF16 are supported');
+    const extra = writeTinyCheckpoint(TINY_GTA, {
+      edit: (t) => [...t, { name: 'model.position_ids', dtype: 'I8', shape: [8], data: new Float32Array(8) }],
+    });
+    const w = await loadWeights(extra, { dtype: 'f32' });
+    expect(w.warnings).toEqual(['model.position_ids is not used by this architecture and will be ignored']);
+  });
+
   it('warns about unexpected tensors and ignores rotary buffers', async () => {
     const dir = writeTinyCheckpoint(TINY_GTA, {
       edit: (t) => [

@@ -101,10 +101,17 @@ describe('safetensors reader', () => {
     expect(e.message).not.toContain('truncated:');
   });
 
-  it('rejects an unsupported dtype naming it and the tensor', async () => {
+  it('lists tensors of other dtypes but refuses to read them, naming the dtype and the tensor', async () => {
     const file = write(safetensorsBytes([{ name: 'q.int8', dtype: 'I8', shape: [4], data: Float32Array.from([1, 2, 3, 4]) }]));
-    const e = await rejection(readSafetensorsHeader(file));
-    expect(e.message).toContain('tensor q.int8 has dtype I8; only F32, F16 and BF16 are supported');
+    const { tensors: list } = await readSafetensorsHeader(file);
+    expect(list[0]).toMatchObject({ name: 'q.int8', dtype: 'I8', byteLength: 4 });
+    const r = new TensorReader();
+    const e = await rejection(r.f32(list[0]));
+    expect(e.message).toBe('model.safetensors: tensor q.int8 has dtype I8; only F32, F16 and BF16 are supported (re-export the checkpoint in bf16 or f16)');
+    await rejection(r.f16(list[0]));
+    await r.close();
+    const b = Buffer.from(safetensorsBytes([{ name: 'x', dtype: 'F32', shape: [1], data: new Float32Array(1) }]).toString('latin1').replace('"F32"', '"Q4K"'), 'latin1');
+    expect((await rejection(readSafetensorsHeader(write(b)))).message).toContain('tensor x has dtype Q4K, which is not a safetensors dtype');
   });
 
   it('rejects offsets inconsistent with shape × dtype, overlaps and a non-JSON header', async () => {

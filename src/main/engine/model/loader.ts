@@ -6,7 +6,7 @@ import { normalizeConfig, type ModelConfig } from '../../../shared/arch/config';
 import { checkSpec, weightSpec, type SpecCheck } from '../../../shared/arch/spec';
 import { CancelledError, CheckpointError } from '../../../shared/errors';
 import { countNonFinite } from './dtype';
-import { openSafetensors, TensorReader, type SafetensorsFile, type TensorInfo } from './safetensors';
+import { isLoadableDtype, openSafetensors, TensorReader, unsupportedDtypeMessage, type SafetensorsFile, type TensorInfo } from './safetensors';
 
 export interface CheckpointInfo {
   dir: string;
@@ -57,7 +57,14 @@ export async function inspectCheckpoint(dir: string): Promise<CheckpointInfo> {
   const gen = await readJson(join(dir, 'generation_config.json'), 'generation_config.json');
   const eosTokenIds = [...new Set([...config.eosTokenIds, ...idsOf(gen?.eos_token_id)])];
   const { files, tensors } = await openSafetensors(dir);
-  const spec = checkSpec(weightSpec(config), tensors);
+  const specs = weightSpec(config);
+  const spec = checkSpec(specs, tensors);
+  // a weight the model needs in an element type the engine cannot read fails the check like a bad shape
+  for (const s of specs) {
+    const t = tensors.get(s.name);
+    if (t && !isLoadableDtype(t.dtype) && (s.required || s.counted)) spec.errors.push(unsupportedDtypeMessage(s.name, t.dtype));
+  }
+  spec.ok = spec.errors.length === 0;
   const names = new Set(await readdir(dir));
   return {
     dir,

@@ -7,9 +7,24 @@ import { basename, join } from 'node:path';
 import { CheckpointError } from '../../../shared/errors';
 import { DTYPE_BYTES, decodeToF16, decodeToF32, type SafeDtype } from './dtype';
 
+/** Element sizes of every dtype the format defines; only F32, F16 and BF16 can be loaded. */
+const FORMAT_DTYPE_BYTES: Record<string, number> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+};
+
+export function isLoadableDtype(dtype: string): dtype is SafeDtype {
+  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16';
+}
+
+/** The message for a tensor the engine cannot load because of its element type. */
+export function unsupportedDtypeMessage(name: string, dtype: string): string {
+  return `${name} has dtype ${dtype}; only F32, F16 and BF16 are supported (re-export the checkpoint in bf16 or f16)`;
+}
+
 export interface TensorInfo {
   name: string;
-  dtype: SafeDtype;
+  /** As the header names it; see isLoadableDtype. Other dtypes are listed so unused extras can pass. */
+  dtype: string;
   shape: number[];
   file: string; // absolute path
   offset: number; // absolute byte offset in the file
@@ -75,9 +90,8 @@ export async function readSafetensorsHeader(file: string): Promise<{ tensors: Te
 function parseEntry(file: string, name: string, entry: unknown, dataStart: number): TensorInfo {
   const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof e !== 'object' || e === null) throw fail(file, `tensor ${name}: header entry is not an object`, { tensor: name });
-  if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') {
-    throw fail(file, `tensor ${name} has dtype ${String(e.dtype)}; only F32, F16 and BF16 are supported (re-export the checkpoint in bf16 or f16)`, { tensor: name });
-  }
+  const size = typeof e.dtype === 'string' ? FORMAT_DTYPE_BYTES[e.dtype] : undefined;
+  if (size === undefined) throw fail(file, `tensor ${name} has dtype ${String(e.dtype)}, which is not a safetensors dtype; the header is corrupt`, { tensor: name });
   const shape = e.shape;
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw fail(file, `tensor ${name}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`, { tensor: name });
@@ -86,12 +100,12 @@ function parseEntry(file: string, name: string, entry: unknown, dataStart: numbe
   if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[1] < off[0]) {
     throw fail(file, `tensor ${name}: data_offsets ${JSON.stringify(off)} must be [begin, end] with 0 ≤ begin ≤ end`, { tensor: name });
   }
-  const want = (shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype];
+  const want = (shape as number[]).reduce((a, b) => a * b, 1) * size;
   const byteLength = off[1] - off[0];
   if (byteLength !== want) {
     throw fail(file, `tensor ${name}: data_offsets span ${byteLength} bytes but shape [${shape.join(', ')}] of ${e.dtype} needs ${want}`, { tensor: name });
   }
-  return { name, dtype: e.dtype, shape: shape as number[], file, offset: dataStart + off[0], byteLength };
+  return { name, dtype: e.dtype as string, shape: shape as number[], file, offset: dataStart + off[0], byteLength };
 }
 
 function checkExtents(file: string, tensors: TensorInfo[], dataStart: number, dataBytes: number): void {
@@ -154,6 +168,11 @@ export async function openSafetensors(dir: string): Promise<SafetensorsSet> {
   return { files, tensors };
 }
 
+function loadable(t: TensorInfo): SafeDtype {
+  if (!isLoadableDtype(t.dtype)) throw fail(t.file, unsupportedDtypeMessage(`tensor ${t.name}`, t.dtype), { tensor: t.name });
+  return t.dtype;
+}
+
 /** A positioned reader over a set's files, keeping each file open while tensors are read. */
 export class TensorReader {
   private handles = new Map<string, Awaited<ReturnType<typeof open>>>();
@@ -175,11 +194,13 @@ export class TensorReader {
   }
 
   async f32(t: TensorInfo): Promise<Float32Array> {
-    return decodeToF32(await this.bytes(t), t.dtype, t.byteLength / DTYPE_BYTES[t.dtype]);
+    const dtype = loadable(t);
+    return decodeToF32(await this.bytes(t), dtype, t.byteLength / DTYPE_BYTES[dtype]);
   }
 
   async f16(t: TensorInfo): Promise<Uint16Array> {
-    return decodeToF16(await this.bytes(t), t.dtype, t.byteLength / DTYPE_BYTES[t.dtype]);
+    const dtype = loadable(t);
+    return decodeToF16(await this.bytes(t), dtype, t.byteLength / DTYPE_BYTES[dtype]);
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,7 @@ export interface CpuModel {
    */
   forward(ids: number[], pos0: number): Float64Array;
   reset(): void;
-  /** What the cache holds per layer: values per token by part, and tokens held. */
+  /** What the cache holds per layer: values per token, by part (the names of shared/formulas kvParts). */
   cacheLayout(): { part: string; valuesPerToken: number }[];
 }
 
