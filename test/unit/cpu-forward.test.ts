@@ -81,6 +81,48 @@ describe.each(CASES)('CPU forward: %s', (_name, raw, opts) => {
 });
 
 describe('CPU forward details', () => {
+  it('taps the GPU passes\' named intermediates and the attention maps', async () => {
+    const widths: Record<string, Record<string, number>> = {
+      llama: { q: 4 * 8, k: 2 * 8, v: 2 * 8, attn: 4 * 8 },
+      mla: { q: 4 * 12, latent: 16, attn: 4 * 16 },
+      gta: { q: 3 * 8, k: 8, latent: 8, gate: 48, attn: 3 * 8 },
+    };
+    for (const raw of [TINY_LLAMA, TINY_PLM, TINY_GTA]) {
+      const c = normalizeConfig(raw);
+      const m = createCpuModel(c, await weightsOf(raw));
+      m.forward(IDS.slice(0, 3), 0);
+      const seen = new Map<string, number>();
+      const maps: { layer: number; probs: Float64Array; shape: { heads: number; n: number; t: number } }[] = [];
+      const logits = m.forward(IDS.slice(3, 6), 3, {
+        tap: (name, layer, data, width) => {
+          expect(data.length).toBe(3 * width);
+          seen.set(`${name}.${layer}`, width);
+        },
+        probs: (layer, probs, shape) => maps.push({ layer, probs, shape }),
+      });
+      const H = c.hiddenSize;
+      for (const [name, width] of Object.entries({ ...widths[c.family], attn_norm: H, attn_out: H, mlp_norm: H, mlp_act: c.intermediateSize, mlp_out: H })) {
+        for (let L = 0; L < c.numLayers; L++) expect(seen.get(`${name}.${L}`), `${c.family} ${name}.${L}`).toBe(width);
+      }
+      expect(seen.get('embed.null')).toBe(H);
+      expect(seen.get('final_norm.null')).toBe(H);
+      expect(maps.map((x) => x.layer)).toEqual([0, 1]);
+      const { heads, n, t } = maps[0].shape;
+      expect([n, t]).toEqual([3, 6]);
+      for (let h = 0; h < heads; h++) {
+        for (let i = 0; i < n; i++) {
+          const row = maps[0].probs.subarray((h * n + i) * t, (h * n + i + 1) * t);
+          expect(row.slice(0, 3 + i + 1).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+          expect(row.slice(3 + i + 1).every((p) => p === 0)).toBe(true);
+        }
+      }
+      // hooks observe, they do not change the result
+      const again = createCpuModel(c, await weightsOf(raw));
+      again.forward(IDS.slice(0, 3), 0);
+      expect(maxAbsDiff(again.forward(IDS.slice(3, 6), 3), logits)).toBe(0);
+    }
+  });
+
   it('MLA absorbed and expanded forms agree', async () => {
     for (const raw of [TINY_PLM, TINY_DSV2]) {
       const c = normalizeConfig(raw);

@@ -7,6 +7,23 @@ import { add, embedding, linear, mul, relu2, rmsNorm, silu, type Vec } from '../
 /** Weights by HF name, as f32 (loadWeights with dtype 'f32'). */
 export type WeightMap = ReadonlyMap<string, Float32Array>;
 
+/**
+ * Receives a named intermediate [n, width] of the current call: the tap names of the GPU passes
+ * (arch/*.ts): embed, attn_norm, q, k, v, latent, gate, attn, attn_out, mlp_norm, mlp_act, mlp_out,
+ * final_norm; layer null for the ones outside the layers. q and k are tapped after RoPE; MLA's latent is
+ * the normalised c; 'attn' is the attention output before o_proj (GTA [n, n_q·d_l]; MLA, absorbed form
+ * only, the attended latent [n, n_h·d_c]).
+ */
+export type TapFn = (name: string, layer: number | null, data: Float64Array, width: number) => void;
+
+/** Receives layer L's softmax probabilities [heads, n, t] (0 beyond the causal limit). */
+export type ProbsFn = (layer: number, probs: Float64Array, shape: { heads: number; n: number; t: number }) => void;
+
+export interface ForwardHooks {
+  tap?: TapFn;
+  probs?: ProbsFn;
+}
+
 export interface CpuModel {
   readonly config: ModelConfig;
   /** Tokens in the cache (the next token's position). */
@@ -15,7 +32,7 @@ export interface CpuModel {
    * Run ids at positions pos0 .. pos0+n-1 and return logits [n, vocab]. pos0 must not exceed the cache
    * length; a smaller pos0 drops the cached tokens from pos0 on (re-prefill after an edit).
    */
-  forward(ids: number[], pos0: number): Float64Array;
+  forward(ids: number[], pos0: number, hooks?: ForwardHooks): Float64Array;
   reset(): void;
   /** What the cache holds per layer: values per token, by part (the names of shared/formulas kvParts). */
   cacheLayout(): { part: string; valuesPerToken: number }[];
@@ -84,7 +101,7 @@ export function positions(pos0: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => pos0 + i);
 }
 
-export function mlpBlock(c: ModelConfig, w: Weights, L: number, x: Vec, n: number): Vec {
+export function mlpBlock(c: ModelConfig, w: Weights, L: number, x: Vec, n: number, tap?: TapFn): Vec {
   const H = c.hiddenSize;
   const F = c.intermediateSize;
   const up = linear(x, w.layer(L, 'mlp.up_proj.weight'), n, H, F, w.layerOpt(L, 'mlp.up_proj.bias'));
@@ -92,7 +109,10 @@ export function mlpBlock(c: ModelConfig, w: Weights, L: number, x: Vec, n: numbe
     c.mlp === 'swiglu'
       ? mul(silu(linear(x, w.layer(L, 'mlp.gate_proj.weight'), n, H, F, w.layerOpt(L, 'mlp.gate_proj.bias'))), up)
       : relu2(up);
-  return linear(act, w.layer(L, 'mlp.down_proj.weight'), n, F, H, w.layerOpt(L, 'mlp.down_proj.bias'));
+  tap?.('mlp_act', L, act, F);
+  const out = linear(act, w.layer(L, 'mlp.down_proj.weight'), n, F, H, w.layerOpt(L, 'mlp.down_proj.bias'));
+  tap?.('mlp_out', L, out, H);
+  return out;
 }
 
 /** The pre-norm decoder stack around a family's attention block, then the final norm and head. */
@@ -101,17 +121,24 @@ export function runStack(
   w: Weights,
   ids: number[],
   attentionBlock: (L: number, x: Vec, n: number) => Vec,
+  tap?: TapFn,
 ): Float64Array {
   const n = ids.length;
   const H = c.hiddenSize;
   let h = embedding(ids, w.get('model.embed_tokens.weight'), H);
+  tap?.('embed', null, h, H);
   for (let L = 0; L < c.numLayers; L++) {
     const a = rmsNorm(h, w.layer(L, 'input_layernorm.weight'), n, H, c.rmsNormEps);
-    h = add(h, attentionBlock(L, a, n));
+    tap?.('attn_norm', L, a, H);
+    const o = attentionBlock(L, a, n);
+    tap?.('attn_out', L, o, H);
+    h = add(h, o);
     const m = rmsNorm(h, w.layer(L, 'post_attention_layernorm.weight'), n, H, c.rmsNormEps);
-    h = add(h, mlpBlock(c, w, L, m, n));
+    tap?.('mlp_norm', L, m, H);
+    h = add(h, mlpBlock(c, w, L, m, n, tap));
   }
   const f = rmsNorm(h, w.get('model.norm.weight'), n, H, c.rmsNormEps);
+  tap?.('final_norm', null, f, H);
   const head = c.tieWordEmbeddings ? w.get('model.embed_tokens.weight') : w.get('lm_head.weight');
   return linear(f, head, n, H, c.vocabSize);
 }

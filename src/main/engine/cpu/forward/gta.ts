@@ -4,7 +4,7 @@
 import type { GtaConfig } from '../../../../shared/arch/config';
 import { groupedAttention, gtaDecodeValues } from '../attention';
 import { linear, ropeRotateHalf, type Vec } from '../ops';
-import { CacheRows, checkPos0, positions, runStack, Weights, type CpuModel, type WeightMap } from './common';
+import { CacheRows, checkPos0, positions, runStack, Weights, type CpuModel, type ForwardHooks, type WeightMap } from './common';
 
 export function createGtaModel(c: GtaConfig, map: WeightMap): CpuModel {
   const w = new Weights(map);
@@ -13,7 +13,7 @@ export function createGtaModel(c: GtaConfig, map: WeightMap): CpuModel {
   const latent = Array.from({ length: c.numLayers }, () => new CacheRows(nc * dl)); // [t, n_c, d_l]
   let length = 0;
 
-  function block(L: number, x: Vec, n: number, pos0: number): Vec {
+  function block(L: number, x: Vec, n: number, pos0: number, hooks: ForwardHooks): Vec {
     const p = 'self_attn.';
     const q = linear(x, w.layer(L, `${p}q_proj.weight`), n, H, nq * dq, w.layerOpt(L, `${p}q_proj.bias`));
     const k = linear(x, w.layer(L, `${p}k_proj.weight`), n, H, nk * dk, w.layerOpt(L, `${p}k_proj.bias`));
@@ -22,13 +22,20 @@ export function createGtaModel(c: GtaConfig, map: WeightMap): CpuModel {
     const pos = positions(pos0, n);
     ropeRotateHalf(q, n, nq, dq, 0, dq, pos, c.ropeTheta);
     ropeRotateHalf(k, n, nk, dk, 0, dk, pos, c.ropeTheta);
+    hooks.tap?.('q', L, q, nq * dq);
+    hooks.tap?.('k', L, k, nk * dk);
+    hooks.tap?.('latent', L, cv, nc * dl);
+    hooks.tap?.('gate', L, gate, H);
     keys[L].append(k, n);
     latent[L].append(cv, n);
     const t = pos0 + n;
     // the scale is 1/sqrt(head_dim), not 1/sqrt(query_dim) (gta.md step 4)
+    const probs = hooks.probs ? new Float64Array(nq * n * t) : undefined;
     const a = groupedAttention(q, keys[L].view(), latent[L].view(), {
-      n, t, hq: nq, hk: nk, hv: nc, dk, dv: dl, scale: 1 / Math.sqrt(c.headDim), pos0,
+      n, t, hq: nq, hk: nk, hv: nc, dk, dv: dl, scale: 1 / Math.sqrt(c.headDim), pos0, probs,
     }); // [n, n_q, d_l]
+    if (probs) hooks.probs?.(L, probs, { heads: nq, n, t });
+    hooks.tap?.('attn', L, a, nq * dl);
     const out = gtaDecodeValues(a, w.layer(L, `${p}v_b_proj.weight`), gate, { n, nq, dl, e: c.valueExpand }); // [n, H] gated
     return linear(out, w.layer(L, `${p}o_proj.weight`), n, H, H);
   }
@@ -38,11 +45,11 @@ export function createGtaModel(c: GtaConfig, map: WeightMap): CpuModel {
     get length() {
       return length;
     },
-    forward(ids, pos0) {
+    forward(ids, pos0, hooks = {}) {
       checkPos0(pos0, length, ids.length, c.maxPositions);
       for (const r of [...keys, ...latent]) r.truncate(pos0);
       length = pos0;
-      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0));
+      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0, hooks), hooks.tap);
       length = pos0 + ids.length;
       return logits;
     },

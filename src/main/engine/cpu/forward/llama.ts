@@ -3,7 +3,7 @@
 import type { LlamaConfig } from '../../../../shared/arch/config';
 import { attention } from '../attention';
 import { linear, ropeRotateHalf, type Vec } from '../ops';
-import { CacheRows, checkPos0, positions, runStack, Weights, type CpuModel, type WeightMap } from './common';
+import { CacheRows, checkPos0, positions, runStack, Weights, type CpuModel, type ForwardHooks, type WeightMap } from './common';
 
 export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
   const w = new Weights(map);
@@ -12,7 +12,7 @@ export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
   const values = Array.from({ length: c.numLayers }, () => new CacheRows(nk * d)); // [t, nk, d]
   let length = 0;
 
-  function block(L: number, x: Vec, n: number, pos0: number): Vec {
+  function block(L: number, x: Vec, n: number, pos0: number, hooks: ForwardHooks): Vec {
     const p = 'self_attn.';
     const q = linear(x, w.layer(L, `${p}q_proj.weight`), n, H, nh * d, w.layerOpt(L, `${p}q_proj.bias`));
     const k = linear(x, w.layer(L, `${p}k_proj.weight`), n, H, nk * d, w.layerOpt(L, `${p}k_proj.bias`));
@@ -20,10 +20,16 @@ export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
     const pos = positions(pos0, n);
     ropeRotateHalf(q, n, nh, d, 0, d, pos, c.ropeTheta);
     ropeRotateHalf(k, n, nk, d, 0, d, pos, c.ropeTheta);
+    hooks.tap?.('q', L, q, nh * d);
+    hooks.tap?.('k', L, k, nk * d);
+    hooks.tap?.('v', L, v, nk * d);
     keys[L].append(k, n);
     values[L].append(v, n);
     const t = pos0 + n;
-    const o = attention(q, keys[L].view(), values[L].view(), { n, t, hq: nh, hk: nk, dk: d, dv: d, scale: 1 / Math.sqrt(d), pos0 });
+    const probs = hooks.probs ? new Float64Array(nh * n * t) : undefined;
+    const o = attention(q, keys[L].view(), values[L].view(), { n, t, hq: nh, hk: nk, dk: d, dv: d, scale: 1 / Math.sqrt(d), pos0, probs });
+    if (probs) hooks.probs?.(L, probs, { heads: nh, n, t });
+    hooks.tap?.('attn', L, o, nh * d);
     return linear(o, w.layer(L, `${p}o_proj.weight`), n, nh * d, H, w.layerOpt(L, `${p}o_proj.bias`));
   }
 
@@ -32,11 +38,11 @@ export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
     get length() {
       return length;
     },
-    forward(ids, pos0) {
+    forward(ids, pos0, hooks = {}) {
       checkPos0(pos0, length, ids.length, c.maxPositions);
       for (const r of [...keys, ...values]) r.truncate(pos0);
       length = pos0;
-      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0));
+      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0, hooks), hooks.tap);
       length = pos0 + ids.length;
       return logits;
     },

@@ -7,7 +7,7 @@
 import type { MlaConfig } from '../../../../shared/arch/config';
 import { attention, mlaAbsorbQ, mlaExpandKV, mlaUpV, type MlaShape } from '../attention';
 import { linear, rmsNorm, ropeInterleaved, type Vec } from '../ops';
-import { CacheRows, checkPos0, columns, positions, runStack, Weights, type CpuModel, type WeightMap } from './common';
+import { CacheRows, checkPos0, columns, positions, runStack, Weights, type CpuModel, type ForwardHooks, type WeightMap } from './common';
 
 export type MlaForm = 'absorbed' | 'expanded';
 
@@ -29,7 +29,7 @@ export function createMlaModel(c: MlaConfig, map: WeightMap, form: MlaForm = 'ab
     return linear(qn, w.layer(L, `${p}q_b_proj.weight`), n, r, nh * dq);
   }
 
-  function block(L: number, x: Vec, n: number, pos0: number): Vec {
+  function block(L: number, x: Vec, n: number, pos0: number, hooks: ForwardHooks): Vec {
     const p = 'self_attn.';
     const pos = positions(pos0, n);
     const q = query(L, x, n); // [n, nh, d_nope + d_rope]
@@ -38,20 +38,26 @@ export function createMlaModel(c: MlaConfig, map: WeightMap, form: MlaForm = 'ab
     const cn = rmsNorm(columns(kv, n, dl, 0, dc), w.layer(L, `${p}kv_a_layernorm.weight`), n, dc, c.rmsNormEps);
     for (let i = 0; i < n; i++) kv.set(cn.subarray(i * dc, (i + 1) * dc), i * dl);
     ropeInterleaved(kv, n, 1, dl, dc, dr, pos, c.ropeTheta);
+    hooks.tap?.('q', L, q, nh * dq);
+    hooks.tap?.('latent', L, cn, dc);
     cache[L].append(kv, n);
     const t = pos0 + n;
     const wkvb = w.layer(L, `${p}kv_b_proj.weight`);
     let o: Vec; // [n, nh, d_v]
+    const probs = hooks.probs ? new Float64Array(nh * n * t) : undefined;
     if (form === 'absorbed') {
       const shape: MlaShape = { n, nh, dNope: dn, dRope: dr, dV: dv, dC: dc };
       const qt = mlaAbsorbQ(q, wkvb, shape); // [n, nh, d_c + d_rope]
       // values are the latent rows themselves; the trailing d_rope columns of the result are dropped
-      const a = attention(qt, cache[L].view(), cache[L].view(), { n, t, hq: nh, hk: 1, dk: dl, dv: dl, scale, pos0 });
-      o = mlaUpV(columns(a, n * nh, dl, 0, dc), wkvb, shape);
+      const a = attention(qt, cache[L].view(), cache[L].view(), { n, t, hq: nh, hk: 1, dk: dl, dv: dl, scale, pos0, probs });
+      const al = columns(a, n * nh, dl, 0, dc); // [n, nh, d_c]: the GPU's 'attn' tap, attention over the latent
+      hooks.tap?.('attn', L, al, nh * dc);
+      o = mlaUpV(al, wkvb, shape);
     } else {
       const { k, v } = mlaExpandKV(cache[L].view(), wkvb, { n: t, nh, dNope: dn, dRope: dr, dV: dv, dC: dc });
-      o = attention(q, k, v, { n, t, hq: nh, hk: nh, dk: dq, dv, scale, pos0 });
+      o = attention(q, k, v, { n, t, hq: nh, hk: nh, dk: dq, dv, scale, pos0, probs });
     }
+    if (probs) hooks.probs?.(L, probs, { heads: nh, n, t });
     return linear(o, w.layer(L, `${p}o_proj.weight`), n, nh * dv, H, w.layerOpt(L, `${p}o_proj.bias`));
   }
 
@@ -60,11 +66,11 @@ export function createMlaModel(c: MlaConfig, map: WeightMap, form: MlaForm = 'ab
     get length() {
       return length;
     },
-    forward(ids, pos0) {
+    forward(ids, pos0, hooks = {}) {
       checkPos0(pos0, length, ids.length, c.maxPositions);
       for (const r of cache) r.truncate(pos0);
       length = pos0;
-      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0));
+      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0, hooks), hooks.tap);
       length = pos0 + ids.length;
       return logits;
     },
