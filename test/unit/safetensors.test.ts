@@ -132,7 +132,18 @@ describe('safetensors reader', () => {
     expect((await rejection(readSafetensorsHeader(write(bad)))).message).toContain('header is not valid JSON');
   });
 
-  it('says what is missing when a folder has no weights', async () => {
-    expect((await rejection(openSafetensors(tmpDir()))).message).toContain('has no model.safetensors and no model.safetensors.index.json');
+  it('says what is missing when a folder has no weights, or weights in another format', async () => {
+    const dir = tmpDir();
+    expect((await rejection(openSafetensors(dir))).message).toContain('has no model.safetensors and no model.safetensors.index.json');
+    writeFileSync(join(dir, 'pytorch_model.bin'), 'x');
+    expect((await rejection(openSafetensors(dir))).message).toContain('It holds pytorch_model.bin: convert the weights to safetensors');
+  });
+
+  it('names a shard the index lists but the folder lacks', async () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'model-00001-of-00002.safetensors'), safetensorsBytes(tensors().slice(0, 1)));
+    const weight_map = { 'a.f32': 'model-00001-of-00002.safetensors', 'b.f16': 'model-00002-of-00002.safetensors' };
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map }));
+    expect((await rejection(openSafetensors(dir))).message).toBe('model-00002-of-00002.safetensors: cannot be read (missing or not accessible)');
   });
 });

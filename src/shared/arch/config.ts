@@ -247,7 +247,7 @@ export function detectArchitecture(raw: Raw): { architecture: string; family: Fa
   // GTA checkpoints say model_type "llama"; the six GTA fields are what identifies them.
   if (arch === 'GTAForCausalLM' || GTA_FIELDS.every((f) => f in raw)) return { architecture: arch || 'GTAForCausalLM', family: 'gta' };
   if (arch === 'PLMForCausalLM' || (arch === '' && raw.model_type === 'plm')) return { architecture: 'PLMForCausalLM', family: 'mla' };
-  if (arch === 'DeepseekV2ForCausalLM') return { architecture: arch, family: 'mla' };
+  if (arch === 'DeepseekV2ForCausalLM' || (arch === '' && raw.model_type === 'deepseek_v2')) return { architecture: 'DeepseekV2ForCausalLM', family: 'mla' };
   if (arch === 'LlamaForCausalLM' || arch === 'Qwen2ForCausalLM') return { architecture: arch, family: 'llama' };
   if (arch === '' && (raw.model_type === 'llama' || raw.model_type === 'qwen2')) {
     return { architecture: raw.model_type === 'llama' ? 'LlamaForCausalLM' : 'Qwen2ForCausalLM', family: 'llama' };

@@ -2,7 +2,7 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}} with offsets relative to the end of the header,
 // then the raw bytes. Headers are validated in full before any tensor is read, and tensors are read
 // one at a time with positioned reads, so a multi-GB checkpoint never sits in memory twice.
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CheckpointError } from '../../../shared/errors';
 import { DTYPE_BYTES, decodeToF16, decodeToF32, type SafeDtype } from './dtype';
@@ -144,7 +144,14 @@ export async function openSafetensors(dir: string): Promise<SafetensorsSet> {
   } else {
     shardNames = ['model.safetensors'];
     const exists = await stat(join(dir, 'model.safetensors')).catch(() => null);
-    if (!exists) throw new CheckpointError(`${dir} has no model.safetensors and no model.safetensors.index.json; the weights must be in safetensors format`, { dir });
+    if (!exists) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const other = names.find((n) => /\.(bin|pt|pth|gguf|ckpt)$/.test(n));
+      const hint = other
+        ? ` It holds ${other}: convert the weights to safetensors (for example with transformers' save_pretrained(safe_serialization=True)).`
+        : '';
+      throw new CheckpointError(`${dir} has no model.safetensors and no model.safetensors.index.json; the weights must be in safetensors format.${hint}`, { dir });
+    }
   }
   const files: SafetensorsFile[] = [];
   const tensors = new Map<string, TensorInfo>();
