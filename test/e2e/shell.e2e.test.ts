@@ -194,6 +194,7 @@ describe('runs', () => {
     await chart.waitFor();
     expect(await chart.locator('canvas').count()).toBe(2); // tok/s and B get separate axes
     expect(await page.getByTestId('run-drawer').innerText()).toContain('12 samples');
+    await chart.scrollIntoViewIfNeeded();
     await page.waitForTimeout(300); // let ECharts finish its first frame
     await h.screenshot(page, 'run-detail-metrics');
 
@@ -202,6 +203,60 @@ describe('runs', () => {
     const again = await h.open('#/runs');
     await runRow(again, 'decode throughput sweep').waitFor();
     await h.screenshot(again, 'runs-after-restart');
+  });
+});
+
+describe('runs table', () => {
+  it('filters by kind and status, searches, sorts by title and pages', async () => {
+    const tag = `set${Date.now()}`;
+    const made = [
+      { kind: 'bench', title: `${tag} alpha gqa sweep`, model: 'llama-gqa-tiny' },
+      { kind: 'load', title: `${tag} beta load`, model: 'plm-mla-tiny' },
+      { kind: 'chat', title: `${tag} gamma chat`, model: 'gta-tiny' },
+    ] as const;
+    for (const m of made) await h.api('createRun', { ...m, tags: [tag] });
+    const gamma = (await h.api('listRuns', { search: `${tag} gamma` })).runs[0];
+    await h.api('finishRun', { id: gamma.id, status: 'failed', error: 'context length exceeded' });
+
+    const page = await h.open('#/runs');
+    const titles = () => page.getByTestId('run-title').allInnerTexts();
+    await page.getByTestId('runs-search').locator('input').fill(tag);
+    await expect.poll(titles).toHaveLength(3);
+
+    await pick(page, 'filter-kind', 'load');
+    await expect.poll(titles).toEqual([`${tag} beta load`]);
+    await page.getByText('Clear filters').first().click();
+    // Clearing drops the search too: all three are back, among whatever else the store holds.
+    expect(await page.getByTestId('runs-search').locator('input').inputValue()).toBe('');
+    await expect.poll(async () => (await titles()).filter((t) => t.startsWith(tag)).length).toBe(3);
+    await page.getByTestId('runs-search').locator('input').fill(tag);
+    await pick(page, 'filter-status', 'failed');
+    await expect.poll(titles).toEqual([`${tag} gamma chat`]);
+    await page.getByTestId('filter-status').locator('.n-base-clear').click();
+
+    // Search matches the model as well as the title.
+    await page.getByTestId('runs-search').locator('input').fill('plm-mla');
+    await expect.poll(titles).toEqual([`${tag} beta load`]);
+
+    // Clicking a tag in a row filters by it; the Title header sorts ascending, then descending.
+    await page.getByTestId('runs-search').locator('input').fill('');
+    await page.locator('[data-run-id]').filter({ hasText: `${tag} beta load` }).getByText(tag, { exact: true }).click();
+    await expect.poll(() => page.getByTestId('filter-tag').innerText()).toContain(tag);
+    await expect.poll(titles).toHaveLength(3);
+    await page.locator('th', { hasText: 'Title' }).click();
+    await expect.poll(titles).toEqual([`${tag} alpha gqa sweep`, `${tag} beta load`, `${tag} gamma chat`]);
+    await page.locator('th', { hasText: 'Title' }).click();
+    await expect.poll(titles).toEqual([`${tag} gamma chat`, `${tag} beta load`, `${tag} alpha gqa sweep`]);
+    await h.screenshot(page, 'runs-filtered-sorted');
+
+    // 27 more runs: the first page holds 25, the second the rest.
+    for (let i = 0; i < 27; i++) await h.api('createRun', { kind: 'manual', title: `${tag} page ${String(i).padStart(2, '0')}`, tags: [tag] });
+    await page.getByTestId('filter-tag').locator('.n-tag__close').click();
+    await page.getByTestId('runs-search').locator('input').fill(`${tag} page`);
+    await expect.poll(() => page.getByTestId('runs-total').innerText()).toBe('27');
+    await expect.poll(titles).toHaveLength(25);
+    await page.locator('.n-pagination-item', { hasText: /^2$/ }).click();
+    await expect.poll(titles).toHaveLength(2);
   });
 });
 
@@ -238,6 +293,11 @@ describe('access token', () => {
     expect(await guidance.innerText()).toContain('not accepted');
   });
 });
+
+async function pick(page: Page, testId: string, option: string): Promise<void> {
+  await page.getByTestId(testId).click();
+  await page.locator('.n-base-select-option', { hasText: new RegExp(`^${option}$`) }).click();
+}
 
 async function runIdOf(page: Page, title: string): Promise<string> {
   const id = await runRow(page, title).getAttribute('data-run-id');
