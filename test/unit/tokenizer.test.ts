@@ -41,6 +41,21 @@ describe('tokenizer (Qwen3 tokenizer.json)', () => {
     expect(tok.decode([151644, 872, 151645], { skipSpecialTokens: true })).toBe('user');
   });
 
+  it('streams text token by token without splitting characters', () => {
+    const text = 'Zürich 中文 🙂🫠𓀀 naïve\nsecond line — ok\n\nend';
+    const ids = tok.encode(text);
+    const d = tok.streamDecoder();
+    const pieces = ids.map((id) => d.push(id));
+    pieces.push(d.flush());
+    expect(pieces.join('')).toBe(text);
+    expect(pieces.some((p) => p.includes('\uFFFD'))).toBe(false);
+    // an emoji spans several byte-level tokens: the first ones yield nothing until it completes
+    const emoji = tok.encode('🫠');
+    expect(emoji.length).toBeGreaterThan(1);
+    const e = tok.streamDecoder();
+    expect(emoji.map((id) => e.push(id))).toEqual([...emoji.slice(1).map(() => ''), '🫠']);
+  });
+
   it('renders the chat template from tokenizer_config.json, with and without the generation prompt', () => {
     const messages = [
       { role: 'system', content: 'Be brief.' },

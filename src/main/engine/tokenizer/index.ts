@@ -105,6 +105,41 @@ export class TextTokenizer {
     });
   }
 
+  /**
+   * Incremental detokenisation for streaming: push ids one at a time and get the text they complete.
+   * Decodes the ids since the last line break as a whole and returns the new suffix, holding it back
+   * while it ends inside a UTF-8 sequence (a byte-level token can carry part of a character), so the
+   * concatenated pieces equal decode(all ids) and no piece shows a replacement character.
+   */
+  streamDecoder(opts: { skipSpecialTokens?: boolean } = {}): { push(id: number): string; flush(): string } {
+    let pending: number[] = [];
+    let shown = 0; // characters of decode(pending) already returned
+    const take = (final: boolean): string => {
+      const text = this.decode(pending, opts);
+      if (!final && text.endsWith('\uFFFD')) return '';
+      const piece = text.slice(shown);
+      shown = text.length;
+      // decoding restarts after a line break, which keeps each decode short
+      if (text.endsWith('\n')) {
+        pending = [];
+        shown = 0;
+      }
+      return piece;
+    };
+    return {
+      push: (id: number) => {
+        pending.push(id);
+        return take(false);
+      },
+      flush: () => {
+        const piece = take(true);
+        pending = [];
+        shown = 0;
+        return piece;
+      },
+    };
+  }
+
   /** The template's text, tokenized without a second BOS (the template writes its own). */
   encodeChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
     return this.encode(this.applyChatTemplate(messages, opts), { addSpecialTokens: false });
