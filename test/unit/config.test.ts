@@ -22,7 +22,44 @@ function asV5(r: Record<string, unknown>): Record<string, unknown> {
   return { ...rest, dtype: torch_dtype, rope_parameters: { rope_type: 'default', rope_theta: rope_theta ?? 10000 }, transformers_version: '5.17.0' };
 }
 
+// Written by transformers 5.17.0's LlamaConfig / Qwen2Config / DeepseekV2Config.save_pretrained (config
+// only, hence no architectures), and the same models as a transformers 4.x export writes them.
+const V5_WRITTEN: Record<string, Record<string, unknown>> = {
+  llama: {"attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 1, "dtype": "bfloat16", "eos_token_id": 2, "head_dim": 8, "hidden_act": "silu", "hidden_size": 32, "initializer_range": 0.02, "intermediate_size": 48, "max_position_embeddings": 64, "mlp_bias": false, "model_type": "llama", "num_attention_heads": 4, "num_hidden_layers": 2, "num_key_value_heads": 2, "pad_token_id": null, "pretraining_tp": 1, "rms_norm_eps": 1e-06, "rope_parameters": {"rope_theta": 50000.0, "rope_type": "default"}, "tie_word_embeddings": false, "transformers_version": "5.17.0", "use_cache": true, "vocab_size": 61},
+  qwen2: {"attention_dropout": 0.0, "bos_token_id": null, "dtype": "bfloat16", "eos_token_id": null, "hidden_act": "silu", "hidden_size": 24, "initializer_range": 0.02, "intermediate_size": 40, "layer_types": ["full_attention", "full_attention"], "max_position_embeddings": 64, "max_window_layers": 28, "model_type": "qwen2", "num_attention_heads": 6, "num_hidden_layers": 2, "num_key_value_heads": 2, "pad_token_id": null, "rms_norm_eps": 1e-06, "rope_parameters": {"rope_theta": 1000000.0, "rope_type": "default"}, "sliding_window": null, "tie_word_embeddings": true, "transformers_version": "5.17.0", "use_cache": true, "use_sliding_window": false, "vocab_size": 53},
+  dsv2: {"attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 1, "dtype": "bfloat16", "eos_token_id": 2, "first_k_dense_replace": 2, "head_dim": 4, "hidden_act": "silu", "hidden_size": 32, "initializer_range": 0.02, "intermediate_size": 40, "kv_lora_rank": 12, "max_position_embeddings": 64, "mlp_bias": false, "model_type": "deepseek_v2", "moe_intermediate_size": 1407, "n_group": null, "n_routed_experts": 64, "n_shared_experts": 2, "norm_topk_prob": false, "num_attention_heads": 4, "num_experts_per_tok": null, "num_hidden_layers": 2, "num_key_value_heads": 4, "pad_token_id": null, "pretraining_tp": 1, "q_lora_rank": 20, "qk_head_dim": 10, "qk_nope_head_dim": 6, "qk_rope_head_dim": 4, "rms_norm_eps": 1e-06, "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default"}, "routed_scaling_factor": 1.0, "tie_word_embeddings": false, "topk_group": null, "topk_method": "greedy", "transformers_version": "5.17.0", "use_cache": true, "v_head_dim": 8, "vocab_size": 47},
+};
+const V4_WRITTEN: Record<string, Record<string, unknown>> = {
+  llama: {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 61, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 50000.0, rope_scaling: null,
+    max_position_embeddings: 64, tie_word_embeddings: false, torch_dtype: 'bfloat16', bos_token_id: 1, eos_token_id: 2, transformers_version: '4.51.3',
+  },
+  qwen2: {
+    architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', vocab_size: 53, hidden_size: 24, intermediate_size: 40, num_hidden_layers: 2,
+    num_attention_heads: 6, num_key_value_heads: 2, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000.0, rope_scaling: null,
+    sliding_window: 4096, use_sliding_window: false, max_window_layers: 28, max_position_embeddings: 64, tie_word_embeddings: true,
+    torch_dtype: 'bfloat16', transformers_version: '4.51.3',
+  },
+  dsv2: {
+    architectures: ['DeepseekV2ForCausalLM'], model_type: 'deepseek_v2', vocab_size: 47, hidden_size: 32, intermediate_size: 40,
+    num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 4, kv_lora_rank: 12, q_lora_rank: 20, qk_nope_head_dim: 6,
+    qk_rope_head_dim: 4, v_head_dim: 8, hidden_act: 'silu', rms_norm_eps: 1e-6, n_routed_experts: 64, first_k_dense_replace: 2,
+    rope_theta: 10000.0, rope_scaling: null, max_position_embeddings: 64, tie_word_embeddings: false, torch_dtype: 'bfloat16',
+    bos_token_id: 1, eos_token_id: 2, transformers_version: '4.51.3',
+  },
+};
+
 describe('normalizeConfig', () => {
+  it('reads configs written by transformers 5.17 the same as their transformers 4 form', () => {
+    for (const name of Object.keys(V5_WRITTEN)) {
+      const v5 = normalizeConfig(V5_WRITTEN[name]);
+      expect(v5, name).toEqual(normalizeConfig(V4_WRITTEN[name]));
+    }
+    expect(normalizeConfig(V5_WRITTEN.llama).ropeTheta).toBe(50000);
+    expect((normalizeConfig(V5_WRITTEN.dsv2) as MlaConfig).qLoraRank).toBe(20);
+  });
+
   it('parses transformers 4 and 5 configs of every family to the same ModelConfig', () => {
     for (const r of [raw('PLM-1.8B'), raw('GTA-1B'), raw('GQA-1B'), TINY_QWEN2, TINY_DSV2]) {
       const v4 = normalizeConfig(r);
