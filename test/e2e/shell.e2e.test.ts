@@ -82,19 +82,21 @@ describe('shell', () => {
       await page.keyboard.press(`Control+${i + 1}`);
       await expectSection(page, s.key, s.label);
     }
-    await page.keyboard.press('Control+2');
-    await expectSection(page, 'models', 'Models');
+    await page.keyboard.press('Control+5');
+    await expectSection(page, 'runs', 'Runs');
 
-    // Tab reaches the navigation and the focused link is visibly outlined.
-    await page.locator('body').click({ position: { x: 700, y: 400 } });
-    await page.keyboard.press('Tab');
+    // From a fresh load, Tab lands on the first section link, outlined; Tab+Enter opens the next one.
+    await page.reload();
+    await page.getByTestId('status-bar').waitFor();
     await page.keyboard.press('Tab');
     const focus = await page.evaluate(() => {
       const el = document.activeElement as HTMLElement;
-      return { visible: el.matches(':focus-visible'), outline: getComputedStyle(el).outlineStyle, tag: el.tagName };
+      return { testId: el.dataset.testid, visible: el.matches(':focus-visible'), outline: getComputedStyle(el).outlineStyle };
     });
-    expect(focus.visible).toBe(true);
-    expect(focus.outline).not.toBe('none');
+    expect(focus).toEqual({ testId: 'nav-chat', visible: true, outline: 'solid' });
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expectSection(page, 'models', 'Models');
     await h.screenshot(page, 'keyboard-focus');
 
     await page.keyboard.press('?');
