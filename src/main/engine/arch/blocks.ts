@@ -145,9 +145,3 @@ export function mlp(p: Pass, L: number, xn: GPUBuffer, out: GPUBuffer): void {
   linear(p, 'mlp_out', `${pre}down_proj`, { buf: act }, { buf: out }, F, H);
   p.tap('mlp_out', L, out, H);
 }
-
-/** out = sigmoid(gate) ⊙ x, elementwise over [n, cols] (GTA's output gate when not fused). */
-export function sigmoidGate(p: Pass, gate: GPUBuffer, x: GPUBuffer, out: GPUBuffer, cols: number): void {
-  activationOp.activation(p.rt, { kind: 'sigmoid_mul', a: { buf: gate }, b: { buf: x }, out: { buf: out }, rows: p.n, cols });
-  p.count('gate', activationOp.flops({ rows: p.n, cols, kind: 'sigmoid_mul' }), activationOp.bytes({ rows: p.n, cols, kind: 'sigmoid_mul' }));
-}

@@ -1,0 +1,73 @@
+// MLA (PLM, dense DeepSeek-V2), decoded from the latent cache in absorbed form. Per layer:
+//   q = q_proj(x)  or  q_b_proj(RMSNorm(q_a_proj(x)))        [n, nh, d_nope + d_rope]
+//   [c ‖ k_rope] = kv_a_proj_with_mqa(x)                       [n, d_c + d_rope]
+//   interleaved RoPE on q's rope dims and on k_rope; c ← RMSNorm(c)
+//   cache row ← [c ‖ k_rope]                                   (576 values for PLM-1.8B)
+//   q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h]; attention over the cache rows as 576-wide keys and their
+//   first 512 values as values (one shared head), scale 1/sqrt(d_nope + d_rope); o_h = W_UV_h·a_h
+//   out = o_proj(o)
+// Prefill takes the same absorbed path, so prefill and decode read one cache format.
+import type { MlaConfig } from '../../../shared/arch/config';
+import * as absorbOp from '../ops/attn_mla_absorb_q';
+import * as upOp from '../ops/attn_mla_up_v';
+import { append, attend, linear, norm, rope } from './blocks';
+import type { Family } from './family';
+import type { Pass } from './pass';
+
+function shape(p: Pass, c: MlaConfig): absorbOp.MlaShape {
+  return { n: p.n, nh: c.numHeads, dNope: c.qkNopeHeadDim, dRope: c.qkRopeHeadDim, dV: c.vHeadDim, dC: c.kvLoraRank, wF16: p.wF16 };
+}
+
+/** The query [n, nh, d_nope + d_rope] into `q`, with or without the low-rank query path. */
+function query(p: Pass, c: MlaConfig, L: number, xn: GPUBuffer, q: GPUBuffer): void {
+  const H = c.hiddenSize;
+  const dq = c.numHeads * (c.qkNopeHeadDim + c.qkRopeHeadDim);
+  const pre = `model.layers.${L}.self_attn.`;
+  if (c.qLoraRank === null) {
+    linear(p, 'q', `${pre}q_proj`, { buf: xn }, { buf: q }, H, dq);
+    return;
+  }
+  const [qa, qan] = [p.act('q_a'), p.act('q_a_norm')];
+  linear(p, 'q_a', `${pre}q_a_proj`, { buf: xn }, { buf: qa }, H, c.qLoraRank);
+  norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, qa, qan, { dim: c.qLoraRank });
+  linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank, dq);
+}
+
+export const mla: Family<MlaConfig> = {
+  rowBuffers: (c) => ({
+    q: c.numHeads * (c.qkNopeHeadDim + c.qkRopeHeadDim),
+    ...(c.qLoraRank === null ? {} : { q_a: c.qLoraRank, q_a_norm: c.qLoraRank }),
+    kv_a: c.kvLoraRank + c.qkRopeHeadDim,
+    latent: c.kvLoraRank,
+    q_absorbed: c.numHeads * (c.kvLoraRank + c.qkRopeHeadDim),
+    attn: c.numHeads * c.kvLoraRank,
+    o: c.numHeads * c.vHeadDim,
+  }),
+  maps: (c) => ({ heads: c.numHeads, dv: c.kvLoraRank }),
+  attention(p, L, xn, out) {
+    const c = p.c as MlaConfig;
+    const { hiddenSize: H, numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
+    const pre = `model.layers.${L}.self_attn.`;
+    const [q, kva, lat, qt, attn, o] = ['q', 'kv_a', 'latent', 'q_absorbed', 'attn', 'o'].map((n) => p.act(n));
+    const row = dc + dr;
+    query(p, c, L, xn, q);
+    linear(p, 'kv_a', `${pre}kv_a_proj_with_mqa`, { buf: xn }, { buf: kva }, H, row);
+    rope(p, { buf: q }, nh, dn + dr, dr, true, dn);
+    rope(p, { buf: kva }, 1, row, dr, true, dc);
+    norm(p, 'latent', `${pre}kv_a_layernorm.weight`, kva, lat, { dim: dc, xStride: row });
+    p.tap('q', L, q, nh * (dn + dr));
+    p.tap('latent', L, lat, dc);
+    const cache = p.kv.buffers[L].latent; // [n_ctx, d_c + d_rope]
+    append(p, { buf: lat }, cache, dc, row, 0);
+    append(p, { buf: kva, stride: row, offset: dc }, cache, dr, row, dc);
+    const s = shape(p, c);
+    const wkvb = p.weight(`${pre}kv_b_proj.weight`);
+    absorbOp.recordMlaAbsorbQ(p.rt, { q, w: wkvb, out: qt }, s);
+    p.count('q_absorb', absorbOp.mlaAbsorbQFlops(s), absorbOp.mlaAbsorbQBytes(s));
+    attend(p, L, qt, cache, cache, attn, { hq: nh, hk: 1, hv: 1, dk: row, dv: dc, scale: 1 / Math.sqrt(dn + dr), kView: { row }, vView: { row } });
+    upOp.recordMlaUpV(p.rt, { a: attn, w: wkvb, out: o }, s);
+    p.count('v_up', upOp.mlaUpVFlops(s), upOp.mlaUpVBytes(s));
+    linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H);
+    p.tap('attn_out', L, out, H);
+  },
+};
