@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 async function expectSection(page: Page, key: string, label: string): Promise<void> {
-  await page.waitForFunction((k) => window.location.hash.startsWith(`#/${k}`), key);
+  await page.waitForURL((url) => url.hash.startsWith(`#/${key}`));
   await expect.poll(() => page.getByTestId('section-title').innerText()).toContain(label);
   expect(await page.getByTestId(`nav-${key}`).getAttribute('aria-current')).toBe('page');
 }
@@ -89,10 +89,10 @@ describe('shell', () => {
     await page.reload();
     await page.getByTestId('status-bar').waitFor();
     await page.keyboard.press('Tab');
-    const focus = await page.evaluate(() => {
-      const el = document.activeElement as HTMLElement;
+    const focus = await page.evaluate<{ testId: string; visible: boolean; outline: string }>(`(() => {
+      const el = document.activeElement;
       return { testId: el.dataset.testid, visible: el.matches(':focus-visible'), outline: getComputedStyle(el).outlineStyle };
-    });
+    })()`);
     expect(focus).toEqual({ testId: 'nav-chat', visible: true, outline: 'solid' });
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
@@ -110,15 +110,15 @@ describe('shell', () => {
 
   it('switches to the dark theme and remembers it across reloads', async () => {
     const page = await h.open('#/runs');
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light'); // headless Chromium's OS preference
+    expect(await theme(page)).toBe('light'); // headless Chromium's OS preference
     await page.getByTestId('theme-toggle').click();
     await page.getByText('Dark', { exact: true }).click();
-    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
-    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await expect.poll(() => theme(page)).toBe('dark');
+    const bg = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     expect(bg).toBe('rgb(28, 29, 33)');
     await page.reload();
     await page.getByTestId('status-bar').waitFor();
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await theme(page)).toBe('dark');
     await h.screenshot(page, 'dark-runs');
     await page.keyboard.press('Control+2');
     await expectSection(page, 'models', 'Models');
@@ -295,6 +295,11 @@ describe('access token', () => {
     expect(await guidance.innerText()).toContain('not accepted');
   });
 });
+
+// Page-side expressions are strings: this file is type-checked for Node, without the DOM library.
+function theme(page: Page): Promise<string> {
+  return page.evaluate<string>('document.documentElement.dataset.theme');
+}
 
 async function pick(page: Page, testId: string, option: string): Promise<void> {
   await page.getByTestId(testId).click();
