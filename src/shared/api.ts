@@ -111,6 +111,232 @@ export interface CreateRunInput {
   tags?: string[];
 }
 
+// ---------- tasks ----------
+// Long operations (loading a model, generating a reply, a benchmark) run as tasks. The caller may pass
+// its own `taskId` (a UUID) so it can match `progress`/`token` events and call cancelTask before the
+// reply arrives; otherwise the main side makes one and names it in every event.
+export type TaskKind = 'load' | 'chat' | 'bench';
+export type TaskOutcome = 'completed' | 'cancelled' | 'failed';
+
+// ---------- models ----------
+export type AttentionVariant = 'MHA' | 'GQA' | 'MQA' | 'MLA' | 'GTA';
+
+export interface ModelEntry {
+  id: string; // catalog id for bundled models, a UUID for added folders
+  name: string;
+  source: 'bundled' | 'added';
+  path: string; // absolute folder
+  variant: AttentionVariant | null; // null when config.json cannot be read
+  architecture: string | null; // e.g. "GTAForCausalLM"
+  params: number | null;
+  /** Values the KV cache holds per token per layer (GTA-1B 192, PLM 576, GQA-1B 640). */
+  kvValuesPerTokenLayer: number | null;
+  maxContext: number | null;
+  isDefault: boolean;
+  hasTokenizer: boolean;
+  /** card.md of the folder, as written. */
+  card: string | null;
+  addedAt: string | null;
+  /** Why the entry cannot load as listed (missing folder, unreadable config), in words a user can act on. */
+  problem: string | null;
+  loaded: boolean;
+}
+
+export interface ModelList {
+  models: ModelEntry[];
+  /** Set when models/catalog.json exists but cannot be read. */
+  catalogProblem?: string;
+}
+
+export type ModelProblemKind = 'folder' | 'config' | 'weights' | 'shape' | 'tokenizer' | 'adapter';
+
+export interface ModelProblem {
+  kind: ModelProblemKind;
+  /** One sentence: what is wrong and what to do. */
+  message: string;
+}
+
+export interface ModelCheck {
+  path: string;
+  ok: boolean; // no problems (warnings allowed)
+  problems: ModelProblem[];
+  warnings: string[];
+  architecture: string | null;
+  variant: AttentionVariant | null;
+  params: number | null;
+  weightBytes: number | null; // on disk
+  largestTensor: { name: string; bytes: number } | null; // bytes as uploaded (f16)
+  hasTokenizer: boolean;
+  hasChatTemplate: boolean;
+  maxContext: number | null;
+}
+
+export interface KvPartUsage {
+  layer: number;
+  part: 'keys' | 'values' | 'latent' | 'ropeKey';
+  reservedBytes: number;
+  usedBytes: number;
+}
+
+export interface MemoryReport {
+  weightsBytes: number; // held by the backend (f16: 2 bytes a parameter)
+  kvReservedBytes: number; // allocated for nCtx tokens
+  kvUsedBytes: number; // holding the tokens cached now
+  kvTokens: number;
+  kvBytesPerToken: number; // over all layers
+  nCtx: number;
+  byPart: KvPartUsage[];
+}
+
+export interface SamplingSettings {
+  temperature: number; // 0 = greedy
+  topK: number; // 0 = off
+  topP: number; // 1 = off
+  repetitionPenalty: number; // 1 = off
+  maxTokens: number;
+  seed?: number; // uint32; random when absent
+}
+
+export type ChatMode = 'chat' | 'completion';
+
+export interface LoadedModel {
+  modelId: string;
+  name: string;
+  path: string;
+  variant: AttentionVariant;
+  backend: 'gpu' | 'cpu';
+  device: string;
+  dtype: 'f16' | 'f32';
+  nCtx: number;
+  maxContext: number;
+  hasTokenizer: boolean;
+  hasChatTemplate: boolean;
+  /** 'chat' when the tokenizer has a chat template, else 'completion'. */
+  defaultMode: ChatMode;
+  /** From generation_config.json when present, else the workbench's defaults. */
+  defaultSampling: SamplingSettings;
+  /** Why the CPU reference runs instead of the GPU. */
+  fallback: string | null;
+  /** Why there is no tokenizer (prompts are then token ids). */
+  tokenizerNote: string | null;
+  loadMs: number;
+  loadRunId: string;
+  memory: MemoryReport;
+}
+
+export interface LoadModelInput {
+  modelId: string;
+  /** Tokens the KV cache reserves; default min(max_position_embeddings, 4096). */
+  nCtx?: number;
+  dtype?: 'f16' | 'f32';
+  backend?: 'auto' | 'gpu' | 'cpu';
+  taskId?: string;
+}
+
+// ---------- chat ----------
+export type MessageRole = 'system' | 'user' | 'assistant';
+export type MessageStatus = 'generating' | 'complete' | 'stopped' | 'error';
+
+export interface Conversation {
+  id: string;
+  title: string;
+  modelId: string | null;
+  systemPrompt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+}
+
+export interface ReplyStats {
+  mode: ChatMode;
+  sampling: SamplingSettings & { seed: number };
+  promptTokens: number;
+  generatedTokens: number;
+  timeToFirstTokenMs: number;
+  prefillTokPerS: number;
+  decodeTokPerS: number;
+  totalMs: number;
+  tokenMs: number[];
+  stopReason: 'max_tokens' | 'stop_token' | 'aborted';
+  context: { used: number; limit: number };
+  kv: { reservedBytes: number; usedBytes: number; byPart: KvPartUsage[] };
+}
+
+export interface ChatMessage {
+  id: string;
+  conversationId: string;
+  seq: number;
+  role: MessageRole;
+  text: string;
+  tokenIds: number[] | null;
+  status: MessageStatus;
+  error: string | null;
+  stats: ReplyStats | null;
+  runId: string | null;
+  modelId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConversationDetail {
+  conversation: Conversation;
+  messages: ChatMessage[];
+}
+
+/** The prompt of one user turn: text, or token ids for models without a tokenizer. */
+export interface PromptInput {
+  text?: string;
+  tokenIds?: number[];
+}
+
+export interface GenerationInput {
+  sampling?: Partial<SamplingSettings>;
+  mode?: ChatMode;
+  taskId?: string;
+}
+
+export interface ReplyResult {
+  userMessage: ChatMessage | null; // null for regenerate
+  reply: ChatMessage;
+  runId: string;
+  taskId: string;
+}
+
+export interface ContextUsage {
+  usedTokens: number; // the conversation as the next prompt would encode it
+  draftTokens: number;
+  limit: number; // the loaded model's nCtx
+  remaining: number;
+}
+
+// ---------- export ----------
+export interface ExportResult {
+  filename: string;
+  mime: string;
+  text: string;
+  runs: number;
+  rows: number; // CSV rows after the header (JSON: metric samples)
+}
+
+// ---------- bench ----------
+export interface BenchInput {
+  modelId: string;
+  /** Prompt lengths to time a prefill at, in tokens. */
+  prefillLengths: number[];
+  /** Context lengths to time decode steps at, in tokens. */
+  contexts: number[];
+  repetitions: number;
+  /** Decode steps timed per context and repetition (default 8). */
+  decodeSteps?: number;
+  backend?: 'auto' | 'gpu' | 'cpu';
+  taskId?: string;
+}
+
+export interface BenchStarted {
+  taskId: string;
+  runId: string;
+}
+
 // ---------- the method table ----------
 // One entry per message: params and result types. The preload and the browser client expose exactly
 // these as methods of `window.workbench`.
@@ -124,6 +350,29 @@ export interface ApiMethods {
   tagRun: { params: { id: string; add?: string[]; remove?: string[] }; result: Run };
   deleteRun: { params: { id: string }; result: { deleted: boolean } };
   openExternal: { params: { url: string }; result: { opened: boolean } };
+  cancelTask: { params: { taskId: string }; result: { cancelled: boolean } };
+  exportRuns: { params: { ids: string[]; format: 'json' | 'csv' }; result: ExportResult };
+  // models
+  listModels: { params: Record<string, never>; result: ModelList };
+  validateModelFolder: { params: { path: string }; result: ModelCheck };
+  addModelFolder: { params: { path: string; name?: string }; result: ModelEntry };
+  removeModelFolder: { params: { id: string }; result: { removed: boolean } };
+  loadModel: { params: LoadModelInput; result: LoadedModel };
+  unloadModel: { params: Record<string, never>; result: { unloaded: boolean } };
+  modelStatus: { params: Record<string, never>; result: { loaded: LoadedModel | null; busy: TaskKind | null } };
+  // chat
+  listConversations: { params: Record<string, never>; result: { conversations: Conversation[] } };
+  createConversation: { params: { title?: string; modelId?: string | null; systemPrompt?: string | null }; result: Conversation };
+  getConversation: { params: { id: string }; result: ConversationDetail };
+  updateConversation: { params: { id: string; title?: string; systemPrompt?: string | null }; result: Conversation };
+  deleteConversation: { params: { id: string }; result: { deleted: boolean } };
+  contextUsage: { params: { conversationId: string; draft?: PromptInput; mode?: ChatMode }; result: ContextUsage };
+  sendMessage: { params: { conversationId: string } & PromptInput & GenerationInput; result: ReplyResult };
+  stopGeneration: { params: { conversationId: string }; result: { stopped: boolean } };
+  regenerate: { params: { conversationId: string } & GenerationInput; result: ReplyResult };
+  editAndResend: { params: { messageId: string } & PromptInput & GenerationInput; result: ReplyResult };
+  // benchmark
+  startBench: { params: BenchInput; result: BenchStarted };
 }
 
 export type MethodName = keyof ApiMethods;
@@ -141,6 +390,26 @@ export const METHOD_NAMES = [
   'tagRun',
   'deleteRun',
   'openExternal',
+  'cancelTask',
+  'exportRuns',
+  'listModels',
+  'validateModelFolder',
+  'addModelFolder',
+  'removeModelFolder',
+  'loadModel',
+  'unloadModel',
+  'modelStatus',
+  'listConversations',
+  'createConversation',
+  'getConversation',
+  'updateConversation',
+  'deleteConversation',
+  'contextUsage',
+  'sendMessage',
+  'stopGeneration',
+  'regenerate',
+  'editAndResend',
+  'startBench',
 ] as const satisfies readonly MethodName[];
 
 // ---------- events (main → renderer) ----------
@@ -148,7 +417,18 @@ export type WorkbenchEvent =
   | { type: 'run-updated'; run: Run }
   | { type: 'run-deleted'; id: string }
   | { type: 'progress'; taskId: string; label: string; done: number; total: number }
-  | { type: 'token'; taskId: string; tokenId: number; text: string; index: number; ms: number };
+  /** One generated token; `text` is what it adds to the reply (may be '' while a character is incomplete). */
+  | { type: 'token'; taskId: string; tokenId: number; text: string; index: number; ms: number; conversationId?: string; messageId?: string }
+  | { type: 'task-started'; taskId: string; kind: TaskKind; label: string }
+  | { type: 'task-finished'; taskId: string; kind: TaskKind; outcome: TaskOutcome; runId?: string; error?: string }
+  | { type: 'model-loaded'; model: LoadedModel }
+  | { type: 'model-unloaded'; modelId: string }
+  | { type: 'models-changed' }
+  | { type: 'conversation-updated'; conversation: Conversation }
+  | { type: 'conversation-deleted'; id: string }
+  | { type: 'message-updated'; message: ChatMessage }
+  /** Messages dropped by regenerate or editAndResend. */
+  | { type: 'messages-removed'; conversationId: string; ids: string[] };
 
 export type Unsubscribe = () => void;
 

@@ -1,7 +1,7 @@
 // Request validation for every method of the API contract. Both hosts (Electron IPC and the browser
 // host) run it on every request before a handler sees the params, so handlers can trust their types.
 // Errors name the offending field, e.g. `createRun: "title" must be a non-empty string`.
-import type { CreateRunInput, MethodName, Params, RunKind, RunQuery, RunStatus } from './api';
+import type { BenchInput, ChatMode, CreateRunInput, GenerationInput, LoadModelInput, MethodName, Params, PromptInput, RunKind, RunQuery, RunStatus, SamplingSettings } from './api';
 import { METHOD_NAMES } from './api';
 import { InvalidRequestError } from './errors';
 
@@ -22,6 +22,14 @@ export const LIMITS = {
   paramsJsonChars: 1_000_000,
   urlChars: 2048,
   listMax: 500,
+  pathChars: 4096,
+  modelIdChars: 200,
+  messageChars: 200_000,
+  promptTokens: 1_000_000,
+  exportRuns: 5000,
+  benchPoints: 32,
+  benchRepetitions: 100,
+  benchTokens: 1_048_576,
 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -54,9 +62,21 @@ class Checker {
     return value === undefined ? undefined : this.string(value, field, max);
   }
 
-  id(value: unknown, field = 'id'): string {
-    if (typeof value !== 'string' || !UUID.test(value)) this.fail(field, 'must be a run id (a lowercase UUID)');
+  id(value: unknown, field = 'id', what = 'a run id'): string {
+    if (typeof value !== 'string' || !UUID.test(value)) this.fail(field, `must be ${what} (a lowercase UUID)`);
     return value;
+  }
+
+  number(value: unknown, field: string, min: number, max: number, minOpen = false): number {
+    const ok = typeof value === 'number' && Number.isFinite(value) && (minOpen ? value > min : value >= min) && value <= max;
+    if (!ok) this.fail(field, `must be a number ${minOpen ? 'above' : 'from'} ${min} ${minOpen ? 'and at most' : 'to'} ${max}`);
+    return value as number;
+  }
+
+  intList(value: unknown, field: string, min: number, max: number, maxLen: number): number[] {
+    if (!Array.isArray(value) || value.length === 0) this.fail(field, 'must be a non-empty array of integers');
+    if (value.length > maxLen) this.fail(field, `may hold at most ${maxLen} entries`);
+    return value.map((v, i) => this.int(v, `${field}[${i}]`, min, max));
   }
 
   oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
@@ -202,6 +222,188 @@ export function isSafeExternalUrl(url: string): boolean {
   }
 }
 
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+function modelId(c: Checker, value: unknown, field = 'modelId'): string {
+  const id = c.string(value, field, LIMITS.modelIdChars);
+  if (!MODEL_ID.test(id)) c.fail(field, 'must be a model id from listModels (letters, digits, ".", "_", ":" or "-")');
+  return id;
+}
+
+function taskId(c: Checker, o: Obj): string | undefined {
+  return o.taskId === undefined ? undefined : c.id(o.taskId, 'taskId', 'a task id');
+}
+
+function noFields(method: string) {
+  return (p: unknown): Record<string, never> => {
+    if (p !== undefined) new Checker(method).object(p, 'params', []);
+    return {};
+  };
+}
+
+function cancelTask(p: unknown): Params<'cancelTask'> {
+  const c: Checker = new Checker('cancelTask');
+  const o = c.object(p, 'params', ['taskId']);
+  return { taskId: c.id(o.taskId, 'taskId', 'a task id') };
+}
+
+function exportRuns(p: unknown): Params<'exportRuns'> {
+  const c: Checker = new Checker('exportRuns');
+  const o = c.object(p, 'params', ['ids', 'format']);
+  if (!Array.isArray(o.ids) || o.ids.length === 0) c.fail('ids', 'must be a non-empty array of run ids');
+  if (o.ids.length > LIMITS.exportRuns) c.fail('ids', `may hold at most ${LIMITS.exportRuns} runs; export in parts`);
+  const ids = [...new Set(o.ids.map((id: unknown, i: number) => c.id(id, `ids[${i}]`)))];
+  return { ids, format: c.oneOf(o.format, 'format', ['json', 'csv'] as const) };
+}
+
+function pathOnly(method: string) {
+  return (p: unknown): { path: string } => {
+    const c: Checker = new Checker(method);
+    const o = c.object(p, 'params', ['path']);
+    return { path: c.string(o.path, 'path', LIMITS.pathChars).trim() };
+  };
+}
+
+function addModelFolder(p: unknown): Params<'addModelFolder'> {
+  const c: Checker = new Checker('addModelFolder');
+  const o = c.object(p, 'params', ['path', 'name']);
+  const out: Params<'addModelFolder'> = { path: c.string(o.path, 'path', LIMITS.pathChars).trim() };
+  const name = c.optString(o.name, 'name', LIMITS.titleChars);
+  if (name !== undefined) out.name = name.trim();
+  return out;
+}
+
+function modelIdOnly(method: string) {
+  return (p: unknown): { id: string } => {
+    const c: Checker = new Checker(method);
+    const o = c.object(p, 'params', ['id']);
+    return { id: modelId(c, o.id, 'id') };
+  };
+}
+
+const BACKENDS = ['auto', 'gpu', 'cpu'] as const;
+
+function loadModel(p: unknown): LoadModelInput {
+  const c: Checker = new Checker('loadModel');
+  const o = c.object(p, 'params', ['modelId', 'nCtx', 'dtype', 'backend', 'taskId']);
+  const out: LoadModelInput = { modelId: modelId(c, o.modelId) };
+  if (o.nCtx !== undefined) out.nCtx = c.int(o.nCtx, 'nCtx', 1, LIMITS.benchTokens);
+  if (o.dtype !== undefined) out.dtype = c.oneOf(o.dtype, 'dtype', ['f16', 'f32'] as const);
+  if (o.backend !== undefined) out.backend = c.oneOf(o.backend, 'backend', BACKENDS);
+  const t = taskId(c, o);
+  if (t) out.taskId = t;
+  return out;
+}
+
+function createConversation(p: unknown): Params<'createConversation'> {
+  const c: Checker = new Checker('createConversation');
+  const o = c.object(p ?? {}, 'params', ['title', 'modelId', 'systemPrompt']);
+  const out: Params<'createConversation'> = {};
+  if (o.title !== undefined) out.title = c.string(o.title, 'title', LIMITS.titleChars).trim();
+  if (o.modelId !== undefined) out.modelId = o.modelId === null ? null : modelId(c, o.modelId);
+  if (o.systemPrompt !== undefined) out.systemPrompt = o.systemPrompt === null ? null : c.string(o.systemPrompt, 'systemPrompt', LIMITS.messageChars, true);
+  return out;
+}
+
+function conversationIdOnly(method: string) {
+  return (p: unknown): { id: string } => {
+    const c: Checker = new Checker(method);
+    const o = c.object(p, 'params', ['id']);
+    return { id: c.id(o.id, 'id', 'a conversation id') };
+  };
+}
+
+function updateConversation(p: unknown): Params<'updateConversation'> {
+  const c: Checker = new Checker('updateConversation');
+  const o = c.object(p, 'params', ['id', 'title', 'systemPrompt']);
+  const out: Params<'updateConversation'> = { id: c.id(o.id, 'id', 'a conversation id') };
+  if (o.title !== undefined) out.title = c.string(o.title, 'title', LIMITS.titleChars).trim();
+  if (o.systemPrompt !== undefined) out.systemPrompt = o.systemPrompt === null ? null : c.string(o.systemPrompt, 'systemPrompt', LIMITS.messageChars, true);
+  return out;
+}
+
+/** text xor tokenIds; `required` says whether one of them must be there. */
+function prompt(c: Checker, o: Obj, field: string | null, required: boolean): PromptInput {
+  const f = (k: string) => (field ? `${field}.${k}` : k);
+  if (o.text !== undefined && o.tokenIds !== undefined) c.fail(f('tokenIds'), 'cannot be sent together with text; send one of them');
+  if (o.text !== undefined) return { text: c.string(o.text, f('text'), LIMITS.messageChars) };
+  if (o.tokenIds !== undefined) return { tokenIds: c.intList(o.tokenIds, f('tokenIds'), 0, 2 ** 31 - 1, LIMITS.promptTokens) };
+  if (required) c.fail(f('text'), 'is missing: send the message as text, or as tokenIds for a model without a tokenizer');
+  return {};
+}
+
+function sampling(c: Checker, value: unknown): Partial<SamplingSettings> {
+  const o = c.object(value, 'sampling', ['temperature', 'topK', 'topP', 'repetitionPenalty', 'maxTokens', 'seed']);
+  const s: Partial<SamplingSettings> = {};
+  if (o.temperature !== undefined) s.temperature = c.number(o.temperature, 'sampling.temperature', 0, 100);
+  if (o.topK !== undefined) s.topK = c.int(o.topK, 'sampling.topK', 0, 10_000_000);
+  if (o.topP !== undefined) s.topP = c.number(o.topP, 'sampling.topP', 0, 1, true);
+  if (o.repetitionPenalty !== undefined) s.repetitionPenalty = c.number(o.repetitionPenalty, 'sampling.repetitionPenalty', 0, 100, true);
+  if (o.maxTokens !== undefined) s.maxTokens = c.int(o.maxTokens, 'sampling.maxTokens', 1, LIMITS.benchTokens);
+  if (o.seed !== undefined) s.seed = c.int(o.seed, 'sampling.seed', 0, 2 ** 32 - 1);
+  return s;
+}
+
+const GENERATION_FIELDS = ['sampling', 'mode', 'taskId'];
+
+function generation(c: Checker, o: Obj): GenerationInput {
+  const g: GenerationInput = {};
+  if (o.sampling !== undefined) g.sampling = sampling(c, o.sampling);
+  if (o.mode !== undefined) g.mode = c.oneOf(o.mode, 'mode', ['chat', 'completion'] as const satisfies readonly ChatMode[]);
+  const t = taskId(c, o);
+  if (t) g.taskId = t;
+  return g;
+}
+
+function contextUsage(p: unknown): Params<'contextUsage'> {
+  const c: Checker = new Checker('contextUsage');
+  const o = c.object(p, 'params', ['conversationId', 'draft', 'mode']);
+  const out: Params<'contextUsage'> = { conversationId: c.id(o.conversationId, 'conversationId', 'a conversation id') };
+  if (o.draft !== undefined) out.draft = prompt(c, c.object(o.draft, 'draft', ['text', 'tokenIds']), 'draft', false);
+  if (o.mode !== undefined) out.mode = c.oneOf(o.mode, 'mode', ['chat', 'completion'] as const);
+  return out;
+}
+
+function sendMessage(p: unknown): Params<'sendMessage'> {
+  const c: Checker = new Checker('sendMessage');
+  const o = c.object(p, 'params', ['conversationId', 'text', 'tokenIds', ...GENERATION_FIELDS]);
+  return { conversationId: c.id(o.conversationId, 'conversationId', 'a conversation id'), ...prompt(c, o, null, true), ...generation(c, o) };
+}
+
+function stopGeneration(p: unknown): Params<'stopGeneration'> {
+  const c: Checker = new Checker('stopGeneration');
+  const o = c.object(p, 'params', ['conversationId']);
+  return { conversationId: c.id(o.conversationId, 'conversationId', 'a conversation id') };
+}
+
+function regenerate(p: unknown): Params<'regenerate'> {
+  const c: Checker = new Checker('regenerate');
+  const o = c.object(p, 'params', ['conversationId', ...GENERATION_FIELDS]);
+  return { conversationId: c.id(o.conversationId, 'conversationId', 'a conversation id'), ...generation(c, o) };
+}
+
+function editAndResend(p: unknown): Params<'editAndResend'> {
+  const c: Checker = new Checker('editAndResend');
+  const o = c.object(p, 'params', ['messageId', 'text', 'tokenIds', ...GENERATION_FIELDS]);
+  return { messageId: c.id(o.messageId, 'messageId', 'a message id'), ...prompt(c, o, null, true), ...generation(c, o) };
+}
+
+function startBench(p: unknown): BenchInput {
+  const c: Checker = new Checker('startBench');
+  const o = c.object(p, 'params', ['modelId', 'prefillLengths', 'contexts', 'repetitions', 'decodeSteps', 'backend', 'taskId']);
+  const out: BenchInput = {
+    modelId: modelId(c, o.modelId),
+    prefillLengths: c.intList(o.prefillLengths, 'prefillLengths', 1, LIMITS.benchTokens, LIMITS.benchPoints),
+    contexts: c.intList(o.contexts, 'contexts', 0, LIMITS.benchTokens, LIMITS.benchPoints),
+    repetitions: c.int(o.repetitions, 'repetitions', 1, LIMITS.benchRepetitions),
+  };
+  if (o.decodeSteps !== undefined) out.decodeSteps = c.int(o.decodeSteps, 'decodeSteps', 1, 4096);
+  if (o.backend !== undefined) out.backend = c.oneOf(o.backend, 'backend', BACKENDS);
+  const t = taskId(c, o);
+  if (t) out.taskId = t;
+  return out;
+}
+
 export const validators: { [M in MethodName]: (params: unknown) => Params<M> } = {
   systemInfo: noParams,
   listRuns,
@@ -212,6 +414,26 @@ export const validators: { [M in MethodName]: (params: unknown) => Params<M> } =
   tagRun,
   deleteRun: idOnly('deleteRun'),
   openExternal,
+  cancelTask,
+  exportRuns,
+  listModels: noFields('listModels'),
+  validateModelFolder: pathOnly('validateModelFolder'),
+  addModelFolder,
+  removeModelFolder: modelIdOnly('removeModelFolder'),
+  loadModel,
+  unloadModel: noFields('unloadModel'),
+  modelStatus: noFields('modelStatus'),
+  listConversations: noFields('listConversations'),
+  createConversation,
+  getConversation: conversationIdOnly('getConversation'),
+  updateConversation,
+  deleteConversation: conversationIdOnly('deleteConversation'),
+  contextUsage,
+  sendMessage,
+  stopGeneration,
+  regenerate,
+  editAndResend,
+  startBench,
 };
 
 export function isMethodName(name: string): name is MethodName {

@@ -139,7 +139,7 @@ describe('migrations', () => {
     expect(migrate(db)).toBe(MIGRATIONS.length);
     expect(db.prepare('SELECT COUNT(*) AS n FROM schema_version').get()).toEqual({ n: 1 });
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['artifacts', 'metrics', 'runs', 'schema_version', 'tags']);
+    expect(tables).toEqual(['artifacts', 'conversations', 'messages', 'metrics', 'model_folders', 'runs', 'schema_version', 'tags']);
     db.close();
   });
 

@@ -1,10 +1,17 @@
 // The main-side services behind the API contract, shared by both hosts. Hosts validate params
 // (src/shared/validate.ts) before calling a handler, so handlers trust their argument types.
 import type { ApiHandlers, SystemInfo } from '../../shared/api';
-import { WorkbenchError } from '../../shared/errors';
+import { InvalidRequestError, WorkbenchError } from '../../shared/errors';
 import { RunStore } from '../store';
+import { BenchService } from './bench';
+import { defaultModelsDir } from './catalog';
+import { ChatService } from './chat';
 import { createEventBus, type EventBus } from './events';
+import { exportRuns } from './export';
+import { GpuProvider } from './gpu';
+import { ModelManager } from './models';
 import { createSystem } from './system';
+import { TaskRegistry } from './tasks';
 
 export interface ServicesOptions {
   dataDir: string;
@@ -13,12 +20,19 @@ export interface ServicesOptions {
   nativeBinding?: string;
   /** Opens a checked http(s) URL in the user's browser (Electron's shell.openExternal). */
   openExternal?: (url: string) => Promise<void>;
+  /** The bundled zoo (catalog.json and model folders); default the app's models/ folder. */
+  modelsDir?: string;
 }
 
 export interface Services {
   handlers: ApiHandlers;
   events: EventBus;
   store: RunStore;
+  tasks: TaskRegistry;
+  models: ModelManager;
+  /** Cancel running tasks, wait for them, free the GPU, close the database. */
+  shutdown(): Promise<void>;
+  /** Immediate close for hosts that cannot wait: running tasks are aborted, the database closed. */
   close(): void;
 }
 
@@ -26,6 +40,11 @@ export function createServices(opts: ServicesOptions): Services {
   const store = RunStore.open({ dataDir: opts.dataDir, nativeBinding: opts.nativeBinding });
   const events = createEventBus();
   const system = createSystem(opts.host, opts.dataDir);
+  const tasks = new TaskRegistry(events);
+  const gpu = new GpuProvider();
+  const models = new ModelManager({ store, events, tasks, system, gpu, modelsDir: opts.modelsDir ?? defaultModelsDir() });
+  const chat = new ChatService({ store, events, tasks, system, models });
+  const bench = new BenchService({ store, events, tasks, system, models, gpu });
   const updated = <T extends { id: string }>(run: T): T => {
     events.emit({ type: 'run-updated', run: store.getRun(run.id) });
     return run;
@@ -58,9 +77,55 @@ export function createServices(opts: ServicesOptions): Services {
       }
       return { opened: true };
     },
+    cancelTask: ({ taskId }) => ({ cancelled: tasks.cancel(taskId) }),
+    exportRuns: ({ ids, format }) => exportRuns(store, ids, format),
+    listModels: () => models.list(),
+    validateModelFolder: ({ path }) => models.validate(path),
+    addModelFolder: ({ path, name }) => models.addFolder(path, name),
+    removeModelFolder: ({ id }) => ({ removed: models.removeFolder(id) }),
+    loadModel: (input) => models.load(input, () => chat.busyReason()),
+    unloadModel: () => {
+      const why = chat.busyReason();
+      if (why) throw new InvalidRequestError(`${why} Stop it before unloading the model.`);
+      return { unloaded: models.unload() };
+    },
+    modelStatus: () => ({ loaded: models.status(), busy: tasks.running()[0] ?? null }),
+    listConversations: () => ({ conversations: chat.list() }),
+    createConversation: (p) => chat.create(p),
+    getConversation: ({ id }) => chat.get(id),
+    updateConversation: (p) => chat.update(p),
+    deleteConversation: ({ id }) => ({ deleted: chat.delete(id) }),
+    contextUsage: (p) => chat.contextUsage(p),
+    sendMessage: (p) => chat.send(p),
+    stopGeneration: ({ conversationId }) => ({ stopped: chat.stop(conversationId) }),
+    regenerate: (p) => chat.regenerate(p),
+    editAndResend: (p) => chat.editAndResend(p),
+    startBench: (input) => bench.start(input),
   };
 
-  return { handlers, events, store, close: () => store.close() };
+  let closed = false;
+  const release = () => {
+    if (closed) return;
+    closed = true;
+    models.unload();
+    gpu.destroy();
+    store.close();
+  };
+  return {
+    handlers,
+    events,
+    store,
+    tasks,
+    models,
+    shutdown: async () => {
+      await tasks.cancelAll();
+      release();
+    },
+    close: () => {
+      void tasks.cancelAll();
+      release();
+    },
+  };
 }
 
 export type { EventBus } from './events';

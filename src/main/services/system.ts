@@ -46,3 +46,5 @@ export function createSystem(host: SystemInfo['host'], dataDir: string) {
 
   return { info, environment };
 }
+
+export type System = ReturnType<typeof createSystem>;

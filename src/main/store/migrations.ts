@@ -55,6 +55,46 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tags_tag ON tags(tag);
     `);
   },
+  (db) => {
+    // Chat history and the model folders a user added. A message's run is a soft link: deleting the
+    // run (its metrics) must not delete the conversation text.
+    db.exec(`
+      CREATE TABLE conversations (
+        id            TEXT PRIMARY KEY,
+        title         TEXT NOT NULL,
+        model_id      TEXT,
+        system_prompt TEXT,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      );
+      CREATE INDEX conversations_updated_at ON conversations(updated_at);
+      CREATE TABLE messages (
+        id              TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,            -- order inside the conversation
+        role            TEXT NOT NULL,               -- system | user | assistant
+        text            TEXT NOT NULL,
+        token_ids       TEXT,                        -- JSON array of ids, or NULL
+        status          TEXT NOT NULL,               -- generating | complete | stopped | error
+        error           TEXT,
+        stats           TEXT,                        -- JSON ReplyStats of an assistant reply
+        run_id          TEXT,
+        model_id        TEXT,
+        owner_pid       INTEGER,                     -- process generating it, while status = generating
+        session_id      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (conversation_id, seq)
+      );
+      CREATE INDEX messages_status ON messages(status);
+      CREATE TABLE model_folders (
+        id       TEXT PRIMARY KEY,
+        path     TEXT NOT NULL UNIQUE,               -- absolute folder
+        name     TEXT NOT NULL,
+        added_at TEXT NOT NULL
+      );
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -7,8 +7,11 @@ import type { Artifact, CreateRunInput, MetricSample, Run, RunDetail, RunEnviron
 import { InvalidRequestError, NotFoundError } from '../../shared/errors';
 import { artifactRelPath, readBlob, removeRunBlobs, sha256Hex, writeBlob } from './artifacts';
 import { openDatabase, type OpenDbOptions } from './db';
+import { ChatStore } from './chat-store';
 import { guard } from './errors';
 import { migrate } from './migrations';
+import { ModelFolders } from './model-folders';
+import { liveSessions, ownerAlive } from './owners';
 import { DB_FILE } from './paths';
 import { RUN_COLUMNS, artifactFromRow, metricFromRow, runFromRow, type ArtifactRow, type MetricRow, type RunRow } from './rows';
 
@@ -25,21 +28,6 @@ const SORT_COLUMNS: Record<NonNullable<RunQuery['sort']>, string> = {
 };
 const DEFAULT_LIMIT = 50;
 
-// Sessions of stores open in this process, so reopening the database here does not interrupt runs that
-// another live store of the same process still owns.
-const liveSessions = new Set<string>();
-
-function ownerAlive(pid: number | null, session: string | null): boolean {
-  if (pid === null || session === null) return false;
-  if (pid === process.pid) return liveSessions.has(session);
-  try {
-    process.kill(pid, 0); // signal 0: existence check only
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by another user
-  }
-}
-
 function now(): string {
   return new Date().toISOString();
 }
@@ -49,6 +37,10 @@ export class RunStore {
   readonly dbPath: string;
   /** Runs found `running` at open whose owner is gone; they are now `interrupted`. */
   readonly interruptedAtOpen: string[];
+  /** Conversations and messages, in the same database. */
+  readonly chats: ChatStore;
+  /** Model folders the user added. */
+  readonly modelFolders: ModelFolders;
   private closed = false;
 
   private constructor(
@@ -58,6 +50,9 @@ export class RunStore {
     this.dbPath = join(dataDir, DB_FILE);
     liveSessions.add(this.sessionId);
     this.interruptedAtOpen = this.g(() => this.interruptOrphans());
+    const g = <T>(fn: () => T): T => this.g(fn);
+    this.chats = new ChatStore(db, this.sessionId, g);
+    this.modelFolders = new ModelFolders(db, g);
   }
 
   static open(opts: OpenStoreOptions): RunStore {

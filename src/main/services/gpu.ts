@@ -1,0 +1,30 @@
+// The one GPU device of the services, made on first use and shared by every model load and benchmark
+// (architecture.md: one GPUDevice, passed into everything). A failure is remembered as its
+// GpuUnavailableError so 'auto' loads fall back to the CPU without probing again.
+import { GpuUnavailableError } from '../../shared/errors';
+import { defaultRuntime } from '../engine/backend';
+import type { GpuRuntime } from '../engine/gpu/runtime';
+
+export interface GpuHandle {
+  rt: GpuRuntime;
+  device: string; // "vendor / description (backend)"
+}
+
+export class GpuProvider {
+  private handle: Promise<GpuHandle> | null = null;
+
+  /** The shared runtime; throws GpuUnavailableError (with what to do) when there is no usable adapter. */
+  get(): Promise<GpuHandle> {
+    this.handle ??= defaultRuntime().catch((err: unknown) => {
+      if (err instanceof GpuUnavailableError) throw err;
+      throw new GpuUnavailableError(`The GPU could not be opened: ${(err as Error).message}. Update the GPU driver or restart the workbench.`);
+    });
+    return this.handle;
+  }
+
+  destroy(): void {
+    const h = this.handle;
+    this.handle = null;
+    void h?.then(({ rt }) => rt.device.destroy(), () => undefined);
+  }
+}

@@ -1,0 +1,267 @@
+// The model manager: lists the bundled zoo (models/catalog.json) and the folders a user added
+// (remembered in SQLite), validates folders before loading, loads one model at a time with progress and
+// cancel (each load recorded as a run of kind 'load'), unloads it, and reports its memory.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { LoadedModel, LoadModelInput, MemoryReport, ModelCheck, ModelEntry, ModelList } from '../../shared/api';
+import { normalizeConfig, variantOf, type ModelConfig } from '../../shared/arch/config';
+import { parameterCount, weightSpec } from '../../shared/arch/spec';
+import { CancelledError, CheckpointError, GpuUnavailableError, InvalidRequestError, NotFoundError } from '../../shared/errors';
+import { kvValuesPerTokenLayer } from '../../shared/formulas';
+import { openEngine, type Engine } from '../engine';
+import type { RunStore } from '../store';
+import { readCard, readCatalog } from './catalog';
+import type { EventBus } from './events';
+import type { GpuProvider } from './gpu';
+import { defaultContext, validateModelFolder } from './model-check';
+import { defaultSampling } from './sampling-defaults';
+import type { System } from './system';
+import type { TaskRegistry } from './tasks';
+
+export interface ModelManagerDeps {
+  store: RunStore;
+  events: EventBus;
+  tasks: TaskRegistry;
+  system: System;
+  gpu: GpuProvider;
+  modelsDir: string;
+}
+
+interface Resolved {
+  id: string;
+  name: string;
+  path: string;
+}
+
+export interface ActiveModel {
+  engine: Engine;
+  info: LoadedModel;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+function configOf(dir: string): { config: ModelConfig | null; problem: string | null } {
+  const file = join(dir, 'config.json');
+  if (!existsSync(dir)) return { config: null, problem: `The folder ${dir} is gone. Restore it, or remove the model from the list.` };
+  try {
+    return { config: normalizeConfig(JSON.parse(readFileSync(file, 'utf8'))), problem: null };
+  } catch (err) {
+    return { config: null, problem: `${file} cannot be read (${(err as Error).message}). Run "Validate" on the folder for details.` };
+  }
+}
+
+/** Bytes the backend holds for the weights: every tensor the spec names that the folder has. */
+function weightsBytes(engine: Engine): number {
+  const per = engine.backend.kind === 'gpu' && engine.backend.dtype === 'f16' ? 2 : 4;
+  let total = 0;
+  for (const s of weightSpec(engine.config)) {
+    if (!engine.info.tensors.has(s.name) || !(s.required || s.counted)) continue;
+    total += Math.ceil((s.shape.reduce((a, b) => a * b, 1) * per) / 4) * 4;
+  }
+  return total;
+}
+
+export function memoryOf(engine: Engine, weights: number): MemoryReport {
+  const kv = engine.kvReport();
+  return {
+    weightsBytes: weights,
+    kvReservedBytes: kv.reservedBytes,
+    kvUsedBytes: kv.usedBytes,
+    kvTokens: kv.tokens,
+    kvBytesPerToken: kv.bytesPerToken,
+    nCtx: kv.nCtx,
+    byPart: kv.byPart.map((p) => ({ layer: p.layer, part: p.part, reservedBytes: p.reservedBytes, usedBytes: p.usedBytes })),
+  };
+}
+
+export class ModelManager {
+  private active: ActiveModel | null = null;
+  private loading: string | null = null;
+
+  constructor(private readonly d: ModelManagerDeps) {}
+
+  list(): ModelList {
+    const catalog = readCatalog(this.d.modelsDir);
+    const loadedId = this.active?.info.modelId ?? null;
+    const entry = (r: Resolved, source: ModelEntry['source'], extra: Partial<ModelEntry>): ModelEntry => {
+      const { config, problem } = configOf(r.path);
+      return {
+        id: r.id,
+        name: r.name,
+        source,
+        path: r.path,
+        variant: config ? variantOf(config) : null,
+        architecture: config?.architecture ?? null,
+        params: config ? parameterCount(config) : null,
+        kvValuesPerTokenLayer: config ? kvValuesPerTokenLayer(config) : null,
+        maxContext: config?.maxPositions ?? null,
+        isDefault: false,
+        hasTokenizer: existsSync(join(r.path, 'tokenizer.json')),
+        card: readCard(r.path),
+        addedAt: null,
+        problem,
+        loaded: r.id === loadedId,
+        ...extra,
+      };
+    };
+    const models = [
+      ...catalog.entries.map((c) => entry(c, 'bundled', { isDefault: c.isDefault, ...(c.params !== null ? { params: c.params } : {}) })),
+      ...this.d.store.modelFolders.list().map((f) => entry(f, 'added', { addedAt: f.addedAt })),
+    ];
+    return catalog.problem ? { models, catalogProblem: catalog.problem } : { models };
+  }
+
+  resolve(modelId: string): Resolved {
+    const bundled = readCatalog(this.d.modelsDir).entries.find((e) => e.id === modelId);
+    if (bundled) return bundled;
+    const added = this.d.store.modelFolders.list().find((f) => f.id === modelId);
+    if (added) return added;
+    throw new NotFoundError(`Model "${modelId}" is not in the model list. Refresh the list, or add its folder again.`, { modelId });
+  }
+
+  async validate(path: string): Promise<ModelCheck> {
+    const info = await this.d.system.info();
+    return validateModelFolder(resolve(path), info.adapter);
+  }
+
+  async addFolder(path: string, name?: string): Promise<ModelEntry> {
+    const abs = resolve(path);
+    const check = await this.validate(abs);
+    if (!check.ok) {
+      throw new CheckpointError(`${abs} cannot be added: ${check.problems.map((p) => p.message).join(' ')}`, { problems: check.problems });
+    }
+    const folder = this.d.store.modelFolders.add(abs, name || basename(abs));
+    this.d.events.emit({ type: 'models-changed' });
+    return this.list().models.find((m) => m.id === folder.id)!;
+  }
+
+  removeFolder(id: string): boolean {
+    if (readCatalog(this.d.modelsDir).entries.some((e) => e.id === id)) {
+      throw new InvalidRequestError(`"${id}" is a bundled model and cannot be removed; only folders you added can.`, { id });
+    }
+    if (this.active?.info.modelId === id) this.unload();
+    const removed = this.d.store.modelFolders.remove(id);
+    if (removed) this.d.events.emit({ type: 'models-changed' });
+    return removed;
+  }
+
+  current(): ActiveModel | null {
+    return this.active;
+  }
+
+  /** The loaded model, or an error saying to load one. */
+  require(): ActiveModel {
+    if (!this.active) throw new InvalidRequestError('No model is loaded. Load one in the Models section first.');
+    return this.active;
+  }
+
+  status(): LoadedModel | null {
+    if (!this.active) return null;
+    return { ...this.active.info, memory: memoryOf(this.active.engine, this.active.info.memory.weightsBytes) };
+  }
+
+  unload(): boolean {
+    const a = this.active;
+    if (!a) return false;
+    this.active = null;
+    a.engine.dispose();
+    this.d.events.emit({ type: 'model-unloaded', modelId: a.info.modelId });
+    return true;
+  }
+
+  load(input: LoadModelInput, busy: () => string | null): Promise<LoadedModel> {
+    const why = busy();
+    if (why) throw new InvalidRequestError(`${why} Wait for it to finish or stop it, then load the model.`);
+    if (this.loading) throw new InvalidRequestError(`A model (${this.loading}) is already loading. Wait for it, or cancel it first.`);
+    const r = this.resolve(input.modelId);
+    this.loading = r.name;
+    const work = this.d.tasks.run('load', `Loading ${r.name}`, { taskId: input.taskId }, (task) => this.loadTask(r, input, task.signal, task.progress), (m) => m.loadRunId);
+    return work.finally(() => {
+      this.loading = null;
+    });
+  }
+
+  private async loadTask(r: Resolved, input: LoadModelInput, signal: AbortSignal, progress: (done: number, total: number) => void): Promise<LoadedModel> {
+    const check = await this.validate(r.path);
+    if (!check.ok) throw new CheckpointError(`${r.name} cannot be loaded: ${check.problems.map((p) => p.message).join(' ')}`, { problems: check.problems });
+    const params = { modelId: r.id, path: r.path, backend: input.backend ?? 'auto', dtype: input.dtype ?? 'f16', nCtx: input.nCtx ?? null };
+    const run = this.d.store.create({ kind: 'load', title: `Load ${r.name}`, model: r.name, params }, await this.d.system.environment());
+    this.d.events.emit({ type: 'run-updated', run });
+    const finish = (status: 'completed' | 'failed' | 'stopped', error?: string) => {
+      this.d.events.emit({ type: 'run-updated', run: this.d.store.finish(run.id, status, error) });
+    };
+    // Free the previous model's GPU memory before the new one is uploaded.
+    this.unload();
+    const t0 = performance.now();
+    let lastEmit = 0;
+    try {
+      const engine = await this.open(r.path, input, signal, (done, total) => {
+        const t = performance.now();
+        if (done === total || t - lastEmit >= PROGRESS_INTERVAL_MS) {
+          lastEmit = t;
+          progress(done, total);
+        }
+      });
+      if (signal.aborted) {
+        engine.dispose();
+        throw new CancelledError('Loading the model was cancelled.');
+      }
+      const loadMs = performance.now() - t0;
+      const weights = weightsBytes(engine);
+      const tok = engine.tokenizer;
+      const info: LoadedModel = {
+        modelId: r.id,
+        name: r.name,
+        path: r.path,
+        variant: variantOf(engine.config),
+        backend: engine.backend.kind,
+        device: engine.backend.kind === 'gpu' ? (await this.d.gpu.get()).device : engine.backend.device,
+        dtype: engine.backend.dtype,
+        nCtx: engine.backend.nCtx,
+        maxContext: engine.config.maxPositions,
+        hasTokenizer: tok !== null,
+        hasChatTemplate: tok?.hasChatTemplate ?? false,
+        defaultMode: tok?.hasChatTemplate ? 'chat' : 'completion',
+        defaultSampling: defaultSampling(r.path, engine.backend.nCtx),
+        fallback: engine.fallback,
+        tokenizerNote: engine.tokenizerReason,
+        loadMs,
+        loadRunId: run.id,
+        memory: memoryOf(engine, weights),
+      };
+      this.active = { engine, info };
+      const fileBytes = engine.info.weightBytes;
+      this.d.store.addMetrics(run.id, [
+        { name: 'load_ms', step: 0, value: loadMs, unit: 'ms' },
+        { name: 'file_bytes', step: 0, value: fileBytes, unit: 'B' },
+        { name: 'weights_bytes', step: 0, value: weights, unit: 'B' },
+        { name: 'kv_reserved_bytes', step: 0, value: info.memory.kvReservedBytes, unit: 'B' },
+        { name: 'read_mb_s', step: 0, value: fileBytes / 1e6 / (loadMs / 1000), unit: 'MB/s' },
+      ]);
+      finish('completed');
+      this.d.events.emit({ type: 'model-loaded', model: info });
+      return info;
+    } catch (err) {
+      const cancelled = err instanceof CancelledError || signal.aborted;
+      finish(cancelled ? 'stopped' : 'failed', (err as Error).message);
+      throw Object.assign(cancelled && !(err instanceof CancelledError) ? new CancelledError('Loading the model was cancelled.') : err as Error, { runId: run.id });
+    }
+  }
+
+  private async open(path: string, input: LoadModelInput, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<Engine> {
+    const kind = input.backend ?? 'auto';
+    const cfg = configOf(path).config;
+    const nCtx = input.nCtx ?? (cfg ? defaultContext(cfg) : undefined);
+    const common = { dtype: input.dtype ?? 'f16', nCtx, signal, onProgress: (p: { done: number; total: number }) => onProgress(p.done, p.total) } as const;
+    if (kind === 'cpu') return openEngine(path, { ...common, backend: 'cpu' });
+    let rt;
+    try {
+      rt = (await this.d.gpu.get()).rt;
+    } catch (err) {
+      if (kind === 'gpu' || !(err instanceof GpuUnavailableError)) throw err;
+      const engine = await openEngine(path, { ...common, backend: 'cpu' });
+      return Object.assign(engine, { fallback: err.message });
+    }
+    return openEngine(path, { ...common, backend: kind, runtime: rt });
+  }
+}

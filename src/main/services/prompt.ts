@@ -1,0 +1,85 @@
+// From a conversation to the token ids of the next prompt, and from generated ids back to text as they
+// stream. Chat mode renders the history with the model's own chat template; completion mode treats the
+// conversation as one running document (each turn's stored ids, in order), which is what a base model
+// or a model without a tokenizer can continue.
+import type { ChatMessage, ChatMode, PromptInput } from '../../shared/api';
+import { InvalidRequestError } from '../../shared/errors';
+import type { Engine } from '../engine';
+import type { TextTokenizer } from '../engine/tokenizer';
+
+/** The parts of a message a prompt is built from. */
+export type PromptMessage = Pick<ChatMessage, 'role' | 'text' | 'tokenIds' | 'status'>;
+
+function needTokenizer(engine: Engine, what: string): TextTokenizer {
+  if (!engine.tokenizer) throw new InvalidRequestError(`${what}: ${engine.tokenizerReason ?? 'this model has no tokenizer'}. Send the message as token ids (e.g. "12 7 301").`);
+  return engine.tokenizer;
+}
+
+/** The text and ids of a user turn. `first`: the conversation's first turn gets the tokenizer's BOS. */
+export function userTurn(engine: Engine, input: PromptInput, first: boolean): { text: string; tokenIds: number[] } {
+  const vocab = engine.config.vocabSize;
+  if (input.tokenIds !== undefined) {
+    const bad = input.tokenIds.find((id) => id >= vocab);
+    if (bad !== undefined) throw new InvalidRequestError(`Token id ${bad} is outside this model's vocabulary (0 to ${vocab - 1}). Use ids below ${vocab}.`);
+    const text = engine.tokenizer ? engine.tokenizer.decode(input.tokenIds) : input.tokenIds.join(' ');
+    return { text, tokenIds: input.tokenIds };
+  }
+  const text = input.text ?? '';
+  const tok = needTokenizer(engine, 'This message is text');
+  return { text, tokenIds: tok.encode(text, { addSpecialTokens: first }) };
+}
+
+/** Replies that are part of the transcript: finished or stopped, not failed or still running. */
+function inTranscript(m: PromptMessage): boolean {
+  return m.status === 'complete' || m.status === 'stopped';
+}
+
+export function buildPrompt(engine: Engine, systemPrompt: string | null, history: PromptMessage[], mode: ChatMode): number[] {
+  const turns = history.filter(inTranscript);
+  if (mode === 'chat') {
+    const tok = engine.tokenizer;
+    if (!tok?.hasChatTemplate) {
+      throw new InvalidRequestError(`Chat mode needs a chat template, and ${tok ? 'this tokenizer has none' : 'this model has no tokenizer'}. Use completion mode instead.`);
+    }
+    const messages = [...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []), ...turns.map((m) => ({ role: m.role, content: m.text }))];
+    return tok.encodeChat(messages, { addGenerationPrompt: true });
+  }
+  const ids: number[] = [];
+  if (systemPrompt && engine.tokenizer) ids.push(...engine.tokenizer.encode(systemPrompt, { addSpecialTokens: true }));
+  for (const m of turns) {
+    if (m.tokenIds) ids.push(...m.tokenIds);
+    else ids.push(...needTokenizer(engine, 'A message without stored token ids').encode(m.text, { addSpecialTokens: false }));
+  }
+  return ids;
+}
+
+/**
+ * Text of streamed ids, piece by piece. Decoding the whole reply each time (not token by token) keeps
+ * multi-byte characters and merged spaces right; a piece that would end in U+FFFD (half a character)
+ * waits for the next token.
+ */
+export class TextStream {
+  private readonly ids: number[] = [];
+  private emitted = '';
+
+  constructor(private readonly tok: TextTokenizer | null) {}
+
+  push(id: number): string {
+    this.ids.push(id);
+    if (!this.tok) {
+      const piece = this.ids.length === 1 ? String(id) : ` ${id}`;
+      this.emitted += piece;
+      return piece;
+    }
+    const text = this.tok.decode(this.ids, { skipSpecialTokens: true });
+    if (text.endsWith('\uFFFD') || !text.startsWith(this.emitted)) return '';
+    const piece = text.slice(this.emitted.length);
+    this.emitted = text;
+    return piece;
+  }
+
+  /** The whole reply's text. */
+  text(): string {
+    return this.tok ? this.tok.decode(this.ids, { skipSpecialTokens: true }) : this.ids.join(' ');
+  }
+}

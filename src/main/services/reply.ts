@@ -1,0 +1,122 @@
+// One assistant reply: stream tokens from the loaded engine into a 'generating' message (saved as it
+// grows, so a crash keeps the partial text), emit a token event per token, then store the stats on the
+// message and the run (kind 'chat'). Stopping keeps the partial reply as 'stopped'.
+import type { ChatMessage, ChatMode, ReplyStats, SamplingSettings, WorkbenchEvent } from '../../shared/api';
+import { CancelledError } from '../../shared/errors';
+import { GREEDY, samplingParams, type GenerationResult, type SamplingParams } from '../engine';
+import type { RunStore } from '../store';
+import type { EventBus } from './events';
+import type { ActiveModel } from './models';
+import { TextStream } from './prompt';
+import type { Task } from './tasks';
+
+/** How often a streaming reply's text is written to the database. */
+const SAVE_INTERVAL_MS = 250;
+
+export interface ReplyPlan {
+  active: ActiveModel;
+  conversationId: string;
+  conversationTitle: string;
+  prompt: number[];
+  mode: ChatMode;
+  sampling: SamplingSettings & { seed: number };
+  maxTokens: number;
+}
+
+export function engineSampling(s: SamplingSettings & { seed: number }): SamplingParams {
+  if (s.temperature === 0) return { ...GREEDY, repetitionPenalty: s.repetitionPenalty, seed: s.seed };
+  return samplingParams({ temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, seed: s.seed });
+}
+
+function statsOf(plan: ReplyPlan, r: GenerationResult, totalMs: number): ReplyStats {
+  const kv = plan.active.engine.kvReport();
+  const s = r.stats;
+  return {
+    mode: plan.mode,
+    sampling: plan.sampling,
+    promptTokens: s.promptTokens,
+    generatedTokens: s.generatedTokens,
+    timeToFirstTokenMs: s.prefillMs,
+    prefillTokPerS: s.prefillTokPerS,
+    decodeTokPerS: s.decodeTokPerS,
+    totalMs,
+    tokenMs: s.tokenMs.slice(0, s.generatedTokens),
+    stopReason: s.stopReason,
+    context: { used: kv.tokens, limit: kv.nCtx },
+    kv: {
+      reservedBytes: kv.reservedBytes,
+      usedBytes: kv.usedBytes,
+      byPart: kv.byPart.map((p) => ({ layer: p.layer, part: p.part, reservedBytes: p.reservedBytes, usedBytes: p.usedBytes })),
+    },
+  };
+}
+
+function metricsOf(st: ReplyStats) {
+  const one = (name: string, value: number, unit: string) => ({ name, step: 0, value, unit });
+  return [
+    ...st.tokenMs.map((ms, i) => ({ name: 'token_ms', step: i, value: ms, unit: 'ms' })),
+    one('ttft_ms', st.timeToFirstTokenMs, 'ms'),
+    one('prefill_tok_s', st.prefillTokPerS, 'tok/s'),
+    one('decode_tok_s', st.decodeTokPerS, 'tok/s'),
+    one('prompt_tokens', st.promptTokens, 'tok'),
+    one('generated_tokens', st.generatedTokens, 'tok'),
+    one('context_used', st.context.used, 'tok'),
+    one('kv_used_bytes', st.kv.usedBytes, 'B'),
+    one('kv_reserved_bytes', st.kv.reservedBytes, 'B'),
+    // One series per cache part over layers, for the per-layer bar chart.
+    ...st.kv.byPart.map((p) => ({ name: `kv_used_bytes.${p.part}`, step: p.layer, value: p.usedBytes, unit: 'B' })),
+  ];
+}
+
+export interface ReplyDeps {
+  store: RunStore;
+  events: EventBus;
+}
+
+/** Runs inside a chat task; `reply` is the 'generating' message, `runId` its run. */
+export async function streamReply(d: ReplyDeps, plan: ReplyPlan, reply: ChatMessage, runId: string, task: Task): Promise<ChatMessage> {
+  const { engine } = plan.active;
+  const chats = d.store.chats;
+  const emit = (e: WorkbenchEvent) => d.events.emit(e);
+  const text = new TextStream(engine.tokenizer);
+  const ids: number[] = [];
+  let lastSave = performance.now();
+  const t0 = performance.now();
+  const save = (patch: Parameters<typeof chats.updateMessage>[1]) => {
+    const m = chats.updateMessage(reply.id, patch);
+    emit({ type: 'message-updated', message: m });
+    return m;
+  };
+  const finishRun = (status: 'completed' | 'stopped' | 'failed', error?: string) => emit({ type: 'run-updated', run: d.store.finish(runId, status, error) });
+  try {
+    const it = engine.stream(plan.prompt, { maxTokens: plan.maxTokens, sampling: engineSampling(plan.sampling), stopTokens: engine.stopTokens, signal: task.signal });
+    let result: GenerationResult;
+    for (;;) {
+      const step = await it.next();
+      if (step.done) {
+        result = step.value;
+        break;
+      }
+      const t = step.value;
+      ids.push(t.id);
+      const piece = text.push(t.id);
+      emit({ type: 'token', taskId: task.id, tokenId: t.id, text: piece, index: t.index, ms: t.ms, conversationId: plan.conversationId, messageId: reply.id });
+      if (performance.now() - lastSave >= SAVE_INTERVAL_MS) {
+        lastSave = performance.now();
+        chats.updateMessage(reply.id, { text: text.text(), tokenIds: ids });
+      }
+    }
+    const stats = statsOf(plan, result, performance.now() - t0);
+    const stopped = result.stats.stopReason === 'aborted';
+    d.store.addMetrics(runId, metricsOf(stats));
+    const m = save({ text: text.text(), tokenIds: ids, status: stopped ? 'stopped' : 'complete', stats });
+    finishRun(stopped ? 'stopped' : 'completed');
+    return m;
+  } catch (err) {
+    const cancelled = err instanceof CancelledError || task.signal.aborted;
+    const message = (err as Error).message;
+    save({ text: text.text(), tokenIds: ids, status: cancelled ? 'stopped' : 'error', error: message });
+    finishRun(cancelled ? 'stopped' : 'failed', message);
+    throw err;
+  }
+}
