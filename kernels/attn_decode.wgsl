@@ -13,7 +13,7 @@ override KV_F16: bool = true;
 override DK: u32 = 64u;
 override DV: u32 = 64u;
 override GB: u32 = 4u;      // query heads per workgroup
-override KG: u32 = 1u;      // key groups in the value phase = max(1, WG / (DV/2))
+override KG: u32 = 1u;      // key groups in the value phase, ≤ min(4, WG / (DV/2))
 override NP: u32 = 1u;      // column pairs per thread = ceil((DV/2) / WG); GB·NP ≤ 16
 override QS_LEN: u32 = 256u; // GB · max(DK, DV): queries, then the key-group reduction
 

@@ -49,7 +49,8 @@ interface Plan {
 function plan(s: AttnDecodeShape, gu: number, units: number): Plan {
   const pairs = s.dv / 2;
   const np = Math.ceil(pairs / WG);
-  const kg = Math.max(1, Math.floor(WG / pairs));
+  // Narrow values leave threads idle rather than unrolling many key groups (at most 4: dv ≥ 64 uses them all).
+  const kg = Math.max(1, Math.min(4, Math.floor(WG / pairs)));
   const maxGb = Math.min(MAX_GB, Math.floor(ACC_SLOTS / np));
   const blocks = Math.ceil(gu / maxGb);
   const gb = Math.ceil(gu / blocks);
