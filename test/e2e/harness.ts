@@ -34,13 +34,13 @@ export interface ServerHandle {
 }
 
 /** Starts `node out/main/serve.js` and resolves once it prints its URL line. */
-export async function startServer(dataDir: string, port = 0): Promise<ServerHandle> {
+export async function startServer(dataDir: string, port = 0, env: Record<string, string> = {}): Promise<ServerHandle> {
   if (!existsSync(SERVE_JS) || !existsSync(RENDERER_INDEX)) {
     throw new Error(`out/ is not built (${existsSync(SERVE_JS) ? 'out/renderer/index.html' : 'out/main/serve.js'} is missing): run npm run build`);
   }
   const proc = spawn(process.execPath, [SERVE_JS, '--port', String(port), '--data-dir', dataDir], {
     cwd: ROOT,
-    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -93,15 +93,19 @@ export class Harness {
   private allowed: RegExp[] = [];
   private contexts: BrowserContext[] = [];
 
+  /** Extra environment for every serve.js this harness starts (e.g. to hide the Vulkan driver). */
+  private serverEnv: Record<string, string> = {};
+
   private constructor() {
     this.dataDir = mkdtempSync(join(tmpdir(), 'gta-e2e-'));
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
   }
 
-  static async start(): Promise<Harness> {
+  static async start(opts: { serverEnv?: Record<string, string> } = {}): Promise<Harness> {
     const h = new Harness();
+    h.serverEnv = opts.serverEnv ?? {};
     try {
-      h.server = await startServer(h.dataDir);
+      h.server = await startServer(h.dataDir, 0, h.serverEnv);
       // launch() gives Chromium a fresh temporary profile (user-data dir) and removes it on close.
       h.browser = await chromium.launch({
         executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -119,7 +123,7 @@ export class Harness {
   async restartServer(opts: { samePort?: boolean } = {}): Promise<void> {
     const port = opts.samePort ? this.server.port : 0;
     await this.server.stop();
-    this.server = await startServer(this.dataDir, port);
+    this.server = await startServer(this.dataDir, port, this.serverEnv);
   }
 
   /** A new isolated browser context (own cookies and storage) with console-error collection. */

@@ -293,6 +293,7 @@ describe('access token', () => {
     const guidance = page.getByTestId('unauthorized');
     await guidance.waitFor();
     expect(await guidance.innerText()).toContain('not accepted');
+    await h.screenshot(page, 'unauthorized-rejected-token');
   });
 });
 
