@@ -1,4 +1,4 @@
-// GEMV for decode: y[b, o] = Σ_i W[o, i] · x[b, i] (+ bias[o]) (+ y[b, o] when ACCUM), for BATCH
+// GEMV for decode: y[b, o] = Σ_i W[o, i] · x[b, i] (+ bias[o]) (+ y[b, o] with FLAG_ACCUM), for BATCH
 // (1..8) input rows that share one pass over W, the memory-bound part.
 // TPR threads cooperate on one output row (a workgroup holds 256 / TPR rows): consecutive lanes read
 // consecutive 16-byte words of the row, so a warp's loads coalesce whatever the subgroup size, and
@@ -7,11 +7,14 @@
 // stride and offset % 4 == 0); otherwise the scalar path reads one element at a time.
 
 override W_F16: bool = true;
-override HAS_BIAS: bool = false;
-override ACCUM: bool = false;
 override VEC: bool = false;
 override BATCH: u32 = 1u;
 override TPR: u32 = 256u;
+
+// Uniform flags rather than override constants: the branches are uniform and cheap, and fewer
+// pipeline variants keep compile time down (seconds each on software drivers).
+const FLAG_BIAS: u32 = 1u;   // + bias[o]
+const FLAG_ACCUM: u32 = 2u;  // + y (the previous contents)
 
 const WG: u32 = 256u;
 const MAX_BATCH: u32 = 8u;
@@ -23,14 +26,14 @@ struct Params {
   x_offset: u32,
   y_stride: u32,
   y_offset: u32,
-  _pad0: u32,
-  _pad1: u32,
+  flags: u32,
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;      // [out_dim, in_dim] f16 pairs or f32
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;      // [BATCH, x_stride] f32
-@group(0) @binding(3) var<storage, read> bias: array<u32>;         // [out_dim] like w, HAS_BIAS only
+@group(0) @binding(3) var<storage, read> bias: array<u32>;         // [out_dim] like w, FLAG_BIAS only
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;      // [BATCH, y_stride]
 
 var<workgroup> red: array<f32, 2048>; // [MAX_BATCH, WG] partial sums
@@ -106,11 +109,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (lane == 0u && o < p.out_dim) {
     for (var b = 0u; b < BATCH; b++) {
       var v = red[b * WG + lid];
-      if (HAS_BIAS) {
+      if ((p.flags & FLAG_BIAS) != 0u) {
         v += bload(o);
       }
       let yi = b * p.y_stride + p.y_offset + o;
-      if (ACCUM) {
+      if ((p.flags & FLAG_ACCUM) != 0u) {
         v += y[yi];
       }
       y[yi] = v;

@@ -1,8 +1,8 @@
 // Token sampling on the GPU, one workgroup; writes the chosen id to out[0] so only 4 bytes come back.
 //  1. z = logits / T, with the repetition penalty (CTRL: positive logits divided by it, negative ones
 //     multiplied) applied to the listed ids; z lands in a scratch buffer.
-//  2. top-k: the k-th largest z found by a 4-pass radix select over order-preserving u32 keys
-//     (8 bits a pass, a 256-bin histogram in workgroup memory); ties at the threshold are kept.
+//  2. top-k: the k-th largest z found by a 4-round radix select over order-preserving u32 keys
+//     (8 bits a round, a 256-bin histogram in workgroup memory); ties at the threshold are kept.
 //  3. top-p: the same select, weighting each surviving token by its probability in 2^-24 units,
 //     finds the smallest top set whose mass reaches p.
 //  4. Gumbel-max: argmax over the kept tokens of z + G, G = −log(−log(u)) with u a hash of (seed, id),
@@ -94,9 +94,9 @@ fn reduce_max(lid: u32, v: f32) -> f32 {
 // (exp(z − zmax) / sum, in 2^-24 units) and the target is ceil(top_p · total); else counts and top_k.
 fn radix_select(lid: u32, lo: u32, mass: bool, zmax: f32, sum: f32) -> u32 {
   var prefix = 0u;
-  for (var pass = 0u; pass < 4u; pass++) {
-    let shift = 24u - 8u * pass;
-    let hi_mask = select(0u, 0xffffffffu << (shift + 8u), pass > 0u);
+  for (var level = 0u; level < 4u; level++) {
+    let shift = 24u - 8u * level;
+    let hi_mask = select(0u, 0xffffffffu << (shift + 8u), level > 0u);
     atomicStore(&hist[lid], 0u);
     workgroupBarrier();
     for (var i = lid; i < p.n; i += WG) {
@@ -113,7 +113,7 @@ fn radix_select(lid: u32, lo: u32, mass: bool, zmax: f32, sum: f32) -> u32 {
     workgroupBarrier();
     if (lid == 0u) {
       var remaining = remaining_sh;
-      if (pass == 0u) {
+      if (level == 0u) {
         if (mass) {
           var total = 0u;
           for (var d = 0u; d < 256u; d++) {

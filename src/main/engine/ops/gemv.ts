@@ -1,14 +1,14 @@
 // GEMV for decode (and batched GEMV for up to 8 rows per pass over W): see kernels/gemv.wgsl.
 import code from '../../../../kernels/gemv.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
-import { type LinearArgs, resolveLinear } from './linear_common';
+import { type LinearArgs, linearFlags, resolveLinear } from './linear_common';
 import { grid2d, opError, uniformStruct, unusedBinding } from './uniforms';
 
 export { bytes, flops } from './linear_common';
 
 const kernel: KernelSource = { name: 'gemv', code };
 const params = uniformStruct({
-  out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', _pad0: 'u32', _pad1: 'u32',
+  out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32', _pad: 'u32',
 });
 
 /** Rows of x that share one pass over W. */
@@ -38,11 +38,11 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
   for (let r0 = 0; r0 < a.rows; r0 += GEMV_MAX_BATCH) {
     const batch = Math.min(GEMV_MAX_BATCH, a.rows - r0);
     const pipe = rt.pipeline(kernel, {
-      W_F16: a.wF16 ? 1 : 0, HAS_BIAS: a.bias ? 1 : 0, ACCUM: a.accumulate ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr,
+      W_F16: a.wF16 ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr,
     });
     const u = rt.uniform(params({
       out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset + r0 * a.xStride,
-      y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, _pad0: 0, _pad1: 0,
+      y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, flags: linearFlags(a), _pad: 0,
     }));
     rt.dispatch(pipe, [u, a.w, a.x, bias, a.y], grid, 'gemv');
   }

@@ -48,6 +48,11 @@ export function resolveLinear(op: string, a: LinearArgs): ResolvedLinear {
   return r;
 }
 
+/** The kernels' uniform flag bits: 1 = add bias, 2 = accumulate into y. */
+export function linearFlags(a: LinearArgs): number {
+  return (a.bias ? 1 : 0) | (a.accumulate ? 2 : 0);
+}
+
 export function flops(s: LinearShape): number {
   return 2 * s.rows * s.inDim * s.outDim + (s.bias ? s.rows * s.outDim : 0) + (s.accumulate ? s.rows * s.outDim : 0);
 }

@@ -13,6 +13,7 @@ const params = uniformStruct({
 export interface SampleArgs {
   logits: GPUBuffer; // f32, the row at [offset, offset + vocab)
   out: GPUBuffer; // [1] u32 token id
+  outOffsetBytes?: number; // where to write the id (a multiple of 256: a binding offset)
   vocab: number;
   offset?: number; // elements
   temperature: number; // ≤ 0: greedy (argmax of the penalised logits)
@@ -47,7 +48,8 @@ export function sample(rt: GpuRuntime, a: SampleArgs): void {
   if (!Number.isInteger(a.topK) || a.topK < 0) throw opError('sample', `top-k ${a.topK} must be a whole number ≥ 0`);
   if (!(a.repetitionPenalty > 0)) throw opError('sample', `repetition penalty ${a.repetitionPenalty} must be above 0`);
   requireBytes('sample', 'logits', a.logits, (offset + a.vocab) * 4);
-  requireBytes('sample', 'out', a.out, 4);
+  const out: GPUBufferBinding = { buffer: a.out, offset: a.outOffsetBytes ?? 0, size: 4 };
+  requireBytes('sample', 'out', a.out, out.offset! + 4);
   if (a.penalised) requireBytes('sample', 'penalised', a.penalised, nPen * 4);
   const scratch = a.scratch ?? scratchFor(rt, a.vocab);
   requireBytes('sample', 'scratch', scratch, a.vocab * 4);
@@ -55,7 +57,7 @@ export function sample(rt: GpuRuntime, a: SampleArgs): void {
     n: a.vocab, offset, top_k: a.topK, n_penalty: nPen, top_p: a.topP, temperature: a.temperature, penalty: a.repetitionPenalty, seed: a.seed >>> 0,
   }));
   // Without a penalty list the binding still needs a buffer; n_penalty = 0 keeps it unread.
-  rt.dispatch(rt.pipeline(kernel), [u, a.logits, a.penalised ?? unusedBinding(rt), scratch, a.out], [1], 'sample');
+  rt.dispatch(rt.pipeline(kernel), [u, a.logits, a.penalised ?? unusedBinding(rt), scratch, out], [1], 'sample');
 }
 
 export function flops(s: { vocab: number }): number {
