@@ -187,7 +187,7 @@ export class ChatService {
     });
   }
 
-  editAndResend(p: Params<'editAndResend'>): Promise<ReplyResult> {
+  async editAndResend(p: Params<'editAndResend'>): Promise<ReplyResult> {
     const target = this.chats.message(p.messageId);
     return this.guarded(target.conversationId, async () => {
       if (target.role !== 'user') throw new InvalidRequestError('Only your own messages can be edited; use regenerate for a reply.');

@@ -18,8 +18,8 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 function sentence(text: string, advice: string): string {
-  const t = text.trim().replace(/[.;]\s*$/, '');
-  return `${t.charAt(0).toUpperCase()}${t.slice(1)}. ${advice}`;
+  // Not capitalised: engine messages often start with a file or tensor name, whose case matters.
+  return `${text.trim().replace(/[.;]\s*$/, '')}. ${advice}`;
 }
 
 export function defaultContext(c: ModelConfig): number {

@@ -169,7 +169,7 @@ export class ModelManager {
     return true;
   }
 
-  load(input: LoadModelInput, busy: () => string | null): Promise<LoadedModel> {
+  async load(input: LoadModelInput, busy: () => string | null): Promise<LoadedModel> {
     const why = busy();
     if (why) throw new InvalidRequestError(`${why} Wait for it to finish or stop it, then load the model.`);
     if (this.loading) throw new InvalidRequestError(`A model (${this.loading}) is already loading. Wait for it, or cancel it first.`);
