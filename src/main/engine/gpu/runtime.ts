@@ -102,12 +102,34 @@ export class GpuRuntime {
     return { buffer: this.ring, offset, size };
   }
 
+  private nextTimestampWrites: GPUComputePassTimestampWrites | undefined;
+
   private computePass(): GPUComputePassEncoder {
     if (!this.pass) {
-      this.encoder = this.device.createCommandEncoder();
-      this.pass = this.encoder.beginComputePass();
+      this.encoder ??= this.device.createCommandEncoder();
+      this.pass = this.encoder.beginComputePass(this.nextTimestampWrites ? { timestampWrites: this.nextTimestampWrites } : undefined);
+      this.nextTimestampWrites = undefined;
     }
     return this.pass;
+  }
+
+  /**
+   * End the current compute pass; the next dispatch opens a new one that writes `timestampWrites`
+   * (used by GpuTimer to time a group of dispatches).
+   */
+  splitPass(timestampWrites?: GPUComputePassTimestampWrites): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.nextTimestampWrites = timestampWrites;
+  }
+
+  /** Record commands on the batch's encoder between passes (query resolves, copies). */
+  encode(record: (encoder: GPUCommandEncoder) => void): void {
+    this.splitPass(this.nextTimestampWrites);
+    this.encoder ??= this.device.createCommandEncoder();
+    record(this.encoder);
   }
 
   /**
@@ -133,11 +155,7 @@ export class GpuRuntime {
 
   /** Copy between buffers inside the batch (ends the current compute pass). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    this.computePass();
-    this.pass!.end();
-    this.pass = null;
-    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
-    this.pass = this.encoder!.beginComputePass();
+    this.encode((e) => e.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes));
   }
 
   /** Submit the batch: one uniform upload, one command buffer. Does not wait. */
@@ -147,8 +165,10 @@ export class GpuRuntime {
     }
     if (this.pass) {
       this.pass.end();
-      this.device.queue.submit([this.encoder!.finish()]);
       this.pass = null;
+    }
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
       this.encoder = null;
     }
     // Uniforms of a submitted batch stay valid until the ring wraps; the queue orders the writes.
@@ -159,11 +179,7 @@ export class GpuRuntime {
   async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.computePass();
-    this.pass!.end();
-    this.pass = null;
-    this.encoder!.copyBufferToBuffer(src, offset, staging, 0, size);
-    this.pass = this.encoder!.beginComputePass();
+    this.encode((e) => e.copyBufferToBuffer(src, offset, staging, 0, size));
     this.submit();
     await staging.mapAsync(GPUMapMode.READ);
     const out = staging.getMappedRange().slice(0, bytes);
