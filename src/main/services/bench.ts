@@ -141,7 +141,9 @@ export class BenchService {
     // Warm-up: compile the prefill and decode pipelines outside the timings.
     b.reset();
     await timedStep(b, tokens(Math.min(...input.prefillLengths), vocab, 7));
+    b.reset();
     await timedStep(b, [1 % vocab]);
+    await timedStep(b, [2 % vocab]);
     for (const len of input.prefillLengths) {
       const ms: number[] = [];
       for (let r = 0; r < reps; r++) {
