@@ -24,13 +24,13 @@ export function runColumns(opts: {
       minWidth: 220,
       render: (run) => h('span', { class: 'run-title', 'data-testid': 'run-title' }, run.title),
     },
-    { title: 'Kind', key: 'kind', sorter: true, sortOrder: sortOrder('kind'), width: 100 },
+    { title: 'Kind', key: 'kind', sorter: true, sortOrder: sortOrder('kind'), width: 92 },
     {
       title: 'Status',
       key: 'status',
       sorter: true,
       sortOrder: sortOrder('status'),
-      width: 112,
+      width: 104,
       render: (run) =>
         h(NTag, { size: 'small', bordered: false, type: STATUS_TAG[run.status], title: run.error ?? undefined }, () => run.status),
     },
@@ -39,14 +39,14 @@ export function runColumns(opts: {
       key: 'model',
       sorter: true,
       sortOrder: sortOrder('model'),
-      width: 160,
+      width: 150,
       ellipsis: { tooltip: true },
       render: (run) => (run.model ? h('span', { class: 'mono' }, run.model) : h('span', { class: 'none' }, '—')),
     },
     {
       title: 'Tags',
       key: 'tags',
-      minWidth: 160,
+      minWidth: 140,
       render: (run) =>
         h(
           'span',
@@ -72,7 +72,7 @@ export function runColumns(opts: {
     {
       title: 'Duration',
       key: 'duration',
-      width: 100,
+      width: 92,
       render: (run) => (run.status === 'running' ? h('span', { class: 'none' }, 'running') : formatDuration(run.createdAt, run.finishedAt)),
     },
     {
@@ -80,7 +80,7 @@ export function runColumns(opts: {
       key: 'createdAt',
       sorter: true,
       sortOrder: sortOrder('createdAt'),
-      width: 120,
+      width: 112,
       render: (run) => h('span', { title: formatDateTime(run.createdAt) }, formatRelative(run.createdAt)),
     },
   ];
