@@ -326,7 +326,8 @@ function updateConversation(p: unknown): Params<'updateConversation'> {
 function prompt(c: Checker, o: Obj, field: string | null, required: boolean): PromptInput {
   const f = (k: string) => (field ? `${field}.${k}` : k);
   if (o.text !== undefined && o.tokenIds !== undefined) c.fail(f('tokenIds'), 'cannot be sent together with text; send one of them');
-  if (o.text !== undefined) return { text: c.string(o.text, f('text'), LIMITS.messageChars) };
+  // A draft may be empty (the context meter of an empty input box); a message may not.
+  if (o.text !== undefined) return { text: c.string(o.text, f('text'), LIMITS.messageChars, !required) };
   if (o.tokenIds !== undefined) return { tokenIds: c.intList(o.tokenIds, f('tokenIds'), 0, 2 ** 31 - 1, LIMITS.promptTokens) };
   if (required) c.fail(f('text'), 'is missing: send the message as text, or as tokenIds for a model without a tokenizer');
   return {};

@@ -83,7 +83,13 @@ export interface MessagePatch {
   runId?: string | null;
 }
 
-const now = (): string => new Date().toISOString();
+// Strictly increasing within the process, so "most recently touched first" holds even for two changes
+// in the same millisecond.
+let lastMs = 0;
+function now(): string {
+  lastMs = Math.max(Date.now(), lastMs + 1);
+  return new Date(lastMs).toISOString();
+}
 
 export class ChatStore {
   /** Replies found 'generating' at open whose process is gone; they are now 'stopped'. */
