@@ -56,3 +56,44 @@ export class EventLog {
     return this.events.filter((e): e is Extract<WorkbenchEvent, { type: T }> => e.type === type);
   }
 }
+
+/** GPT-2's byte → printable character table, which byte-level BPE vocabularies are written in. */
+function byteChars(): string[] {
+  const keep = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  const out: string[] = [];
+  let extra = 0;
+  for (let b = 0; b < 256; b++) out.push(String.fromCharCode(keep(b) ? b : 256 + extra++));
+  return out;
+}
+
+export const TINY_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
+/** A ChatML template, as Qwen-style tokenizers ship it. */
+export const TINY_CHAT_TEMPLATE =
+  "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+/**
+ * A tiny byte-level tokenizer (ids 0–255 are the bytes, 256–258 the ChatML specials, no merges) with a
+ * chat template, written into `dir`: real tokenizer.json / tokenizer_config.json files that the engine's
+ * tokenizer loads like any Hugging Face one, small enough for a model with a vocabulary of 259 or more.
+ */
+export function writeByteTokenizer(dir: string, opts: { chatTemplate?: boolean } = {}): void {
+  const vocab: Record<string, number> = {};
+  byteChars().forEach((c, i) => (vocab[c] = i));
+  const added = TINY_SPECIALS.map((content, i) => ({ id: 256 + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: byteLevel,
+    post_processor: byteLevel,
+    decoder: byteLevel,
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+  };
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  const config: Record<string, unknown> = { bos_token: null, eos_token: '<|im_end|>', pad_token: '<|endoftext|>', add_bos_token: false };
+  if (opts.chatTemplate ?? true) config.chat_template = TINY_CHAT_TEMPLATE;
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+}
