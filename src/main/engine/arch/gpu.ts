@@ -222,7 +222,7 @@ export class GpuBackend implements InferenceBackend {
     const missing = [...taps.wanted].filter((n) => !taps.bufs.has(n));
     if (missing.length > 0) {
       for (const t of taps.bufs.values()) t.buf.destroy();
-      throw new InvalidRequestError(`no tap named ${missing.map((m) => `"${m}"`).join(', ')} in this model's forward pass; taps are <what>.<layer> with what in embed, attn_norm, q, k, v, latent, gate, attn, attn_out, mlp_norm, mlp_act, mlp_out, or final_norm`);
+      throw new InvalidRequestError(`no tap named ${missing.map((m) => `"${m}"`).join(', ')} in this model's forward pass; taps are <what>.<layer> with what in embed, attn_norm, q, k, v, latent, gate, attn, v_up (MLA), v_decode (GTA), attn_out, mlp_norm, mlp_act, mlp_out, or final_norm`);
     }
     for (const [name, t] of taps.bufs) {
       out[name] = await this.rt.readF32(t.buf, taps.totalRows * t.width);

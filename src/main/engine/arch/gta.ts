@@ -41,6 +41,7 @@ export const gta: Family<GtaConfig> = {
     const s = { n: p.n, nq, dl, e: c.valueExpand, wF16: p.wF16 };
     decodeVOp.recordGtaDecodeV(p.rt, { a: attn, w: p.weight(`${pre}v_b_proj.weight`), gate, out: dec }, s);
     p.count('v_decode', decodeVOp.gtaDecodeVFlops(s), decodeVOp.gtaDecodeVBytes(s));
+    p.tap('v_decode', L, dec, H);
     linear(p, 'attn_out', `${pre}o_proj`, { buf: dec }, { buf: out }, H, H);
     p.tap('attn_out', L, out, H);
   },

@@ -67,6 +67,7 @@ export const mla: Family<MlaConfig> = {
     attend(p, L, qt, cache, cache, attn, { hq: nh, hk: 1, hv: 1, dk: row, dv: dc, scale: 1 / Math.sqrt(dn + dr), kView: { row }, vView: { row } });
     upOp.recordMlaUpV(p.rt, { a: attn, w: wkvb, out: o }, s);
     p.count('v_up', upOp.mlaUpVFlops(s), upOp.mlaUpVBytes(s));
+    p.tap('v_up', L, o, nh * dv);
     linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H);
     p.tap('attn_out', L, out, H);
   },

@@ -1,9 +1,10 @@
 // One recorded forward pass over a chunk of tokens: what every block needs (runtime, weights, cache,
 // activation buffers, the chunk's rows and position), the op counters, and the named taps.
 //
-// Tap names are `<what>.<layer>` (or just `<what>` outside the layers): embed, attn_norm, q, k, v,
-// latent, gate, attn (attention output before its projection), attn_out (the block's output, added to
-// the residual), mlp_norm, mlp_act, mlp_out, final_norm. The same names key the op counters
+// Tap names are `<what>.<layer>` (or just `<what>` outside the layers): embed, attn_norm, q (after
+// RoPE), k, v, latent, gate (GTA's raw g_proj), attn (attention output over the cache: per head, MLA per
+// head over the latent), v_up (MLA per-head values), v_decode (GTA decoded and gated values), attn_out
+// (the block's output, added to the residual), mlp_norm, mlp_act, mlp_out, final_norm. The same names key the op counters
 // (without the layer), so a byte count, a tap and a reference diff line up.
 import type { ModelConfig } from '../../../shared/arch/config';
 import type { GpuRuntime } from '../gpu/runtime';
