@@ -158,6 +158,11 @@ describe('runs', () => {
     await expect.poll(() => runRow(page, title).innerText()).toContain('baseline');
     await h.screenshot(page, 'run-detail');
 
+    await page.getByTestId('run-finish').click();
+    await page.locator('.n-dropdown-option', { hasText: 'Completed' }).click();
+    await expect.poll(() => page.getByTestId('run-detail-status').innerText()).toBe('completed');
+    await expect.poll(() => runRow(page, title).innerText()).toContain('completed');
+
     await page.getByTestId('run-delete').click();
     const confirm = page.getByRole('button', { name: 'Delete run' });
     await confirm.waitFor();
@@ -250,6 +255,13 @@ describe('runs table', () => {
     await page.locator('th', { hasText: 'Title' }).click();
     await expect.poll(titles).toEqual([`${tag} gamma chat`, `${tag} beta load`, `${tag} alpha gqa sweep`]);
     await h.screenshot(page, 'runs-filtered-sorted');
+
+    // A focused row opens with Enter, and Escape closes the drawer again.
+    await runRow(page, `${tag} beta load`).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('run-detail-title').innerText()).toBe(`${tag} beta load`);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('run-drawer').waitFor({ state: 'hidden' });
 
     // 27 more runs: the first page holds 25, the second the rest.
     for (let i = 0; i < 27; i++) await h.api('createRun', { kind: 'manual', title: `${tag} page ${String(i).padStart(2, '0')}`, tags: [tag] });
