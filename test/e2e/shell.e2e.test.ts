@@ -50,6 +50,7 @@ describe('shell', () => {
     expect(text).toContain('browser host');
     expect(text).toMatch(/app \d+\.\d+\.\d+ · engine \d+\.\d+\.\d+/);
     await expect.poll(() => bar.innerText()).toContain('live'); // the event socket connected
+    expect(page.url()).not.toContain('token='); // moved to sessionStorage, out of history and screenshots
 
     await page.getByTestId('gpu-status').click();
     const details = page.getByTestId('adapter-details');
