@@ -1,8 +1,8 @@
 // The serve entry as a user runs it: a separate Node process that prints one ready line, honours
 // --port/--data-dir/--renderer, refuses other hosts, and shuts down cleanly on SIGTERM.
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,8 +15,17 @@ const entry = join(cacheDir, `serve-${process.pid}.mjs`);
 const READY = /http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32}/;
 let dir: string;
 
+const rawWgsl: Plugin = {
+  name: 'raw-wgsl',
+  setup(b) {
+    b.onResolve({ filter: /\.wgsl\?raw$/ }, (args) => ({ path: resolve(args.resolveDir, args.path.replace(/\?raw$/, '')), namespace: 'wgsl' }));
+    b.onLoad({ filter: /.*/, namespace: 'wgsl' }, (args) => ({ contents: readFileSync(args.path, 'utf8'), loader: 'text' }));
+  },
+};
+
 beforeAll(async () => {
   mkdirSync(cacheDir, { recursive: true });
+  // The services import the engine, whose kernels are `?raw` WGSL imports: esbuild needs the text loader.
   await build({
     entryPoints: [join(root, 'src/main/serve.ts')],
     outfile: entry,
@@ -25,6 +34,9 @@ beforeAll(async () => {
     format: 'esm',
     target: 'node20',
     external: ['better-sqlite3', 'webgpu', 'ws', 'electron'],
+    plugins: [rawWgsl],
+    // ESM output still needs require() for the CommonJS dependencies bundled inside.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',
   });
   dir = mkdtempSync(join(tmpdir(), 'wb-serve-cli-'));

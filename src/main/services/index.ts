@@ -82,7 +82,7 @@ export function createServices(opts: ServicesOptions): Services {
     listModels: () => models.list(),
     validateModelFolder: ({ path }) => models.validate(path),
     addModelFolder: ({ path, name }) => models.addFolder(path, name),
-    removeModelFolder: ({ id }) => ({ removed: models.removeFolder(id) }),
+    removeModelFolder: ({ id }) => ({ removed: models.removeFolder(id, () => chat.busyReason()) }),
     loadModel: (input) => models.load(input, () => chat.busyReason()),
     unloadModel: () => {
       const why = chat.busyReason();

@@ -135,11 +135,15 @@ export class ModelManager {
     return this.list().models.find((m) => m.id === folder.id)!;
   }
 
-  removeFolder(id: string): boolean {
+  removeFolder(id: string, busy: () => string | null): boolean {
     if (readCatalog(this.d.modelsDir).entries.some((e) => e.id === id)) {
       throw new InvalidRequestError(`"${id}" is a bundled model and cannot be removed; only folders you added can.`, { id });
     }
-    if (this.active?.info.modelId === id) this.unload();
+    if (this.active?.info.modelId === id) {
+      const why = busy();
+      if (why) throw new InvalidRequestError(`${why} It uses this model; stop it before removing the model.`);
+      this.unload();
+    }
     const removed = this.d.store.modelFolders.remove(id);
     if (removed) this.d.events.emit({ type: 'models-changed' });
     return removed;
@@ -151,6 +155,7 @@ export class ModelManager {
 
   /** The loaded model, or an error saying to load one. */
   require(): ActiveModel {
+    if (this.loading) throw new InvalidRequestError(`${this.loading} is loading. Wait for it to finish, then send again.`);
     if (!this.active) throw new InvalidRequestError('No model is loaded. Load one in the Models section first.');
     return this.active;
   }
@@ -175,10 +180,11 @@ export class ModelManager {
     if (this.loading) throw new InvalidRequestError(`A model (${this.loading}) is already loading. Wait for it, or cancel it first.`);
     const r = this.resolve(input.modelId);
     this.loading = r.name;
-    const work = this.d.tasks.run('load', `Loading ${r.name}`, { taskId: input.taskId }, (task) => this.loadTask(r, input, task.signal, task.progress), (m) => m.loadRunId);
-    return work.finally(() => {
+    try {
+      return await this.d.tasks.run('load', `Loading ${r.name}`, { taskId: input.taskId }, (task) => this.loadTask(r, input, task.signal, task.progress), (m) => m.loadRunId);
+    } finally {
       this.loading = null;
-    });
+    }
   }
 
   private async loadTask(r: Resolved, input: LoadModelInput, signal: AbortSignal, progress: (done: number, total: number) => void): Promise<LoadedModel> {
