@@ -1,7 +1,11 @@
 // The CLI's command table. Each command is a module in this folder; add it here.
 import type { CliCommand } from './command';
+import { generateCommand } from './generate';
 import { inspectCommand } from './inspect';
+import { logitsCommand } from './logits';
 
 export const commands: Record<string, CliCommand> = {
   inspect: inspectCommand,
+  generate: generateCommand,
+  logits: logitsCommand,
 };
