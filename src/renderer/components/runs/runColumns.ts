@@ -11,6 +11,8 @@ type SortKey = NonNullable<RunQuery['sort']>;
 export function runColumns(opts: {
   sort: SortKey;
   order: 'asc' | 'desc';
+  /** Reference time for "5 min ago"; the view advances it so relative times stay true. */
+  now: number;
   onTag: (tag: string) => void;
 }): DataTableColumns<Run> {
   const sortOrder = (key: SortKey) => (opts.sort === key ? (opts.order === 'asc' ? 'ascend' : 'descend') : false);
@@ -81,7 +83,7 @@ export function runColumns(opts: {
       sorter: true,
       sortOrder: sortOrder('createdAt'),
       width: 112,
-      render: (run) => h('span', { title: formatDateTime(run.createdAt) }, formatRelative(run.createdAt)),
+      render: (run) => h('span', { title: formatDateTime(run.createdAt) }, formatRelative(run.createdAt, opts.now)),
     },
   ];
 }
