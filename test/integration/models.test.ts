@@ -4,7 +4,7 @@
 import { cpSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CancelledError, CheckpointError, InvalidRequestError, NotFoundError } from '../../src/shared/errors';
+import { CancelledError, CheckpointError, ContextLengthError, InvalidRequestError, NotFoundError } from '../../src/shared/errors';
 import type { Services } from '../../src/main/services';
 import { TINY_LLAMA, writeTinyCheckpoint } from '../helpers/checkpoint';
 import { EventLog, GOLDEN, makeZoo, openServices, tempRoot } from '../helpers/services';
@@ -129,6 +129,16 @@ describe('loadModel', () => {
 
     expect(await s.handlers.unloadModel({})).toEqual({ unloaded: true });
     expect((await s.handlers.modelStatus({})).loaded).toBeNull();
+  });
+
+  it('loads on the CPU reference when asked, with the asked context', async () => {
+    const s = start();
+    const m = await s.handlers.loadModel({ modelId: 'tiny-gqa', backend: 'cpu', nCtx: 64 });
+    expect(m).toMatchObject({ backend: 'cpu', nCtx: 64, fallback: null });
+    // The CPU reference keeps float64 cache rows: 2 layers × (k + v) × 64 tokens × 32 values × 8 bytes.
+    expect(m.memory.kvReservedBytes).toBe(2 * 2 * 64 * 32 * 8);
+    await expect(s.handlers.loadModel({ modelId: 'tiny-gqa', nCtx: 1000 })).rejects.toThrow(ContextLengthError);
+    expect((await s.handlers.modelStatus({})).loaded).toMatchObject({ backend: 'cpu', nCtx: 64 });
   });
 
   it('cancels a load from its first progress event: nothing loaded, the run stopped', async () => {

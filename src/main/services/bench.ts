@@ -86,8 +86,7 @@ export class BenchService {
     if (need > maxPos) {
       throw new ContextLengthError(`The benchmark needs a ${need.toLocaleString('en-US')}-token context (longest prefill, or largest context plus ${steps} decode steps) but ${model.name} allows ${maxPos.toLocaleString('en-US')}. Lower the lengths.`, { need, maxPos });
     }
-    const params = { ...input, decodeSteps: steps, backend: input.backend ?? 'auto', nCtx: need, dtype: 'f16' };
-    delete (params as { taskId?: string }).taskId;
+    const params = { modelId: input.modelId, prefillLengths: input.prefillLengths, contexts: input.contexts, repetitions: input.repetitions, decodeSteps: steps, backend: input.backend ?? 'auto', nCtx: need, dtype: 'f16' };
     const run = this.d.store.create({ kind: 'bench', title: `Bench ${model.name}`, model: model.name, params }, await this.d.system.environment());
     this.d.events.emit({ type: 'run-updated', run });
     let taskId = input.taskId ?? '';

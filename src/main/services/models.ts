@@ -6,7 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import type { LoadedModel, LoadModelInput, MemoryReport, ModelCheck, ModelEntry, ModelList } from '../../shared/api';
 import { normalizeConfig, variantOf, type ModelConfig } from '../../shared/arch/config';
 import { parameterCount, weightSpec } from '../../shared/arch/spec';
-import { CancelledError, CheckpointError, GpuUnavailableError, InvalidRequestError, NotFoundError } from '../../shared/errors';
+import { CancelledError, CheckpointError, ContextLengthError, GpuUnavailableError, InvalidRequestError, NotFoundError } from '../../shared/errors';
 import { kvValuesPerTokenLayer } from '../../shared/formulas';
 import { openEngine, type Engine } from '../engine';
 import type { RunStore } from '../store';
@@ -190,6 +190,10 @@ export class ModelManager {
   private async loadTask(r: Resolved, input: LoadModelInput, signal: AbortSignal, progress: (done: number, total: number) => void): Promise<LoadedModel> {
     const check = await this.validate(r.path);
     if (!check.ok) throw new CheckpointError(`${r.name} cannot be loaded: ${check.problems.map((p) => p.message).join(' ')}`, { problems: check.problems });
+    // Refused here, before the loaded model is let go, rather than by the engine after.
+    if (input.nCtx !== undefined && check.maxContext !== null && input.nCtx > check.maxContext) {
+      throw new ContextLengthError(`A context of ${input.nCtx.toLocaleString('en-US')} tokens exceeds ${r.name}'s max_position_embeddings (${check.maxContext.toLocaleString('en-US')}). Choose at most ${check.maxContext.toLocaleString('en-US')}.`, { nCtx: input.nCtx, maxContext: check.maxContext });
+    }
     const params = { modelId: r.id, path: r.path, backend: input.backend ?? 'auto', dtype: input.dtype ?? 'f16', nCtx: input.nCtx ?? null };
     const run = this.d.store.create({ kind: 'load', title: `Load ${r.name}`, model: r.name, params }, await this.d.system.environment());
     this.d.events.emit({ type: 'run-updated', run });
@@ -201,7 +205,7 @@ export class ModelManager {
     const t0 = performance.now();
     let lastEmit = 0;
     try {
-      const engine = await this.open(r.path, input, signal, (done, total) => {
+      const { engine, fallback } = await this.open(r.path, input, signal, (done, total) => {
         const t = performance.now();
         if (done === total || t - lastEmit >= PROGRESS_INTERVAL_MS) {
           lastEmit = t;
@@ -229,7 +233,7 @@ export class ModelManager {
         hasChatTemplate: tok?.hasChatTemplate ?? false,
         defaultMode: tok?.hasChatTemplate ? 'chat' : 'completion',
         defaultSampling: defaultSampling(r.path, engine.backend.nCtx),
-        fallback: engine.fallback,
+        fallback,
         tokenizerNote: engine.tokenizerReason,
         loadMs,
         loadRunId: run.id,
@@ -254,20 +258,21 @@ export class ModelManager {
     }
   }
 
-  private async open(path: string, input: LoadModelInput, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<Engine> {
+  /** The engine on the requested backend; 'auto' without a usable GPU runs on the CPU and says why. */
+  private async open(path: string, input: LoadModelInput, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<{ engine: Engine; fallback: string | null }> {
     const kind = input.backend ?? 'auto';
     const cfg = configOf(path).config;
     const nCtx = input.nCtx ?? (cfg ? defaultContext(cfg) : undefined);
     const common = { dtype: input.dtype ?? 'f16', nCtx, signal, onProgress: (p: { done: number; total: number }) => onProgress(p.done, p.total) } as const;
-    if (kind === 'cpu') return openEngine(path, { ...common, backend: 'cpu' });
+    if (kind === 'cpu') return { engine: await openEngine(path, { ...common, backend: 'cpu' }), fallback: null };
     let rt;
     try {
       rt = (await this.d.gpu.get()).rt;
     } catch (err) {
       if (kind === 'gpu' || !(err instanceof GpuUnavailableError)) throw err;
-      const engine = await openEngine(path, { ...common, backend: 'cpu' });
-      return Object.assign(engine, { fallback: err.message });
+      return { engine: await openEngine(path, { ...common, backend: 'cpu' }), fallback: err.message };
     }
-    return openEngine(path, { ...common, backend: kind, runtime: rt });
+    const engine = await openEngine(path, { ...common, backend: kind, runtime: rt });
+    return { engine, fallback: engine.fallback };
   }
 }
