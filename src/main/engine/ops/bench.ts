@@ -11,8 +11,9 @@ import { matmul } from './matmul';
 export interface BenchResult {
   op: string;
   shape: string;
-  ms: number; // per call, median over repeats
-  gbps: number; // minimum bytes moved / time
+  ms: number; // per call, median over repeats, wall clock
+  gpuMs: number | null; // per call from GPU timestamps
+  gbps: number; // minimum bytes moved / wall time
   tflops: number;
 }
 
@@ -22,30 +23,32 @@ function fill(n: number, f16: boolean): Uint16Array | Float32Array {
   return f16 ? f32ToF16Array(v) : v;
 }
 
-/** Times `calls` back-to-back calls per repeat; GPU timestamps where available, else wall clock. */
-async function timeOp(rt: GpuRuntime, record: () => void, calls: number, repeats: number): Promise<number> {
-  const timer = GpuTimer.create(rt, repeats);
+/**
+ * Times `calls` back-to-back calls per repeat, by wall clock around submit and completion (exact for
+ * runs well above the ~50 µs round trip), and by GPU timestamps where available (Dawn quantises them
+ * unless its unsafe APIs are on). Returns the medians in ms per call.
+ */
+async function timeOp(rt: GpuRuntime, record: () => void, calls: number, repeats: number): Promise<{ wall: number; gpu: number | null }> {
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
   record();
   await rt.sync(); // compile and warm up
-  const samples: number[] = [];
+  const wall: number[] = [];
   for (let r = 0; r < repeats; r++) {
-    if (timer) {
-      timer.time('op', () => {
-        for (let c = 0; c < calls; c++) record();
-      });
-    } else {
-      const t0 = performance.now();
+    const t0 = performance.now();
+    for (let c = 0; c < calls; c++) record();
+    await rt.sync();
+    wall.push((performance.now() - t0) / calls);
+  }
+  const timer = GpuTimer.create(rt, repeats);
+  if (!timer) return { wall: median(wall), gpu: null };
+  for (let r = 0; r < repeats; r++) {
+    timer.time('op', () => {
       for (let c = 0; c < calls; c++) record();
-      await rt.sync();
-      samples.push((performance.now() - t0) / calls);
-    }
+    });
   }
-  if (timer) {
-    for (const s of await timer.collect()) samples.push(s.ms / calls);
-    timer.destroy();
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  const gpu = (await timer.collect()).map((s) => s.ms / calls);
+  timer.destroy();
+  return { wall: median(wall), gpu: median(gpu) };
 }
 
 export async function benchLinear(
@@ -57,7 +60,8 @@ export async function benchLinear(
   const y = rt.buffer(rows * outDim * 4, 'bench-y');
   const args: LinearArgs = { x, w, y, rows, inDim, outDim, wF16 };
   const record = kind === 'gemv' ? () => gemv(rt, args, { threadsPerRow: opts.threadsPerRow }) : () => matmul(rt, args);
-  const ms = await timeOp(rt, record, opts.calls ?? 20, opts.repeats ?? 7);
+  const t = await timeOp(rt, record, opts.calls ?? 100, opts.repeats ?? 5);
+  const ms = t.wall;
   const shape = { rows, inDim, outDim, wF16 };
   w.destroy();
   x.destroy();
@@ -66,6 +70,7 @@ export async function benchLinear(
     op: kind + (opts.threadsPerRow ? `/tpr${opts.threadsPerRow}` : ''),
     shape: `${rows}×${inDim}→${outDim} ${wF16 ? 'f16' : 'f32'}`,
     ms,
+    gpuMs: t.gpu,
     gbps: linearBytes(shape) / ms / 1e6,
     tflops: linearFlops(shape) / ms / 1e9,
   };
