@@ -6,6 +6,8 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GREEDY } from '../../src/main/engine';
+import { loadTokenizer } from '../../src/main/engine/tokenizer';
+import { TextStream } from '../../src/main/services/prompt';
 import type { Services } from '../../src/main/services';
 import { EventLog, GOLDEN, openServices, tempRoot, writeByteTokenizer } from '../helpers/services';
 
@@ -63,5 +65,21 @@ describe('chat mode with a chat template', () => {
     const r = await s.handlers.sendMessage({ conversationId: conv.id, text: 'abc', mode: 'completion', sampling: { ...greedy, maxTokens: 3 } });
     expect(r.reply.stats).toMatchObject({ mode: 'completion', promptTokens: 3 });
     expect(r.reply.tokenIds).toEqual(await engineGreedy([97, 98, 99], 3));
+  });
+});
+
+describe('TextStream', () => {
+  it('holds back half a character and restarts its window after a line break', async () => {
+    const dir = tempRoot('wb-tok-');
+    writeByteTokenizer(dir);
+    const tok = (await loadTokenizer(dir)).tokenizer!;
+    const t = new TextStream(tok);
+    const ids = [...Buffer.from('aé\nb€', 'utf8')];
+    const pieces = ids.map((id) => t.push(id));
+    expect(pieces).toEqual(['a', '', 'é', '\n', 'b', '', '', '€']);
+    expect(t.text()).toBe('aé\nb€');
+    const bare = new TextStream(null);
+    expect([5, 7, 9].map((id) => bare.push(id)).join('')).toBe('5 7 9');
+    expect(bare.text()).toBe('5 7 9');
   });
 });

@@ -54,27 +54,29 @@ export function buildPrompt(engine: Engine, systemPrompt: string | null, history
 }
 
 /**
- * Text of streamed ids, piece by piece. Decoding the whole reply each time (not token by token) keeps
- * multi-byte characters and merged spaces right; a piece that would end in U+FFFD (half a character)
- * waits for the next token.
+ * Text of streamed ids, piece by piece. Decoding the current line's ids together (not token by token)
+ * keeps multi-byte characters and merged spaces right; a piece that would end in U+FFFD (half a
+ * character) waits for the next token. The window restarts after a line break, so a long reply costs
+ * the square of a line's length, not of the whole reply's.
  */
 export class TextStream {
   private readonly ids: number[] = [];
-  private emitted = '';
+  private start = 0; // first id of the current window
+  private emitted = ''; // text emitted for the current window
 
   constructor(private readonly tok: TextTokenizer | null) {}
 
   push(id: number): string {
     this.ids.push(id);
-    if (!this.tok) {
-      const piece = this.ids.length === 1 ? String(id) : ` ${id}`;
-      this.emitted += piece;
-      return piece;
-    }
-    const text = this.tok.decode(this.ids, { skipSpecialTokens: true });
+    if (!this.tok) return this.ids.length === 1 ? String(id) : ` ${id}`;
+    const text = this.tok.decode(this.ids.slice(this.start), { skipSpecialTokens: true });
     if (text.endsWith('\uFFFD') || !text.startsWith(this.emitted)) return '';
     const piece = text.slice(this.emitted.length);
     this.emitted = text;
+    if (text.endsWith('\n')) {
+      this.start = this.ids.length;
+      this.emitted = '';
+    }
     return piece;
   }
 
