@@ -1,4 +1,5 @@
 // The CLI's command table. Each command is a module in this folder; add it here.
+import { benchCommand } from './bench';
 import type { CliCommand } from './command';
 import { generateCommand } from './generate';
 import { inspectCommand } from './inspect';
@@ -8,4 +9,5 @@ export const commands: Record<string, CliCommand> = {
   inspect: inspectCommand,
   generate: generateCommand,
   logits: logitsCommand,
+  bench: benchCommand,
 };

@@ -30,6 +30,8 @@ function familyOf(c: ModelConfig): Family {
 export interface GpuBackendOptions {
   nCtx: number;
   device: string;
+  /** The weights belong to another backend too (a profiling twin): dispose leaves them. */
+  sharedWeights?: boolean;
 }
 
 export class GpuBackend implements InferenceBackend {
@@ -48,6 +50,7 @@ export class GpuBackend implements InferenceBackend {
   readonly chunk: number;
   private reservedRows = 0;
   private reservedLogitRows = 0;
+  private readonly sharedWeights: boolean;
 
   constructor(
     readonly rt: GpuRuntime,
@@ -58,6 +61,7 @@ export class GpuBackend implements InferenceBackend {
     this.dtype = weights.dtype;
     this.nCtx = o.nCtx;
     this.device = o.device;
+    this.sharedWeights = o.sharedWeights ?? false;
     this.family = familyOf(config);
     this.kv = new GpuKvCache(rt, kvShapeOf(config), weights.dtype, o.nCtx);
     this.scratch = new Scratch(rt);
@@ -235,12 +239,28 @@ export class GpuBackend implements InferenceBackend {
     this.kv.reset();
   }
 
+  /**
+   * Benchmarks: count the first `tokens` cache rows as filled without computing them (they read as
+   * whatever they hold, zeros on a fresh cache). A decode step then moves exactly the bytes it would at
+   * that context, without the minutes a long prefill takes on a slow adapter.
+   */
+  fastFill(tokens: number): void {
+    this.kv.reset();
+    this.kv.ensureRoom(tokens);
+    this.kv.length = tokens;
+  }
+
   kvReport(): KvReport {
     return this.kv.report();
   }
 
   counters(): CounterSnapshot {
     return this.ops.snapshot();
+  }
+
+  /** The uploaded weights, for a profiling twin on another runtime of the same device. */
+  get weightsForTwin(): GpuWeights {
+    return this.weights;
   }
 
   /** The cache's buffers, for tests that compare the compressed cache with an expanded one. */
@@ -252,6 +272,6 @@ export class GpuBackend implements InferenceBackend {
     this.kv.destroy();
     this.scratch.destroy();
     for (const b of [this.ids, this.token, this.seen]) b.destroy();
-    destroyWeights(this.weights);
+    if (!this.sharedWeights) destroyWeights(this.weights);
   }
 }

@@ -1,0 +1,64 @@
+// The adapter's measured read bandwidth: a grid-stride loop reading a large buffer as vec4<u32>, each
+// workgroup writing one sum so the reads cannot be optimised away. The decode floor of the benchmark
+// (bytes a token must move / this bandwidth) is stated against it, not against a datasheet figure.
+import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+
+// Kept beside its only caller: a probe for the benchmark, not an op of any forward pass.
+const readKernel: KernelSource = {
+  name: 'bench_read_bandwidth',
+  code: /* wgsl */ `
+struct Params { words4: u32, threads: u32, _p0: u32, _p1: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;      // [words4] 16-byte words
+@group(0) @binding(2) var<storage, read_write> sums: array<u32>;     // [workgroups]
+var<workgroup> red: array<u32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(local_invocation_index) l: u32, @builtin(workgroup_id) w: vec3<u32>) {
+  var acc = vec4<u32>(0u);
+  for (var i = g.x; i < p.words4; i += p.threads) {
+    acc ^= src[i];
+  }
+  red[l] = acc.x ^ acc.y ^ acc.z ^ acc.w;
+  workgroupBarrier();
+  if (l == 0u) {
+    var s = 0u;
+    for (var j = 0u; j < 256u; j++) { s ^= red[j]; }
+    sums[w.x] = s;
+  }
+}
+`,
+};
+
+export interface Bandwidth {
+  bytes: number; // read per pass
+  passes: number;
+  ms: number;
+  gbPerS: number; // 1e9 bytes per second
+}
+
+/** Read `bytes` (capped by the binding limit) `passes` times in one submission; best of `repeats`. */
+export async function measureReadBandwidth(rt: GpuRuntime, bytes = 1 << 30, passes = 8, repeats = 3): Promise<Bandwidth> {
+  const size = Math.min(bytes, rt.device.limits.maxStorageBufferBindingSize) & ~0xfff;
+  const src = rt.buffer(size, 'bandwidth-src'); // [size / 16] vec4<u32>
+  const workgroups = 1024;
+  const sums = rt.buffer(workgroups * 4, 'bandwidth-sums');
+  const pipe = rt.pipeline(readKernel);
+  const params = new Uint32Array([size / 16, workgroups * 256, 0, 0]);
+  const run = async (n: number): Promise<number> => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) rt.dispatch(pipe, [rt.uniform(params), src, sums], [workgroups], 'bench-read');
+    await rt.sync();
+    return performance.now() - t0;
+  };
+  await run(1); // compile and page in
+  let best = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    // The difference of two batch sizes cancels the fixed submit-and-wait cost.
+    const long = await run(passes + 1);
+    const short = await run(1);
+    best = Math.min(best, Math.max(long - short, 1e-3));
+  }
+  src.destroy();
+  sums.destroy();
+  return { bytes: size, passes, ms: best, gbPerS: (size * passes) / (best * 1e6) };
+}

@@ -1,0 +1,185 @@
+// The GPU benchmark: prefill throughput at given prompt lengths, decode throughput at given contexts
+// with the floor beside each decode figure (bytes a token must move / the adapter's measured read
+// bandwidth), the KV cache's bytes, and, where the adapter has timestamp queries, per-op GPU time of
+// one decode step. Every figure is measured here; none is estimated except the floor, which says so.
+import { variantOf } from '../../../shared/arch/config';
+import { parameterCount } from '../../../shared/arch/spec';
+import { GpuBackend } from '../arch/gpu';
+import { GREEDY, Rng } from '../generate/sampling';
+import { measureReadBandwidth, type Bandwidth } from './bandwidth';
+import { diffCounters, type CounterSnapshot } from './counters';
+import { ProfilingRuntime, type OpTime } from './profile';
+
+export interface BenchOptions {
+  prefill: number[]; // prompt lengths
+  contexts: number[]; // cache lengths before the timed decode steps
+  steps: number; // decode steps timed per context
+  /** fast: mark the cache rows filled without computing them; prefill: run a real prefill first. */
+  fill: 'fast' | 'prefill';
+  profile: boolean;
+  bandwidthBytes?: number;
+  log?: (line: string) => void;
+}
+
+export interface PrefillFigure {
+  tokens: number;
+  ms: number; // best of the timed runs, prompt in to first sampled id out
+  tokPerS: number;
+}
+
+export interface DecodeFigure {
+  context: number;
+  steps: number;
+  msPerToken: number;
+  tokPerS: number;
+  /** Weights read once plus the cache at this context: the least a token must move. */
+  minBytesPerToken: number;
+  /** What the op descriptors count for one step (activations and split-K partials included). */
+  countedBytesPerToken: number;
+  /** Estimate: minBytesPerToken / measured read bandwidth. */
+  floorMsPerToken: number;
+  floorTokPerS: number;
+  /** floorMsPerToken / msPerToken: 1 would be at the bandwidth limit. */
+  ofFloor: number;
+  work: CounterSnapshot;
+}
+
+export interface BenchResult {
+  adapter: string;
+  model: string;
+  family: string;
+  variant: string;
+  dtype: string;
+  parameters: number;
+  weightBytes: number;
+  readBandwidth: Bandwidth;
+  kv: { dtype: string; valuesPerTokenLayer: number; bytesPerToken: number; byContext: { context: number; bytes: number }[] };
+  prefill: PrefillFigure[];
+  decode: DecodeFigure[];
+  /** Per-op GPU time of one decode step per context (each dispatch timed alone), or why there is none. */
+  opTimes: { context: number; totalMs: number; ops: OpTime[] }[] | string;
+}
+
+function randomIds(n: number, vocab: number, seed: number): number[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, () => r.nextU32() % vocab);
+}
+
+const greedy = { params: GREEDY, seed: 0, seen: [] as number[] };
+
+async function timePrefill(b: GpuBackend, n: number): Promise<PrefillFigure> {
+  const ids = randomIds(n, b.config.vocabSize, n);
+  let best = Infinity;
+  for (let run = 0; run < 3; run++) {
+    b.reset();
+    const t0 = performance.now();
+    await b.forward({ ids, logits: 'none', sample: greedy });
+    // The first run compiles pipelines and warms caches: it is not counted.
+    if (run > 0) best = Math.min(best, performance.now() - t0);
+  }
+  return { tokens: n, ms: best, tokPerS: (n * 1000) / best };
+}
+
+async function fill(b: GpuBackend, context: number, how: BenchOptions['fill']): Promise<void> {
+  if (how === 'fast') {
+    b.fastFill(context);
+    return;
+  }
+  b.reset();
+  await b.forward({ ids: randomIds(context, b.config.vocabSize, context), logits: 'none' });
+}
+
+async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: Bandwidth, weightBytes: number): Promise<DecodeFigure> {
+  await fill(b, context, o.fill);
+  let tok = 1;
+  for (let i = 0; i < 2; i++) tok = (await b.forward({ ids: [tok], logits: 'none', sample: greedy })).token!;
+  const c0 = b.counters();
+  const t0 = performance.now();
+  for (let i = 0; i < o.steps; i++) tok = (await b.forward({ ids: [tok], logits: 'none', sample: greedy })).token!;
+  const ms = (performance.now() - t0) / o.steps;
+  const work = diffCounters(b.counters(), c0);
+  const counted = work.total.bytes / o.steps;
+  const kv = b.kvReport();
+  const minBytes = weightBytes + kv.bytesPerToken * (context + 2 + o.steps / 2);
+  const floorMs = minBytes / (bw.gbPerS * 1e6);
+  return {
+    context, steps: o.steps, msPerToken: ms, tokPerS: 1000 / ms, minBytesPerToken: minBytes, countedBytesPerToken: counted,
+    floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
+  };
+}
+
+/** Weights a decode step reads: all of them, except an untied embedding table (one row is gathered). */
+function weightBytesPerToken(b: GpuBackend, weightBytes: number): number {
+  const c = b.config;
+  if (c.tieWordEmbeddings) return weightBytes;
+  const table = c.vocabSize * c.hiddenSize * (b.dtype === 'f16' ? 2 : 4);
+  return weightBytes - table + c.hiddenSize * (b.dtype === 'f16' ? 2 : 4);
+}
+
+async function profileDecode(b: GpuBackend, contexts: number[], log: (s: string) => void): Promise<BenchResult['opTimes']> {
+  if (!ProfilingRuntime.supported(b.rt.device)) return 'the adapter has no timestamp-query feature: per-op times are unavailable';
+  const prt = new ProfilingRuntime(b.rt.device);
+  const twin = new GpuBackend(prt, b.config, b.weightsForTwin, { nCtx: Math.max(...contexts) + 8, device: b.device, sharedWeights: true });
+  const out: { context: number; totalMs: number; ops: OpTime[] }[] = [];
+  try {
+    for (const context of contexts) {
+      twin.fastFill(context);
+      await twin.forward({ ids: [1], logits: 'none', sample: greedy }); // compiles this runtime's pipelines
+      await prt.collect();
+      prt.resetTimes();
+      const steps = 3;
+      for (let i = 0; i < steps; i++) await twin.forward({ ids: [1], logits: 'none', sample: greedy });
+      await prt.collect();
+      const ops = prt.opTimes().map((t) => ({ op: t.op, calls: t.calls / steps, ms: t.ms / steps }));
+      const totalMs = ops.reduce((a, t) => a + t.ms, 0);
+      out.push({ context, totalMs, ops });
+      log(`  per-op GPU time @${context}: ${totalMs.toFixed(3)} ms in ${ops.reduce((a, t) => a + t.calls, 0)} dispatches; top: ${ops.slice(0, 4).map((t) => `${t.op} ${t.ms.toFixed(3)}`).join(', ')}`);
+    }
+  } finally {
+    twin.dispose();
+    prt.destroy();
+  }
+  return out;
+}
+
+export async function runBench(b: GpuBackend, model: string, weightBytes: number, o: BenchOptions): Promise<BenchResult> {
+  const log = o.log ?? (() => {});
+  const need = Math.max(...o.prefill, ...o.contexts.map((c) => c + o.steps + 2));
+  if (need > b.nCtx) throw new RangeError(`the benchmark needs a cache of ${need} tokens; the backend holds ${b.nCtx}`);
+  const bw = await measureReadBandwidth(b.rt, o.bandwidthBytes);
+  log(`read bandwidth ${bw.gbPerS.toFixed(1)} GB/s (${(bw.bytes / 2 ** 20).toFixed(0)} MiB × ${bw.passes})`);
+  const prefill: PrefillFigure[] = [];
+  for (const n of o.prefill) {
+    prefill.push(await timePrefill(b, n));
+    log(`prefill ${n}: ${prefill.at(-1)!.tokPerS.toFixed(1)} tok/s (${prefill.at(-1)!.ms.toFixed(1)} ms)`);
+  }
+  const wpt = weightBytesPerToken(b, weightBytes);
+  const decode: DecodeFigure[] = [];
+  for (const c of o.contexts) {
+    const d = await timeDecode(b, c, o, bw, wpt);
+    decode.push(d);
+    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor`);
+  }
+  const kv = b.kvReport();
+  const opTimes = o.profile ? await profileDecode(b, o.contexts, log) : 'not requested (--profile)';
+  const c = b.config;
+  return {
+    adapter: b.device,
+    model,
+    family: c.family,
+    variant: variantOf(c),
+    dtype: b.dtype,
+    parameters: parameterCount(c),
+    weightBytes,
+    readBandwidth: bw,
+    kv: {
+      dtype: kv.dtype,
+      valuesPerTokenLayer: kv.elemsPerToken,
+      bytesPerToken: kv.bytesPerToken,
+      byContext: o.contexts.map((ctx) => ({ context: ctx, bytes: kv.bytesPerToken * ctx })),
+    },
+    prefill,
+    decode,
+    opTimes,
+  };
+}
