@@ -24,7 +24,8 @@ beforeAll(async () => {
   log = new EventLog(s);
   const added = await s.handlers.addModelFolder({ path: dir, name: 'GTA ChatML' });
   expect(added.hasTokenizer).toBe(true);
-  const loaded = await s.handlers.loadModel({ modelId: added.id });
+  // The CPU reference: this file tests templates and prompts; chat.test.ts covers the GPU path.
+  const loaded = await s.handlers.loadModel({ modelId: added.id, backend: 'cpu' });
   expect(loaded).toMatchObject({ hasTokenizer: true, hasChatTemplate: true, defaultMode: 'chat', tokenizerNote: null });
 });
 afterAll(async () => {
