@@ -15,6 +15,8 @@ export type Constants = Record<string, number>;
 
 const UNIFORM_ALIGN = 256; // minUniformBufferOffsetAlignment upper bound on every adapter we target
 const UNIFORM_RING_BYTES = 1 << 20;
+// Bound on cached bind groups; cleared wholesale when full (buffers churned, e.g. a model reload).
+const BIND_GROUP_CACHE = 8192;
 
 export class GpuRuntime {
   readonly device: GPUDevice;
@@ -26,6 +28,9 @@ export class GpuRuntime {
   private ringStaging: Uint8Array;
   private ringOffset = 0;
   private ringBase = 0; // first byte of the current batch's uniforms
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private ids = new WeakMap<object, number>();
+  private nextId = 1;
   /** Dispatches recorded since creation (for per-token counters). */
   dispatchCount = 0;
 
@@ -141,16 +146,44 @@ export class GpuRuntime {
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new Error(`dispatch ${label ?? pipeline.label}: ${x}×${y}×${z} workgroups exceeds the limit ${max} per dimension`);
-    const bindGroup = this.device.createBindGroup({
-      label,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
-    });
+    const bindGroup = this.bindGroup(pipeline, bindings, label);
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+  }
+
+  /**
+   * Bind groups are cached by (pipeline, buffers, offsets, sizes): a decode step records the same
+   * dispatches with the same uniform-ring offsets every token, so after the first token every bind
+   * group is a hit and recording skips Dawn's createBindGroup (tens of µs each).
+   */
+  private bindGroup(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding)[], label?: string): GPUBindGroup {
+    let key = String(this.objectId(pipeline));
+    for (const b of bindings) {
+      key += 'buffer' in b ? `|${this.objectId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}` : `|${this.objectId(b)}`;
+    }
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+      group = this.device.createBindGroup({
+        label,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: bindings.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
+      });
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  private objectId(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(o, id);
+    }
+    return id;
   }
 
   /** Copy between buffers inside the batch (ends the current compute pass). */
