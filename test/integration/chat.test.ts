@@ -17,6 +17,9 @@ let s: Services;
 let log: EventLog;
 let conversationId: string;
 const greedy = { temperature: 0, repetitionPenalty: 1 };
+// The first reply compiles the prefill and decode pipelines: about a minute or two on lavapipe with a
+// cold shader cache.
+const COLD_COMPILE_MS = 300_000;
 
 beforeAll(async () => {
   s = openServices(dataDir, modelsDir);
@@ -71,7 +74,7 @@ describe('chat service', () => {
     expect(run).toMatchObject({ kind: 'chat', status: 'completed', model: 'Tiny llama-gqa' });
     expect(run.metrics.filter((m) => m.name === 'token_ms')).toHaveLength(second.reply.tokenIds!.length);
     expect(run.metrics.map((m) => m.name)).toEqual(expect.arrayContaining(['prefill_tok_s', 'decode_tok_s', 'ttft_ms', 'kv_used_bytes', 'kv_used_bytes.keys', 'context_used']));
-  });
+  }, COLD_COMPILE_MS);
 
   it('keeps a stopped reply as partial text marked stopped', async () => {
     const taskId = '31111111-2222-4333-8444-555555555555';
