@@ -11,8 +11,10 @@ import ReportsView from './views/ReportsView.vue';
 
 const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/runs' },
-  { path: '/chat', name: 'chat', component: ChatView },
-  { path: '/models', name: 'models', component: ModelsView },
+  // The open conversation lives in the route, so a reload reopens it.
+  { path: '/chat/:id?', name: 'chat', component: ChatView },
+  // The Models section has two tabs: the model list and (#/models/bench) the benchmark panel.
+  { path: '/models/:tab?', name: 'models', component: ModelsView },
   { path: '/analysis', name: 'analysis', component: AnalysisView },
   { path: '/compare', name: 'compare', component: CompareView },
   // The open run's id lives in the route, so a reload or a shared link reopens its drawer.

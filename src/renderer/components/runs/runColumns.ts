@@ -17,6 +17,8 @@ export function runColumns(opts: {
 }): DataTableColumns<Run> {
   const sortOrder = (key: SortKey) => (opts.sort === key ? (opts.order === 'asc' ? 'ascend' : 'descend') : false);
   return [
+    // Checkboxes for exporting several runs at once; the selection is kept by the view across pages.
+    { type: 'selection', width: 36 },
     {
       title: 'Title',
       key: 'title',
