@@ -350,15 +350,22 @@ export interface ApiMethods {
   tagRun: { params: { id: string; add?: string[]; remove?: string[] }; result: Run };
   deleteRun: { params: { id: string }; result: { deleted: boolean } };
   openExternal: { params: { url: string }; result: { opened: boolean } };
+  /** Abort a load, reply or benchmark by its task id; false when it already ended. */
   cancelTask: { params: { taskId: string }; result: { cancelled: boolean } };
+  /** The runs as a file's text; the renderer saves it (download) under `filename`. */
   exportRuns: { params: { ids: string[]; format: 'json' | 'csv' }; result: ExportResult };
   // models
+  /** The bundled zoo (models/catalog.json) then the folders the user added. */
   listModels: { params: Record<string, never>; result: ModelList };
+  /** Every problem that would stop the folder from loading; reads headers only, no weights. */
   validateModelFolder: { params: { path: string }; result: ModelCheck };
+  /** Validates first; a folder with problems is refused (CheckpointError listing them). */
   addModelFolder: { params: { path: string; name?: string }; result: ModelEntry };
   removeModelFolder: { params: { id: string }; result: { removed: boolean } };
+  /** Replaces the loaded model; resolves once loaded (progress events meanwhile). Recorded as a 'load' run. */
   loadModel: { params: LoadModelInput; result: LoadedModel };
   unloadModel: { params: Record<string, never>; result: { unloaded: boolean } };
+  /** The loaded model with its live memory report, and the kind of task running, if any. */
   modelStatus: { params: Record<string, never>; result: { loaded: LoadedModel | null; busy: TaskKind | null } };
   // chat
   listConversations: { params: Record<string, never>; result: { conversations: Conversation[] } };
@@ -366,12 +373,22 @@ export interface ApiMethods {
   getConversation: { params: { id: string }; result: ConversationDetail };
   updateConversation: { params: { id: string; title?: string; systemPrompt?: string | null }; result: Conversation };
   deleteConversation: { params: { id: string }; result: { deleted: boolean } };
+  /** The context meter: what the next prompt would use of the loaded model's context, with a draft. */
   contextUsage: { params: { conversationId: string; draft?: PromptInput; mode?: ChatMode }; result: ContextUsage };
+  /**
+   * Resolves when the reply ends (complete, stopped or error); `token` events stream it meanwhile (the
+   * first token's `ms` is the time to first token). Throws ContextLengthError before storing anything
+   * when the conversation leaves no room for a reply.
+   */
   sendMessage: { params: { conversationId: string } & PromptInput & GenerationInput; result: ReplyResult };
+  /** Stops the conversation's reply; the partial reply is kept with status 'stopped'. */
   stopGeneration: { params: { conversationId: string }; result: { stopped: boolean } };
+  /** Replaces the reply to the last user message. */
   regenerate: { params: { conversationId: string } & GenerationInput; result: ReplyResult };
+  /** Replaces a user message's text, drops every later message, and answers it. */
   editAndResend: { params: { messageId: string } & PromptInput & GenerationInput; result: ReplyResult };
   // benchmark
+  /** Returns at once; progress and task-finished events follow, the results land on the 'bench' run. */
   startBench: { params: BenchInput; result: BenchStarted };
 }
 
