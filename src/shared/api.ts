@@ -328,7 +328,6 @@ export interface BenchInput {
   repetitions: number;
   /** Decode steps timed per context and repetition (default 8). */
   decodeSteps?: number;
-  backend?: 'auto' | 'gpu' | 'cpu';
   taskId?: string;
 }
 

@@ -391,7 +391,7 @@ function editAndResend(p: unknown): Params<'editAndResend'> {
 
 function startBench(p: unknown): BenchInput {
   const c: Checker = new Checker('startBench');
-  const o = c.object(p, 'params', ['modelId', 'prefillLengths', 'contexts', 'repetitions', 'decodeSteps', 'backend', 'taskId']);
+  const o = c.object(p, 'params', ['modelId', 'prefillLengths', 'contexts', 'repetitions', 'decodeSteps', 'taskId']);
   const out: BenchInput = {
     modelId: modelId(c, o.modelId),
     prefillLengths: c.intList(o.prefillLengths, 'prefillLengths', 1, LIMITS.benchTokens, LIMITS.benchPoints),
@@ -399,7 +399,6 @@ function startBench(p: unknown): BenchInput {
     repetitions: c.int(o.repetitions, 'repetitions', 1, LIMITS.benchRepetitions),
   };
   if (o.decodeSteps !== undefined) out.decodeSteps = c.int(o.decodeSteps, 'decodeSteps', 1, 4096);
-  if (o.backend !== undefined) out.backend = c.oneOf(o.backend, 'backend', BACKENDS);
   const t = taskId(c, o);
   if (t) out.taskId = t;
   return out;

@@ -28,12 +28,15 @@ describe('bench service', () => {
     for (const n of ['prefill_tok_s', 'decode_tok_s', 'floor_tok_s']) for (const [, v] of series(n)) expect(v).toBeGreaterThan(0);
     // GTA-MQA caches one key head (8) and one latent group (16) per token and layer, f16, 2 layers.
     expect(series('kv_bytes')).toEqual([[0, 0], [32, 32 * (8 + 16) * 2 * 2]]);
-    const dbpt = series('decode_bytes_per_token');
-    expect(dbpt[1][1]).toBeGreaterThan(dbpt[0][1]); // attention reads the cached context
+    // The least a decode step moves grows by the cache of the extra 32 tokens.
+    const least = series('min_bytes_per_token');
+    expect(least[1][1] - least[0][1]).toBe(32 * (8 + 16) * 2 * 2);
+    expect(series('decode_ms_per_token')).toHaveLength(4);
+    expect(series('bandwidth_gb_s')[0][1]).toBeGreaterThan(0);
 
     const progress = log.of('progress').filter((e) => e.taskId === started.taskId);
-    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 1 + 2 * 4 }, (_, i) => i + 1));
-    expect(progress.every((p) => p.total === 9)).toBe(true);
+    expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 2 * 4 }, (_, i) => i + 1));
+    expect(progress.every((p) => p.total === 8)).toBe(true);
     expect(log.of('task-finished').find((e) => e.taskId === started.taskId)).toMatchObject({ outcome: 'completed', runId: started.runId });
   }, COLD_COMPILE_MS);
 
@@ -42,8 +45,8 @@ describe('bench service', () => {
     const off = s.events.subscribe((e) => {
       if (e.type === 'progress' && e.taskId === taskId && e.done === 2) void s.handlers.cancelTask({ taskId });
     });
-    // The CPU reference: cancelling does not depend on the backend, and lavapipe compiles slowly.
-    const started = await s.handlers.startBench({ modelId: 'tiny-gta', prefillLengths: [8], contexts: [0], repetitions: 5, backend: 'cpu', taskId });
+    // The same cache size as above, so the compiled pipelines are reused.
+    const started = await s.handlers.startBench({ modelId: 'tiny-gta', prefillLengths: [16], contexts: [32], repetitions: 5, decodeSteps: 3, taskId });
     expect(await s.tasks.settled(taskId)).toBe('cancelled');
     off();
     expect((await s.handlers.getRun({ id: started.runId })).status).toBe('stopped');

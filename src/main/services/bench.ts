@@ -1,14 +1,13 @@
-// Benchmark from the UI: prefill throughput per prompt length, decode throughput per context length,
-// and the bandwidth floor per context (the tok/s a decode step would reach if it only streamed the bytes
-// it reads at the device's measured bandwidth), stored as a run of kind 'bench'. The engine has no bench
-// function of its own, so this times its backend directly: a prefill or decode step is timed to its
-// sampled token's 4-byte read-back, which waits for all of its GPU work.
-import type { BenchInput, BenchStarted } from '../../shared/api';
-import { CancelledError, CheckpointError, ContextLengthError } from '../../shared/errors';
-import { GREEDY, type InferenceBackend } from '../engine';
+// Benchmark from the UI: the engine's runBench (instrument/bench.ts) on a model folder, run point by
+// point (one prompt length or one context per call, `repetitions` times) so the UI gets progress and can
+// cancel between points, stored as a run of kind 'bench': prefill_tok_s per length, decode_tok_s,
+// floor_tok_s (the engine's bandwidth floor) and kv_bytes per context, each the median of the
+// repetitions, with every repetition's raw figure beside it.
+import type { BenchInput, BenchStarted, MetricSample } from '../../shared/api';
+import { CancelledError, CheckpointError, ContextLengthError, GpuUnavailableError } from '../../shared/errors';
+import { GpuBackend } from '../engine/arch/gpu';
 import { openBackend } from '../engine/backend';
-import type { GpuRuntime } from '../engine/gpu/runtime';
-import { add } from '../engine/ops/add';
+import { runBench, type BenchResult } from '../engine/instrument/bench';
 import type { RunStore } from '../store';
 import type { EventBus } from './events';
 import type { GpuProvider } from './gpu';
@@ -26,51 +25,21 @@ export interface BenchDeps {
 }
 
 const DEFAULT_DECODE_STEPS = 8;
-/** Elements per buffer of the bandwidth probe (3 buffers: 48 MiB streamed per pass at most). */
-const PROBE_ELEMS = 4 * 2 ** 20;
-const PROBE_PASSES = 3;
+/** runBench reads this many tokens past a context before its timed steps (its warm-up). */
+const DECODE_WARMUP = 2;
+/**
+ * Bandwidth probe size on a software adapter, where reading the default 1 GiB (capped by the binding
+ * limit) several times per point would dominate the benchmark; on a GPU the default keeps the probe
+ * larger than any cache.
+ */
+const SOFTWARE_PROBE_BYTES = 16 << 20;
+
+type Sample = Omit<MetricSample, 'at'>;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Deterministic token ids spread over the vocabulary (an LCG), so runs are comparable. */
-function tokens(n: number, vocab: number, seed: number): number[] {
-  const out: number[] = new Array(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x % vocab;
-  }
-  return out;
-}
-
-/** Streaming bandwidth of the device in bytes/s: the engine's elementwise add (reads 8 B, writes 4 B per element). */
-async function measureBandwidth(rt: GpuRuntime): Promise<number> {
-  const n = Math.min(PROBE_ELEMS, Math.floor(rt.device.limits.maxStorageBufferBindingSize / 4));
-  const bufs = [0, 1, 2].map((i) => rt.buffer(n * 4, `bench.probe.${i}`)); // [n] f32 each
-  try {
-    add(rt, { a: bufs[0], b: bufs[1], out: bufs[2], n });
-    await rt.sync(); // compiles the pipeline and warms the buffers
-    let best = Infinity;
-    for (let i = 0; i < PROBE_PASSES; i++) {
-      const t0 = performance.now();
-      add(rt, { a: bufs[0], b: bufs[1], out: bufs[2], n });
-      await rt.sync();
-      best = Math.min(best, performance.now() - t0);
-    }
-    return (n * 12) / (best / 1000);
-  } finally {
-    for (const b of bufs) b.destroy();
-  }
-}
-
-async function timedStep(b: InferenceBackend, ids: number[]): Promise<number> {
-  const t0 = performance.now();
-  await b.forward({ ids, logits: 'none', sample: { params: GREEDY, seed: 0, seen: [] } });
-  return performance.now() - t0;
 }
 
 export class BenchService {
@@ -79,35 +48,48 @@ export class BenchService {
   async start(input: BenchInput): Promise<BenchStarted> {
     const model = this.d.models.resolve(input.modelId);
     const check = await this.d.models.validate(model.path);
-    const steps = input.decodeSteps ?? DEFAULT_DECODE_STEPS;
     if (!check.ok) throw new CheckpointError(`${model.name} cannot be benchmarked: ${check.problems.map((p) => p.message).join(' ')}`, { problems: check.problems });
+    const steps = input.decodeSteps ?? DEFAULT_DECODE_STEPS;
     const maxPos = check.maxContext ?? 0;
-    const need = Math.max(...input.prefillLengths, Math.max(...input.contexts) + steps);
+    const need = Math.max(...input.prefillLengths, Math.max(...input.contexts) + steps + DECODE_WARMUP);
     if (need > maxPos) {
-      throw new ContextLengthError(`The benchmark needs a ${need.toLocaleString('en-US')}-token context (longest prefill, or largest context plus ${steps} decode steps) but ${model.name} allows ${maxPos.toLocaleString('en-US')}. Lower the lengths.`, { need, maxPos });
+      throw new ContextLengthError(
+        `The benchmark needs a ${need.toLocaleString('en-US')}-token cache (the longest prompt, or the largest context plus ${steps + DECODE_WARMUP} decode steps) but ${model.name} allows ${maxPos.toLocaleString('en-US')}. Lower the lengths.`,
+        { need, maxPos },
+      );
     }
-    const params = { modelId: input.modelId, prefillLengths: input.prefillLengths, contexts: input.contexts, repetitions: input.repetitions, decodeSteps: steps, backend: input.backend ?? 'auto', nCtx: need, dtype: 'f16' };
+    const params = { modelId: input.modelId, prefillLengths: input.prefillLengths, contexts: input.contexts, repetitions: input.repetitions, decodeSteps: steps, nCtx: need, dtype: 'f16', fill: 'fast' };
     const run = this.d.store.create({ kind: 'bench', title: `Bench ${model.name}`, model: model.name, params }, await this.d.system.environment());
     this.d.events.emit({ type: 'run-updated', run });
     let taskId = input.taskId ?? '';
-    const work = this.d.tasks.run('bench', `Benchmark ${model.name}`, { taskId: input.taskId }, (task) => {
-      taskId = task.id;
-      return this.runBench(run.id, model.path, { ...input, decodeSteps: steps }, need, task);
-    }, () => run.id);
+    const work = this.d.tasks.run(
+      'bench',
+      `Benchmark ${model.name}`,
+      { taskId: input.taskId },
+      (task) => {
+        taskId = task.id;
+        return this.execute(run.id, model.name, model.path, { ...input, decodeSteps: steps }, need, task);
+      },
+      () => run.id,
+    );
     // The caller gets the ids now; the outcome arrives as task-finished and run-updated events.
     work.catch(() => undefined);
     return { taskId, runId: run.id };
   }
 
-  private async runBench(runId: string, path: string, input: BenchInput & { decodeSteps: number }, nCtx: number, task: Task): Promise<string> {
+  private async execute(runId: string, name: string, path: string, input: BenchInput & { decodeSteps: number }, nCtx: number, task: Task): Promise<string> {
     const finish = (status: 'completed' | 'failed' | 'stopped', error?: string) => this.d.events.emit({ type: 'run-updated', run: this.d.store.finish(runId, status, error) });
-    let backend: InferenceBackend | null = null;
+    let backend: GpuBackend | null = null;
     try {
-      const kind = input.backend ?? 'auto';
-      const gpu = kind === 'cpu' ? null : await this.d.gpu.get().catch((err: unknown) => (kind === 'gpu' ? Promise.reject(err) : null));
-      backend = (await openBackend(path, { backend: gpu ? kind : 'cpu', runtime: gpu?.rt, nCtx, signal: task.signal })).backend;
-      await this.measure(runId, backend, gpu?.rt ?? null, input, task);
-      finish(task.signal.aborted ? 'stopped' : 'completed');
+      const gpu = await this.d.gpu.get().catch((err: unknown) => {
+        throw new GpuUnavailableError(`The benchmark measures the GPU, and none is usable: ${(err as Error).message}`);
+      });
+      const opened = (await openBackend(path, { backend: 'gpu', runtime: gpu.rt, nCtx, signal: task.signal })).backend;
+      if (!(opened instanceof GpuBackend)) throw new GpuUnavailableError('The model opened on the CPU reference; the benchmark needs the GPU backend.');
+      backend = opened;
+      const software = (await this.d.system.info()).adapter?.isSoftware ?? false;
+      await this.measure(runId, name, backend, input, software ? SOFTWARE_PROBE_BYTES : undefined, task);
+      finish('completed');
       return runId;
     } catch (err) {
       const cancelled = err instanceof CancelledError || task.signal.aborted;
@@ -118,63 +100,50 @@ export class BenchService {
     }
   }
 
-  private async measure(runId: string, b: InferenceBackend, rt: GpuRuntime | null, input: BenchInput & { decodeSteps: number }, task: Task): Promise<void> {
+  private async measure(runId: string, name: string, b: GpuBackend, input: BenchInput & { decodeSteps: number }, bandwidthBytes: number | undefined, task: Task): Promise<void> {
     const reps = input.repetitions;
-    const total = (rt ? 1 : 0) + reps * (input.prefillLengths.length + input.contexts.length);
+    const total = reps * (input.prefillLengths.length + input.contexts.length);
     let done = 0;
-    const tick = (label: string) => {
-      if (task.signal.aborted) throw new CancelledError('The benchmark was cancelled.');
-      task.progress(++done, total, label);
-    };
-    const record = (samples: { name: string; step: number; value: number; unit: string }[]) => {
+    const record = (samples: Sample[]) => {
       this.d.store.addMetrics(runId, samples);
       this.d.events.emit({ type: 'run-updated', run: this.d.store.getRun(runId) });
     };
-    const vocab = b.config.vocabSize;
-    let bandwidth: number | null = null;
-    if (rt) {
-      bandwidth = await measureBandwidth(rt);
-      record([{ name: 'bandwidth_gb_s', step: 0, value: bandwidth / 1e9, unit: 'GB/s' }]);
-      tick('Measuring memory bandwidth');
-    }
-    // Warm-up: compile the prefill and decode pipelines outside the timings.
-    b.reset();
-    await timedStep(b, tokens(Math.min(...input.prefillLengths), vocab, 7));
-    b.reset();
-    await timedStep(b, [1 % vocab]);
-    await timedStep(b, [2 % vocab]);
+    const point = async (prefill: number[], contexts: number[], label: string): Promise<BenchResult> => {
+      if (task.signal.aborted) throw new CancelledError('The benchmark was cancelled.');
+      const r = await runBench(b, name, b.weightsForTwin.bytes, { prefill, contexts, steps: input.decodeSteps, fill: 'fast', profile: false, bandwidthBytes });
+      task.progress(++done, total, label);
+      return r;
+    };
+    const bandwidth: number[] = [];
     for (const len of input.prefillLengths) {
       const ms: number[] = [];
       for (let r = 0; r < reps; r++) {
-        b.reset();
-        ms.push(await timedStep(b, tokens(len, vocab, 1000 + r)));
-        tick(`Prefill ${len} tokens (${r + 1}/${reps})`);
+        const res = await point([len], [], `Prefill ${len} tokens (${r + 1}/${reps})`);
+        ms.push(res.prefill[0].ms);
+        bandwidth.push(res.readBandwidth.gbPerS);
       }
       record([...ms.map((m) => ({ name: 'prefill_ms', step: len, value: m, unit: 'ms' })), { name: 'prefill_tok_s', step: len, value: (len * 1000) / median(ms), unit: 'tok/s' }]);
     }
     for (const ctx of input.contexts) {
-      const perTok: number[] = [];
-      let bytesPerStep = 0;
-      let kvBytes = 0;
+      const ms: number[] = [];
+      const floor: number[] = [];
+      let last: BenchResult | null = null;
       for (let r = 0; r < reps; r++) {
-        b.reset();
-        if (ctx > 0) await timedStep(b, tokens(ctx, vocab, 2000 + r));
-        kvBytes = b.kvReport().usedBytes;
-        const c0 = b.counters().total.bytes;
-        let ms = 0;
-        const ids = tokens(input.decodeSteps, vocab, 3000 + r);
-        for (const id of ids) ms += await timedStep(b, [id]);
-        bytesPerStep = (b.counters().total.bytes - c0) / input.decodeSteps;
-        perTok.push(ms / input.decodeSteps);
-        tick(`Decode at ${ctx} tokens of context (${r + 1}/${reps})`);
+        last = await point([], [ctx], `Decode at ${ctx} tokens of context (${r + 1}/${reps})`);
+        ms.push(last.decode[0].msPerToken);
+        floor.push(last.decode[0].floorTokPerS);
+        bandwidth.push(last.readBandwidth.gbPerS);
       }
-      const samples = [
-        { name: 'decode_tok_s', step: ctx, value: 1000 / median(perTok), unit: 'tok/s' },
-        { name: 'kv_bytes', step: ctx, value: kvBytes, unit: 'B' },
-        { name: 'decode_bytes_per_token', step: ctx, value: bytesPerStep, unit: 'B' },
-      ];
-      if (bandwidth !== null && bytesPerStep > 0) samples.push({ name: 'floor_tok_s', step: ctx, value: bandwidth / bytesPerStep, unit: 'tok/s' });
-      record(samples);
+      const d = last!.decode[0];
+      record([
+        ...ms.map((m) => ({ name: 'decode_ms_per_token', step: ctx, value: m, unit: 'ms' })),
+        { name: 'decode_tok_s', step: ctx, value: 1000 / median(ms), unit: 'tok/s' },
+        { name: 'floor_tok_s', step: ctx, value: median(floor), unit: 'tok/s' },
+        { name: 'kv_bytes', step: ctx, value: last!.kv.byContext[0].bytes, unit: 'B' },
+        { name: 'min_bytes_per_token', step: ctx, value: d.minBytesPerToken, unit: 'B' },
+        { name: 'counted_bytes_per_token', step: ctx, value: d.countedBytesPerToken, unit: 'B' },
+      ]);
     }
+    record([{ name: 'bandwidth_gb_s', step: 0, value: median(bandwidth), unit: 'GB/s' }]);
   }
 }
