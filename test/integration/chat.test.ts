@@ -59,11 +59,13 @@ describe('chat service', () => {
     expect(tokens.every((t) => t.taskId === first.taskId && t.ms > 0)).toBe(true);
 
     const st = first.reply.stats!;
-    expect(st).toMatchObject({ mode: 'completion', promptTokens: 3, generatedTokens: ids1.length, context: { used: 3 + ids1.length - 1, limit: 256 } });
+    expect(st).toMatchObject({ mode: 'completion', promptTokens: 3, generatedTokens: ids1.length, context: { used: 3 + ids1.length, limit: 256 } });
     expect(st.tokenMs).toHaveLength(ids1.length);
     expect(st.prefillTokPerS).toBeGreaterThan(0);
     expect(st.kv.byPart.map((p) => `${p.layer}.${p.part}`)).toEqual(['0.keys', '0.values', '1.keys', '1.values']);
-    expect(st.kv.usedBytes).toBe(st.context.used * 2 * 2 * 32 * 2);
+    // The last token is fed back only when generation ended on a stop token.
+    const cached = st.context.used - (st.stopReason === 'max_tokens' ? 1 : 0);
+    expect(st.kv.usedBytes).toBe(cached * 2 * 2 * 32 * 2);
 
     const second = await s.handlers.sendMessage({ conversationId, tokenIds: [5, 6], sampling: { ...greedy, maxTokens: 4 } });
     const prompt2 = [3, 17, 42, ...ids1, 5, 6];

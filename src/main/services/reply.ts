@@ -42,7 +42,8 @@ function statsOf(plan: ReplyPlan, r: GenerationResult, totalMs: number): ReplySt
     totalMs,
     tokenMs: s.tokenMs.slice(0, s.generatedTokens),
     stopReason: s.stopReason,
-    context: { used: kv.tokens, limit: kv.nCtx },
+    // What the conversation now occupies; the cache holds one token less when the last one was never fed back.
+    context: { used: s.promptTokens + s.generatedTokens, limit: kv.nCtx },
     kv: {
       reservedBytes: kv.reservedBytes,
       usedBytes: kv.usedBytes,
