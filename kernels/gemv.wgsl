@@ -57,11 +57,36 @@ fn xload(i: u32) -> f32 {
   return x[i >> 2u][i & 3u];
 }
 
+// Rows b ≥ BATCH contribute nothing; with BATCH a pipeline constant these calls fold away, so the
+// accumulators stay in two vec4 registers instead of a dynamically indexed (spilled) array.
+fn dot8(b: u32, k: u32, lo: vec4f, hi: vec4f) -> f32 {
+  if (b >= BATCH) {
+    return 0.0;
+  }
+  let xv = (b * p.x_stride + p.x_offset) / 4u + 2u * k;
+  return dot(lo, x[xv]) + dot(hi, x[xv + 1u]);
+}
+
+fn dot4(b: u32, k: u32, wv: vec4f) -> f32 {
+  if (b >= BATCH) {
+    return 0.0;
+  }
+  return dot(wv, x[(b * p.x_stride + p.x_offset) / 4u + k]);
+}
+
+fn mul1(b: u32, i: u32, wv: f32) -> f32 {
+  if (b >= BATCH) {
+    return 0.0;
+  }
+  return wv * xload(b * p.x_stride + p.x_offset + i);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % TPR;
   let o = (wid.y * nwg.x + wid.x) * (WG / TPR) + lid / TPR;
-  var acc: array<f32, MAX_BATCH>;
+  var acc_lo = vec4f(0.0); // batch rows 0..3
+  var acc_hi = vec4f(0.0); // batch rows 4..7
   if (o < p.out_dim) {
     if (VEC && W_F16) {
       let nv = p.in_dim / 8u; // 16-byte words per row, 8 weights each
@@ -70,9 +95,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         let q = w[wrow + k];
         let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
         let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
-        for (var b = 0u; b < BATCH; b++) {
-          let xv = (b * p.x_stride + p.x_offset) / 4u + 2u * k;
-          acc[b] += dot(lo, x[xv]) + dot(hi, x[xv + 1u]);
+        acc_lo += vec4f(dot8(0u, k, lo, hi), dot8(1u, k, lo, hi), dot8(2u, k, lo, hi), dot8(3u, k, lo, hi));
+        if (BATCH > 4u) {
+          acc_hi += vec4f(dot8(4u, k, lo, hi), dot8(5u, k, lo, hi), dot8(6u, k, lo, hi), dot8(7u, k, lo, hi));
         }
       }
     } else if (VEC) {
@@ -80,23 +105,31 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       let wrow = o * nv;
       for (var k = lane; k < nv; k += TPR) {
         let wv = bitcast<vec4f>(w[wrow + k]);
-        for (var b = 0u; b < BATCH; b++) {
-          acc[b] += dot(wv, x[(b * p.x_stride + p.x_offset) / 4u + k]);
+        acc_lo += vec4f(dot4(0u, k, wv), dot4(1u, k, wv), dot4(2u, k, wv), dot4(3u, k, wv));
+        if (BATCH > 4u) {
+          acc_hi += vec4f(dot4(4u, k, wv), dot4(5u, k, wv), dot4(6u, k, wv), dot4(7u, k, wv));
         }
       }
     } else {
       let wrow = o * p.in_dim;
       for (var i = lane; i < p.in_dim; i += TPR) {
         let wv = wload(wrow + i);
-        for (var b = 0u; b < BATCH; b++) {
-          acc[b] += wv * xload(b * p.x_stride + p.x_offset + i);
+        acc_lo += vec4f(mul1(0u, i, wv), mul1(1u, i, wv), mul1(2u, i, wv), mul1(3u, i, wv));
+        if (BATCH > 4u) {
+          acc_hi += vec4f(mul1(4u, i, wv), mul1(5u, i, wv), mul1(6u, i, wv), mul1(7u, i, wv));
         }
       }
     }
   }
-  for (var b = 0u; b < BATCH; b++) {
-    red[b * WG + lid] = acc[b];
-  }
+  // Constant component indices only: a dynamic index would force the accumulators to memory.
+  red[lid] = acc_lo.x;
+  if (BATCH > 1u) { red[WG + lid] = acc_lo.y; }
+  if (BATCH > 2u) { red[2u * WG + lid] = acc_lo.z; }
+  if (BATCH > 3u) { red[3u * WG + lid] = acc_lo.w; }
+  if (BATCH > 4u) { red[4u * WG + lid] = acc_hi.x; }
+  if (BATCH > 5u) { red[5u * WG + lid] = acc_hi.y; }
+  if (BATCH > 6u) { red[6u * WG + lid] = acc_hi.z; }
+  if (BATCH > 7u) { red[7u * WG + lid] = acc_hi.w; }
   workgroupBarrier();
   for (var s = TPR / 2u; s > 0u; s >>= 1u) {
     if (lane < s) {

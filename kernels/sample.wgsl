@@ -9,7 +9,8 @@
 //     which draws from softmax(z) over the kept set without a prefix sum.
 // temperature ≤ 0 means greedy: the argmax of the penalised logits.
 
-const WG: u32 = 256u;
+// One workgroup (the selection needs workgroup barriers between passes), as wide as WebGPU allows.
+const WG: u32 = 1024u;
 
 struct Params {
   n: u32,
@@ -97,7 +98,9 @@ fn radix_select(lid: u32, lo: u32, mass: bool, zmax: f32, sum: f32) -> u32 {
   for (var level = 0u; level < 4u; level++) {
     let shift = 24u - 8u * level;
     let hi_mask = select(0u, 0xffffffffu << (shift + 8u), level > 0u);
-    atomicStore(&hist[lid], 0u);
+    if (lid < 256u) {
+      atomicStore(&hist[lid], 0u);
+    }
     workgroupBarrier();
     for (var i = lid; i < p.n; i += WG) {
       let zi = z[i];

@@ -39,7 +39,7 @@ const seedsUpTo = (n: number) => Array.from({ length: n }, (_, i) => (i * 265443
 
 describe('argmax', () => {
   it('matches the CPU argmax on a vocabulary crossing the workgroup, on a row at an offset', async () => {
-    const vocab = 1003;
+    const vocab = 2503; // three workgroup chunks
     const logits = randomF32(3 * vocab, 41, -5, 5);
     const out = rt.buffer(4, 'id');
     for (const row of [0, 2]) {
@@ -48,15 +48,19 @@ describe('argmax', () => {
     }
   });
 
-  it('takes the lowest index among ties and ignores NaN', async () => {
-    const logits = new Float32Array(600).fill(-1);
+  it('takes the lowest index among ties (also across workgroup chunks) and ignores NaN', async () => {
+    const logits = randomF32(3001, 42, -1, 1); // 3 chunks of 1024
     logits[10] = NaN;
-    logits[400] = 3;
-    logits[77] = 3;
-    logits[399] = 3;
+    logits[2900] = 3;
+    logits[1500] = 3;
+    logits[2048] = 3;
     const out = rt.buffer(4, 'id');
-    await checked(rt, () => argmax(rt, { logits: rt.upload(logits, 'logits'), out, vocab: 600 }));
-    expect(new Uint32Array(await rt.read(out, 4))[0]).toBe(77);
+    await checked(rt, () => argmax(rt, { logits: rt.upload(logits, 'logits'), out, vocab: 3001 }));
+    expect(new Uint32Array(await rt.read(out, 4))[0]).toBe(1500);
+    logits[5] = 3;
+    logits[1023] = 3.5;
+    await checked(rt, () => argmax(rt, { logits: rt.upload(logits, 'logits'), out, vocab: 3001 }));
+    expect(new Uint32Array(await rt.read(out, 4))[0]).toBe(1023);
   });
 });
 

@@ -139,9 +139,10 @@ export class GpuRuntime {
 
   /**
    * Record one dispatch into the current batch. `bindings[i]` goes to @group(0) @binding(i);
-   * a GPUBufferBinding (from `uniform`) or a whole buffer.
+   * a GPUBufferBinding (from `uniform`) or a whole buffer; null leaves binding i out (an entry point
+   * that does not use it).
    */
-  dispatch(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding)[], workgroups: [number, number?, number?], label?: string): void {
+  dispatch(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding | null)[], workgroups: [number, number?, number?], label?: string): void {
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
@@ -159,10 +160,11 @@ export class GpuRuntime {
    * dispatches with the same uniform-ring offsets every token, so after the first token every bind
    * group is a hit and recording skips Dawn's createBindGroup (tens of µs each).
    */
-  private bindGroup(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding)[], label?: string): GPUBindGroup {
+  private bindGroup(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding | null)[], label?: string): GPUBindGroup {
     let key = String(this.objectId(pipeline));
     for (const b of bindings) {
-      key += 'buffer' in b ? `|${this.objectId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}` : `|${this.objectId(b)}`;
+      if (!b) key += '|-';
+      else key += 'buffer' in b ? `|${this.objectId(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}` : `|${this.objectId(b)}`;
     }
     let group = this.bindGroups.get(key);
     if (!group) {
@@ -170,7 +172,7 @@ export class GpuRuntime {
       group = this.device.createBindGroup({
         label,
         layout: pipeline.getBindGroupLayout(0),
-        entries: bindings.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })),
+        entries: bindings.flatMap((b, i) => (b ? [{ binding: i, resource: 'buffer' in b ? b : { buffer: b } }] : [])),
       });
       this.bindGroups.set(key, group);
     }
