@@ -1,4 +1,4 @@
-// RMSNorm, one workgroup per row: out = x · rsqrt(mean(x²) + eps) · w, in f32.
+// RMSNorm, one workgroup per row (grid folded to 2-D for many rows): out = x · rsqrt(mean(x²) + eps) · w, in f32.
 // RESIDUAL variant: first h += delta (the residual add), writing h back, then normalises h; this
 // saves the separate add pass between blocks.
 // Rows are addressed with a stride and offset (elements) so a slice of a wider row can be normalised
@@ -36,8 +36,12 @@ fn wload(i: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  // Rows fold into a 2-D grid past 65535 (per-head norms over a long prefill).
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= p.rows) {
+    return;
+  }
   let xb = row * p.x_stride + p.x_offset;
   var ss = 0.0;
   for (var j = lid; j < p.dim; j += WG) {

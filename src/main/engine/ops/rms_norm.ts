@@ -1,7 +1,7 @@
 // RMSNorm over rows, optionally fused with the residual add before it (h += delta; out = norm(h)).
 import code from '../../../../kernels/rms_norm.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
-import { opError, requireBytes, requirePositiveInts, uniformStruct, unusedBinding, weightBytes } from './uniforms';
+import { grid2d, opError, requireBytes, requirePositiveInts, uniformStruct, unusedBinding, weightBytes } from './uniforms';
 
 const kernel: KernelSource = { name: 'rms_norm', code };
 const params = uniformStruct({
@@ -45,7 +45,7 @@ export function rmsNorm(rt: GpuRuntime, a: RmsNormArgs): void {
   if (a.delta) requireBytes('rmsNorm', 'delta', a.delta, ((a.rows - 1) * xStride + xOffset + a.dim) * 4);
   const pipe = rt.pipeline(kernel, { W_F16: a.wF16 ? 1 : 0, RESIDUAL: a.delta ? 1 : 0 });
   const u = rt.uniform(params({ rows: a.rows, dim: a.dim, eps: a.eps, x_stride: xStride, x_offset: xOffset, out_stride: outStride, out_offset: outOffset, _pad: 0 }));
-  rt.dispatch(pipe, [u, a.x, a.delta ?? unusedBinding(rt), a.w, a.out], [a.rows], a.delta ? 'rms_norm_residual' : 'rms_norm');
+  rt.dispatch(pipe, [u, a.x, a.delta ?? unusedBinding(rt), a.w, a.out], grid2d(rt, a.rows), a.delta ? 'rms_norm_residual' : 'rms_norm');
 }
 
 export function flops(s: RmsNormShape): number {
