@@ -84,3 +84,21 @@ describe('TextStream', () => {
     expect(bare.text()).toBe('5 7 9');
   });
 });
+
+describe('a conversation that changes model', () => {
+  it('re-encodes earlier turns from their text, and says so when the new model cannot', async () => {
+    const chatml = s.models.current()!.info.modelId;
+    const bare = await s.handlers.addModelFolder({ path: join(GOLDEN, 'llama-gqa') });
+    await s.handlers.loadModel({ modelId: bare.id, backend: 'cpu' });
+    const conv = await s.handlers.createConversation({});
+    const r1 = await s.handlers.sendMessage({ conversationId: conv.id, tokenIds: [3, 17, 42], sampling: { ...greedy, maxTokens: 2 } });
+
+    await s.handlers.loadModel({ modelId: chatml, backend: 'cpu' });
+    const r2 = await s.handlers.sendMessage({ conversationId: conv.id, text: 'x', mode: 'completion', sampling: { ...greedy, maxTokens: 2 } });
+    // The byte tokenizer spends one id per byte of each earlier turn's text, then one for "x".
+    expect(r2.reply.stats!.promptTokens).toBe('3 17 42'.length + Buffer.byteLength(r1.reply.text) + 1);
+
+    await s.handlers.loadModel({ modelId: bare.id, backend: 'cpu' });
+    await expect(s.handlers.sendMessage({ conversationId: conv.id, tokenIds: [5] })).rejects.toThrow(/written with another model/);
+  });
+});

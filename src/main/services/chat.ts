@@ -79,10 +79,10 @@ export class ChatService {
     const conv = this.chats.getConversation(p.conversationId);
     const history: PromptMessage[] = this.chats.messages(conv.id);
     const mode = p.mode ?? active.info.defaultMode;
-    const used = history.some((m) => m.status === 'complete' || m.status === 'stopped') ? buildPrompt(active.engine, conv.systemPrompt, history, mode).length : 0;
+    const used = history.some((m) => m.status === 'complete' || m.status === 'stopped') ? buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, history, mode).length : 0;
     let draftTokens = 0;
     if (p.draft && (p.draft.text || p.draft.tokenIds)) {
-      const withDraft = buildPrompt(active.engine, conv.systemPrompt, [...history, this.virtualUser(active, p.draft, history)], mode).length;
+      const withDraft = buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, [...history, this.virtualUser(active, p.draft, history)], mode).length;
       draftTokens = withDraft - used;
     }
     const limit = active.info.nCtx;
@@ -92,7 +92,7 @@ export class ChatService {
   private virtualUser(active: ActiveModel, input: PromptInput, before: PromptMessage[]): PromptMessage {
     const first = !before.some((m) => m.role !== 'system');
     const t = userTurn(active.engine, input, first);
-    return { role: 'user', text: t.text, tokenIds: t.tokenIds, status: 'complete' };
+    return { role: 'user', text: t.text, tokenIds: t.tokenIds, status: 'complete', modelId: active.info.modelId };
   }
 
   private claim(conversationId: string): void {
@@ -103,7 +103,7 @@ export class ChatService {
   /** Everything that can refuse the request, computed before the database changes. */
   private plan(active: ActiveModel, conv: Conversation, history: PromptMessage[], gen: GenerationInput): ReplyPlan {
     const mode: ChatMode = gen.mode ?? active.info.defaultMode;
-    const prompt = buildPrompt(active.engine, conv.systemPrompt, history, mode);
+    const prompt = buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, history, mode);
     const nCtx = active.info.nCtx;
     if (prompt.length >= nCtx) {
       throw new ContextLengthError(
@@ -197,7 +197,7 @@ export class ChatService {
       const user = this.virtualUser(active, p, before);
       const plan = this.plan(active, conv, [...before, user], p);
       this.truncate(conv.id, target.seq);
-      const edited = this.chats.updateMessage(target.id, { text: user.text, tokenIds: user.tokenIds, status: 'complete' });
+      const edited = this.chats.updateMessage(target.id, { text: user.text, tokenIds: user.tokenIds, status: 'complete', modelId: active.info.modelId });
       this.d.events.emit({ type: 'message-updated', message: edited });
       return this.reply(plan, edited, p.taskId);
     });

@@ -8,7 +8,7 @@ import type { Engine } from '../engine';
 import type { TextTokenizer } from '../engine/tokenizer';
 
 /** The parts of a message a prompt is built from. */
-export type PromptMessage = Pick<ChatMessage, 'role' | 'text' | 'tokenIds' | 'status'>;
+export type PromptMessage = Pick<ChatMessage, 'role' | 'text' | 'tokenIds' | 'status' | 'modelId'>;
 
 function needTokenizer(engine: Engine, what: string): TextTokenizer {
   if (!engine.tokenizer) throw new InvalidRequestError(`${what}: ${engine.tokenizerReason ?? 'this model has no tokenizer'}. Send the message as token ids (e.g. "12 7 301").`);
@@ -34,7 +34,11 @@ function inTranscript(m: PromptMessage): boolean {
   return m.status === 'complete' || m.status === 'stopped';
 }
 
-export function buildPrompt(engine: Engine, systemPrompt: string | null, history: PromptMessage[], mode: ChatMode): number[] {
+/**
+ * The next prompt's ids. `modelId` is the loaded model: stored ids of turns written with another model
+ * belong to another vocabulary, so those turns are encoded again from their text.
+ */
+export function buildPrompt(engine: Engine, modelId: string, systemPrompt: string | null, history: PromptMessage[], mode: ChatMode): number[] {
   const turns = history.filter(inTranscript);
   if (mode === 'chat') {
     const tok = engine.tokenizer;
@@ -47,8 +51,8 @@ export function buildPrompt(engine: Engine, systemPrompt: string | null, history
   const ids: number[] = [];
   if (systemPrompt && engine.tokenizer) ids.push(...engine.tokenizer.encode(systemPrompt, { addSpecialTokens: true }));
   for (const m of turns) {
-    if (m.tokenIds) ids.push(...m.tokenIds);
-    else ids.push(...needTokenizer(engine, 'A message without stored token ids').encode(m.text, { addSpecialTokens: false }));
+    if (m.tokenIds && m.modelId === modelId) ids.push(...m.tokenIds);
+    else ids.push(...needTokenizer(engine, 'This conversation holds turns written with another model, whose token ids do not carry over').encode(m.text, { addSpecialTokens: false }));
   }
   return ids;
 }

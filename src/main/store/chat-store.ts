@@ -81,6 +81,7 @@ export interface MessagePatch {
   error?: string | null;
   stats?: ReplyStats | null;
   runId?: string | null;
+  modelId?: string | null;
 }
 
 // Strictly increasing within the process, so "most recently touched first" holds even for two changes
@@ -211,6 +212,7 @@ export class ChatStore {
       if (patch.error !== undefined) set('error', patch.error);
       if (patch.stats !== undefined) set('stats', patch.stats === null ? null : JSON.stringify(patch.stats));
       if (patch.runId !== undefined) set('run_id', patch.runId);
+      if (patch.modelId !== undefined) set('model_id', patch.modelId);
       if (this.db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = ?`).run(...args, id).changes === 0) this.message(id);
       return this.message(id);
     });
