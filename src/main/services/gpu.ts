@@ -15,11 +15,22 @@ export class GpuProvider {
 
   /** The shared runtime; throws GpuUnavailableError (with what to do) when there is no usable adapter. */
   get(): Promise<GpuHandle> {
-    this.handle ??= defaultRuntime().catch((err: unknown) => {
-      if (err instanceof GpuUnavailableError) throw err;
-      throw new GpuUnavailableError(`The GPU could not be opened: ${(err as Error).message}. Update the GPU driver or restart the workbench.`);
-    });
-    return this.handle;
+    if (this.handle) return this.handle;
+    const handle = defaultRuntime().then(
+      (h) => {
+        // A lost device (driver reset, GPU removed) cannot be reused: the next load makes a new one.
+        void h.rt.device.lost.then(() => {
+          if (this.handle === handle) this.handle = null;
+        });
+        return h;
+      },
+      (err: unknown) => {
+        if (err instanceof GpuUnavailableError) throw err;
+        throw new GpuUnavailableError(`The GPU could not be opened: ${(err as Error).message}. Update the GPU driver or restart the workbench.`);
+      },
+    );
+    this.handle = handle;
+    return handle;
   }
 
   destroy(): void {
