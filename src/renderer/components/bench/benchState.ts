@@ -10,7 +10,6 @@ export const form = ref({
   contexts: '16, 64, 128',
   repetitions: 2,
   decodeSteps: 8,
-  backend: 'auto' as 'auto' | 'gpu' | 'cpu',
 });
 
 export interface BenchJob {

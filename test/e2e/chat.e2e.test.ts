@@ -1,0 +1,124 @@
+// A person's path through Models and Chat on the real browser host and GPU adapter: pick the default
+// bundled model (or, without a zoo, a tiny checkpoint added by path), chat two turns, stop a long reply
+// midway, then restart the server and find the conversation, its runs and the stopped reply again.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { Harness } from './harness';
+import { chatModelFolder, tempDir } from './fixtures';
+
+let h: Harness;
+const root = tempDir('gta-e2e-models-');
+
+beforeAll(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  await h.closeContexts();
+  expect(h.takeConsoleErrors()).toEqual([]);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const assistant = (page: Page) => page.locator('[data-testid="message"][data-role="assistant"]');
+
+async function setNumber(page: Page, testId: string, value: number): Promise<void> {
+  const input = page.getByTestId(testId).locator('input');
+  await input.fill(String(value));
+  await input.press('Tab');
+}
+
+/** Sends one message and waits for its reply to end (Send is back once the host answered). */
+async function turn(page: Page, text: string, replies: number): Promise<void> {
+  await page.getByTestId('composer').locator('textarea').fill(text);
+  await page.getByTestId('send').click();
+  await page.getByTestId('stop').waitFor();
+  await page.getByTestId('send').waitFor({ timeout: 120_000 });
+  await expect.poll(() => assistant(page).count()).toBe(replies);
+}
+
+describe('chat', () => {
+  it('loads a model, chats two turns, stops a reply midway, and keeps it all across a restart', async () => {
+    const page = await h.open('#/models');
+    await page.getByTestId('model-list').waitFor();
+    const bundled = (await h.api('listModels', {})).models.find((m) => m.isDefault && m.hasTokenizer && !m.problem);
+    let modelName: string;
+    if (bundled) {
+      modelName = bundled.name;
+    } else {
+      // No bundled zoo in this checkout: add a tiny checkpoint by path, as a user of the browser host does.
+      modelName = 'GTA tiny chat';
+      await page.getByTestId('add-folder-path').locator('input').fill(chatModelFolder(root));
+      await page.getByTestId('add-folder-validate').click();
+      await expect.poll(() => page.getByTestId('add-folder-result').innerText()).toContain('Ready to add');
+      await page.getByTestId('add-folder-name').locator('input').fill(modelName);
+      await page.getByTestId('add-folder-add').click();
+    }
+    const item = page.locator('[data-testid="model-item"]', { has: page.getByTestId('model-name').getByText(modelName, { exact: true }) });
+    await item.getByTestId('model-load').click();
+    await page.getByTestId('loaded-model').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('loaded-model-name').innerText()).toBe(modelName);
+    const memory = await page.getByTestId('loaded-memory').innerText();
+    expect(memory).toMatch(/Weights\s+[\d.]+ [KM]iB/);
+    expect(memory).toMatch(/KV cache reserved\s+[\d.]+ [KM]iB/);
+    await item.getByTestId('model-loaded-tag').waitFor();
+    await h.screenshot(page, 'models');
+
+    // Chat: greedy, so the replies (and where the long one stops) do not depend on a random seed.
+    await page.getByTestId('nav-chat').click();
+    await expect.poll(() => page.getByTestId('chat-loaded-model').innerText()).toContain(modelName);
+    await setNumber(page, 'sampling-temperature', 0);
+    await setNumber(page, 'sampling-max-tokens', 12);
+    await turn(page, 'Hello there', 1);
+    await page.waitForURL(/#\/chat\/[0-9a-f-]{36}$/);
+    const conversationId = page.url().split('/').pop()!;
+    await turn(page, 'Tell me *more*, please', 2);
+    expect(await page.locator('[data-role="user"]').last().getByTestId('message-text').innerHTML()).toContain('<em>more</em>');
+    for (const stats of await page.getByTestId('message-stats').allInnerTexts()) expect(stats).toMatch(/\d+ tokens · prefill [\d.,]+ tok\/s · decode [\d.,]+ tok\/s/);
+    await page.getByTestId('kv-chart').locator('canvas').waitFor();
+    expect(await page.getByTestId('context-numbers').innerText()).toMatch(/^\d+ in the conversation of 256 tokens$/);
+
+    // A long reply, stopped as soon as its first tokens show.
+    await setNumber(page, 'sampling-max-tokens', 200);
+    await page.getByTestId('composer').locator('textarea').fill('Now write a very long story about attention.');
+    await page.getByTestId('send').click();
+    const third = assistant(page).nth(2);
+    await third.getByTestId('message-text').waitFor();
+    await page.getByTestId('stop').click();
+    await page.getByTestId('send').waitFor({ timeout: 60_000 });
+    await expect.poll(() => third.getAttribute('data-status')).toBe('stopped');
+    await third.getByTestId('message-stopped').waitFor();
+    const stopped = await third.getByTestId('message-stats').innerText();
+    const generated = Number(/^(\d+) tokens/.exec(stopped)?.[1]);
+    expect(generated).toBeGreaterThan(0);
+    expect(generated).toBeLessThan(200);
+    expect(stopped).toContain('stopped by you');
+    expect(await page.getByTestId('reply-stats').innerText()).toContain('stopped by you');
+    await page.waitForTimeout(300); // the KV chart's first frame
+    await h.screenshot(page, 'chat');
+
+    const before = await h.api('getConversation', { id: conversationId });
+    expect(before.messages.map((m) => `${m.role}:${m.status}`)).toEqual(['user:complete', 'assistant:complete', 'user:complete', 'assistant:complete', 'user:complete', 'assistant:stopped']);
+    const runIds = before.messages.filter((m) => m.role === 'assistant').map((m) => m.runId!);
+
+    // The host restarts (new token): the page opened from its new URL finds everything again.
+    await h.closeContexts();
+    await h.restartServer();
+    const again = await h.open(`#/chat/${conversationId}`);
+    await expect.poll(() => again.getByTestId('message').count()).toBe(6);
+    const last = assistant(again).nth(2);
+    expect(await last.getAttribute('data-status')).toBe('stopped');
+    await last.getByTestId('message-stopped').waitFor();
+    expect((await h.api('getConversation', { id: conversationId })).messages[5].text).toBe(before.messages[5].text);
+    expect((await last.getByTestId('message-text').innerText()).length).toBeGreaterThan(0);
+    expect(await again.getByTestId('conversation-list').innerText()).toContain('Hello there');
+    await h.screenshot(again, 'chat-after-restart');
+
+    const runs = await Promise.all(runIds.map((id) => h.api('getRun', { id })));
+    expect(runs.map((r) => `${r.kind}:${r.status}`)).toEqual(['chat:completed', 'chat:completed', 'chat:stopped']);
+    expect(runs[2].metrics.some((m) => m.name === 'decode_tok_s')).toBe(true);
+    await last.getByTestId('message-stats').click();
+    await again.getByTestId('reply-run-link').click();
+    await expect.poll(() => again.getByTestId('run-detail-status').innerText()).toBe('stopped');
+  });
+});
