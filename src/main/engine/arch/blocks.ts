@@ -93,6 +93,17 @@ export function append(p: Pass, src: Act, cache: GPUBuffer, width: number, dstSt
   p.count('kv_append', appendOp.attnAppendFlops(shape), appendOp.attnAppendBytes(shape));
 }
 
+/**
+ * Copy `width` columns of the chunk's rows into a dense [n, width] f32 buffer (a query out of a fused
+ * projection's output, for kernels that read it densely). The append kernel in f32 mode is exactly a
+ * strided row copy.
+ */
+export function gatherRows(p: Pass, src: Act, dst: GPUBuffer, width: number): void {
+  const shape = { n: p.n, width, pos0: 0, kv: 'f32' as const, srcStride: src.stride, srcOff: src.offset, dstStride: width, dstOff: 0 };
+  appendOp.recordAttnAppend(p.rt, { src: src.buf, cache: dst }, shape);
+  p.count('gather', appendOp.attnAppendFlops(shape), appendOp.attnAppendBytes(shape));
+}
+
 export interface AttendShape {
   hq: number;
   hk: number;
@@ -125,19 +136,18 @@ export function decodeScratchBytes(hq: number, dv: number): number {
   return decodeOp.attnDecodeScratchBytes(hq, dv);
 }
 
-/** The MLP of layer L on xn [n, H] → out [n, H]: down(silu(gate(x))·up(x)) or down(relu(up(x))²). */
+/** The MLP of layer L on xn [n, H] → out [n, H]: down(silu(gate(x))·up(x)) or down(relu(up(x))²); gate and up are one fused GEMV. */
 export function mlp(p: Pass, L: number, xn: GPUBuffer, out: GPUBuffer): void {
   const { hiddenSize: H, intermediateSize: F } = p.c;
   const pre = `model.layers.${L}.mlp.`;
-  const up = p.act('ff_up');
+  const up = p.act('ff_up'); // [n, 2F] for SwiGLU (gate ‖ up, fused), [n, F] for ReLU²
   const act = p.act('ff_act');
-  linear(p, 'mlp_up', `${pre}up_proj`, { buf: xn }, { buf: up }, H, F);
   if (p.c.mlp === 'swiglu') {
-    const gate = p.act('ff_gate');
-    linear(p, 'mlp_gate', `${pre}gate_proj`, { buf: xn }, { buf: gate }, H, F);
-    activationOp.activation(p.rt, { kind: 'swiglu', a: { buf: gate }, b: { buf: up }, out: { buf: act }, rows: p.n, cols: F });
+    linear(p, 'mlp_up', `${pre}gate_up_proj`, { buf: xn }, { buf: up }, H, 2 * F);
+    activationOp.activation(p.rt, { kind: 'swiglu', a: { buf: up, stride: 2 * F }, b: { buf: up, stride: 2 * F, offset: F }, out: { buf: act }, rows: p.n, cols: F });
     p.count('mlp_act', activationOp.flops({ rows: p.n, cols: F, kind: 'swiglu' }), activationOp.bytes({ rows: p.n, cols: F, kind: 'swiglu' }));
   } else {
+    linear(p, 'mlp_up', `${pre}up_proj`, { buf: xn }, { buf: up }, H, F);
     activationOp.activation(p.rt, { kind: 'relu2', a: { buf: up }, out: { buf: act }, rows: p.n, cols: F });
     p.count('mlp_act', activationOp.flops({ rows: p.n, cols: F, kind: 'relu2' }), activationOp.bytes({ rows: p.n, cols: F, kind: 'relu2' }));
   }

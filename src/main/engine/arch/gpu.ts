@@ -65,7 +65,7 @@ export class GpuBackend implements InferenceBackend {
     this.family = familyOf(config);
     this.kv = new GpuKvCache(rt, kvShapeOf(config), weights.dtype, o.nCtx);
     this.scratch = new Scratch(rt);
-    const widest = Math.max(config.intermediateSize, config.hiddenSize, ...Object.values(this.family.rowBuffers(config)));
+    const widest = Math.max(2 * config.intermediateSize, config.hiddenSize, ...Object.values(this.family.rowBuffers(config)));
     this.chunk = Math.max(1, Math.min(MAX_CHUNK, Math.floor(rt.device.limits.maxStorageBufferBindingSize / (widest * 4))));
     this.ids = rt.buffer(this.chunk * 4, 'ids'); // [chunk] u32
     this.token = rt.buffer(4, 'token'); // [1] u32
@@ -82,8 +82,7 @@ export class GpuBackend implements InferenceBackend {
     const c = this.config;
     if (rows > this.reservedRows) {
       const perRow: Record<string, number> = {
-        h: c.hiddenSize, xn: c.hiddenSize, delta: c.hiddenSize, ff_up: c.intermediateSize, ff_act: c.intermediateSize,
-        ...(c.mlp === 'swiglu' ? { ff_gate: c.intermediateSize } : {}),
+        h: c.hiddenSize, xn: c.hiddenSize, delta: c.hiddenSize, ff_up: c.intermediateSize * (c.mlp === 'swiglu' ? 2 : 1), ff_act: c.intermediateSize,
         ...this.family.rowBuffers(c),
       };
       for (const [name, width] of Object.entries(perRow)) this.scratch.reserve(name, rows * width * 4);

@@ -1,6 +1,6 @@
 // MLA (PLM, dense DeepSeek-V2), decoded from the latent cache in absorbed form. Per layer:
-//   q = q_proj(x)  or  q_b_proj(RMSNorm(q_a_proj(x)))        [n, nh, d_nope + d_rope]
-//   [c ‖ k_rope] = kv_a_proj_with_mqa(x)                       [n, d_c + d_rope]
+//   [q (or q_a) ‖ c ‖ k_rope] = one fused projection of x; with q_lora_rank, q = q_b_proj(RMSNorm(q_a))
+//   q: [n, nh, d_nope + d_rope], c: [n, d_c], k_rope: [n, d_rope]
 //   interleaved RoPE on q's rope dims and on k_rope; c ← RMSNorm(c)
 //   cache row ← [c ‖ k_rope]                                   (576 values for PLM-1.8B)
 //   q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h]; attention over the cache rows as 576-wide keys and their
@@ -10,7 +10,7 @@
 import type { MlaConfig } from '../../../shared/arch/config';
 import * as absorbOp from '../ops/attn_mla_absorb_q';
 import * as upOp from '../ops/attn_mla_up_v';
-import { append, attend, linear, norm, rope } from './blocks';
+import { append, attend, gatherRows, linear, norm, rope } from './blocks';
 import type { Family } from './family';
 import type { Pass } from './pass';
 
@@ -18,26 +18,16 @@ function shape(p: Pass, c: MlaConfig): absorbOp.MlaShape {
   return { n: p.n, nh: c.numHeads, dNope: c.qkNopeHeadDim, dRope: c.qkRopeHeadDim, dV: c.vHeadDim, dC: c.kvLoraRank, wF16: p.wF16 };
 }
 
-/** The query [n, nh, d_nope + d_rope] into `q`, with or without the low-rank query path. */
-function query(p: Pass, c: MlaConfig, L: number, xn: GPUBuffer, q: GPUBuffer): void {
-  const H = c.hiddenSize;
-  const dq = c.numHeads * (c.qkNopeHeadDim + c.qkRopeHeadDim);
-  const pre = `model.layers.${L}.self_attn.`;
-  if (c.qLoraRank === null) {
-    linear(p, 'q', `${pre}q_proj`, { buf: xn }, { buf: q }, H, dq);
-    return;
-  }
-  const [qa, qan] = [p.act('q_a'), p.act('q_a_norm')];
-  linear(p, 'q_a', `${pre}q_a_proj`, { buf: xn }, { buf: qa }, H, c.qLoraRank);
-  norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, qa, qan, { dim: c.qLoraRank });
-  linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank, dq);
+/** Width of the fused first projection: [q (or q_a) ‖ c ‖ k_rope]. */
+function firstWidth(c: MlaConfig): number {
+  return (c.qLoraRank ?? c.numHeads * (c.qkNopeHeadDim + c.qkRopeHeadDim)) + c.kvLoraRank + c.qkRopeHeadDim;
 }
 
 export const mla: Family<MlaConfig> = {
   rowBuffers: (c) => ({
+    first: firstWidth(c),
     q: c.numHeads * (c.qkNopeHeadDim + c.qkRopeHeadDim),
-    ...(c.qLoraRank === null ? {} : { q_a: c.qLoraRank, q_a_norm: c.qLoraRank }),
-    kv_a: c.kvLoraRank + c.qkRopeHeadDim,
+    ...(c.qLoraRank === null ? {} : { q_a_norm: c.qLoraRank }),
     latent: c.kvLoraRank,
     q_absorbed: c.numHeads * (c.kvLoraRank + c.qkRopeHeadDim),
     attn: c.numHeads * c.kvLoraRank,
@@ -48,18 +38,35 @@ export const mla: Family<MlaConfig> = {
     const c = p.c as MlaConfig;
     const { hiddenSize: H, numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
     const pre = `model.layers.${L}.self_attn.`;
-    const [q, kva, lat, qt, attn, o] = ['q', 'kv_a', 'latent', 'q_absorbed', 'attn', 'o'].map((n) => p.act(n));
+    const [first, lat, qt, attn, o] = ['first', 'latent', 'q_absorbed', 'attn', 'o'].map((n) => p.act(n));
+    const W = firstWidth(c);
+    const dq = nh * (dn + dr);
+    const Q = W - dc - dr; // where [c ‖ k_rope] starts in the fused row
     const row = dc + dr;
-    query(p, c, L, xn, q);
-    linear(p, 'kv_a', `${pre}kv_a_proj_with_mqa`, { buf: xn }, { buf: kva }, H, row);
-    rope(p, { buf: q }, nh, dn + dr, dr, true, dn);
-    rope(p, { buf: kva }, 1, row, dr, true, dc);
-    norm(p, 'latent', `${pre}kv_a_layernorm.weight`, kva, lat, { dim: dc, xStride: row });
-    p.tap('q', L, q, nh * (dn + dr));
+    linear(p, 'q_kv_a', `${pre}q_kv_a_proj`, { buf: xn }, { buf: first }, H, W);
+    let q: GPUBuffer;
+    if (c.qLoraRank === null) {
+      rope(p, { buf: first, stride: W }, nh, dn + dr, dr, true, dn);
+      // One token's query is dense at the row's start; a prompt's rows are gathered.
+      q = first;
+      if (!p.decode) {
+        q = p.act('q');
+        gatherRows(p, { buf: first, stride: W }, q, dq);
+      }
+    } else {
+      const qan = p.act('q_a_norm');
+      q = p.act('q');
+      norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, first, qan, { dim: c.qLoraRank, xStride: W });
+      linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank, dq);
+      rope(p, { buf: q }, nh, dn + dr, dr, true, dn);
+    }
+    rope(p, { buf: first, stride: W, offset: Q }, 1, row, dr, true, dc);
+    norm(p, 'latent', `${pre}kv_a_layernorm.weight`, first, lat, { dim: dc, xStride: W, xOffset: Q });
+    p.tap('q', L, q, dq, q === first ? W : dq, 0);
     p.tap('latent', L, lat, dc);
     const cache = p.kv.buffers[L].latent; // [n_ctx, d_c + d_rope]
     append(p, { buf: lat }, cache, dc, row, 0);
-    append(p, { buf: kva, stride: row, offset: dc }, cache, dr, row, dc);
+    append(p, { buf: first, stride: W, offset: Q + dc }, cache, dr, row, dc);
     const s = shape(p, c);
     const wkvb = p.weight(`${pre}kv_b_proj.weight`);
     absorbOp.recordMlaAbsorbQ(p.rt, { q, w: wkvb, out: qt }, s);

@@ -69,8 +69,11 @@ export class Pass {
     this.counters.add(role, flops, bytes);
   }
 
-  /** Copy this chunk's rows of `buf` ([n, width] f32, contiguous) into tap `what.layer` if it was asked for. */
-  tap(what: string, layer: number | null, buf: GPUBuffer, width: number): void {
+  /**
+   * Copy this chunk's rows of `buf` into tap `what.layer` if it was asked for: `width` f32 per row, rows
+   * `stride` apart from element `offset` (a slice of a fused projection's output).
+   */
+  tap(what: string, layer: number | null, buf: GPUBuffer, width: number, stride = width, offset = 0): void {
     if (!this.taps) return;
     const name = layer === null ? what : `${what}.${layer}`;
     if (!this.taps.wanted.has(name)) return;
@@ -79,6 +82,10 @@ export class Pass {
       t = { buf: this.rt.buffer(this.taps.totalRows * width * 4, `tap.${name}`), width };
       this.taps.bufs.set(name, t);
     }
-    this.rt.copy(buf, 0, t.buf, this.rowBase * width * 4, this.n * width * 4);
+    if (stride === width && offset === 0) {
+      this.rt.copy(buf, 0, t.buf, this.rowBase * width * 4, this.n * width * 4);
+      return;
+    }
+    for (let r = 0; r < this.n; r++) this.rt.copy(buf, (r * stride + offset) * 4, t.buf, (this.rowBase + r) * width * 4, width * 4);
   }
 }

@@ -5,6 +5,7 @@ import type { ModelConfig } from '../../../shared/arch/config';
 import { weightSpec } from '../../../shared/arch/spec';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import type { WeightDtype } from '../arch/types';
+import { fusedGroups, partIndex } from './fuse';
 import { tieHead, type GpuWeights } from './upload';
 
 // Kept beside its only caller: a fill for benchmarks, not an op of any forward pass.
@@ -54,9 +55,19 @@ export async function randomWeights(rt: GpuRuntime, c: ModelConfig, dtype: Weigh
   const weights: GpuWeights = { dtype, tensors: new Map(), bytes: 0 };
   const pipe = rt.pipeline(fillKernel, { W_F16: dtype === 'f16' ? 1 : 0 });
   const maxX = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const specs = weightSpec(c).filter((s) => s.required || s.name !== 'lm_head.weight');
+  const shapes = new Map(specs.map((s) => [s.name, s.shape]));
+  const parts = partIndex(fusedGroups(c, (n) => shapes.has(n)), (n) => shapes.get(n)!.reduce((a, b) => a * b, 1));
+  // A fused group is filled once, under its own name; its parts share one fan-in, hence one scale.
+  const tensors = new Map<string, number[]>();
+  for (const s of specs) {
+    const part = parts.get(s.name);
+    if (!part) tensors.set(s.name, s.shape);
+    else if (!tensors.has(part.group.name)) tensors.set(part.group.name, s.shape.length === 2 ? [part.total / s.shape[1], s.shape[1]] : [part.total]);
+  }
   let i = 0;
-  for (const s of weightSpec(c)) {
-    if (!s.required && s.name === 'lm_head.weight') continue;
+  for (const [name, shape] of tensors) {
+    const s = { name, shape };
     const elems = s.shape.reduce((a, b) => a * b, 1);
     const words = dtype === 'f16' ? Math.ceil(elems / 2) : elems;
     const buf = rt.buffer(words * 4, s.name);

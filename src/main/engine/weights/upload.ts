@@ -2,15 +2,19 @@
 // drop. A 3.6 GB checkpoint thus never sits in JS memory whole. Every weight is an `array<u32>` on
 // the GPU: packed f16 pairs (low half = even element) or f32 bit patterns, as the kernels' W_F16 says.
 import { weightSpec } from '../../../shared/arch/spec';
-import { CancelledError, GpuUnavailableError } from '../../../shared/errors';
+import { CancelledError, CheckpointError, GpuUnavailableError } from '../../../shared/errors';
 import type { GpuRuntime } from '../gpu/runtime';
 import { assertSpec, inspectCheckpoint, type CheckpointInfo } from '../model/loader';
 import { TensorReader } from '../model/safetensors';
 import type { WeightDtype } from '../arch/types';
+import { fusedGroups, partIndex } from './fuse';
 
 export interface GpuWeights {
   dtype: WeightDtype;
-  /** By HF name; lm_head.weight is the embedding's buffer when tied. [out, in] row-major. */
+  /**
+   * By HF name, except the fused projections (fuse.ts) which replace their parts; lm_head.weight is the
+   * embedding's buffer when tied. [out, in] row-major.
+   */
   tensors: Map<string, GPUBuffer>;
   /** Bytes held on the GPU (a tied head counted once). */
   bytes: number;
@@ -48,6 +52,9 @@ export async function uploadCheckpoint(rt: GpuRuntime, dir: string, opts: Upload
   const specs = weightSpec(info.config).filter((s) => info.tensors.has(s.name));
   const total = specs.reduce((a, s) => a + info.tensors.get(s.name)!.byteLength, 0);
   const weights: GpuWeights = { dtype: opts.dtype, tensors: new Map(), bytes: 0 };
+  const eb = opts.dtype === 'f16' ? 2 : 4;
+  const elems = (name: string): number => info.tensors.get(name)!.shape.reduce((a, b) => a * b, 1);
+  const parts = partIndex(fusedGroups(info.config, (n) => info.tensors.has(n)), elems);
   const reader = new TensorReader();
   let done = 0;
   try {
@@ -55,9 +62,23 @@ export async function uploadCheckpoint(rt: GpuRuntime, dir: string, opts: Upload
       if (opts.signal?.aborted) throw new CancelledError('Loading the checkpoint was cancelled');
       const t = info.tensors.get(s.name)!;
       const data = opts.dtype === 'f16' ? await reader.f16(t) : await reader.f32(t);
-      checkFits(rt, s.name, data.byteLength);
-      weights.tensors.set(s.name, rt.upload(data, s.name));
-      weights.bytes += Math.ceil(data.byteLength / 4) * 4;
+      const part = parts.get(s.name);
+      if (part) {
+        // Written in spec order, so a part's padding to 4 bytes is overwritten by the next part.
+        if ((part.offset * eb) % 4 !== 0) throw new CheckpointError(`${s.name} starts at element ${part.offset} of ${part.group.name}, not a 4-byte boundary in ${opts.dtype}; load the model in f32`);
+        let buf = weights.tensors.get(part.group.name);
+        if (!buf) {
+          checkFits(rt, part.group.name, part.total * eb);
+          buf = rt.buffer(part.total * eb, part.group.name); // [Σ out, in] like its parts
+          weights.tensors.set(part.group.name, buf);
+          weights.bytes += buf.size;
+        }
+        rt.write(buf, data, part.offset * eb);
+      } else {
+        checkFits(rt, s.name, data.byteLength);
+        weights.tensors.set(s.name, rt.upload(data, s.name));
+        weights.bytes += Math.ceil(data.byteLength / 4) * 4;
+      }
       done += t.byteLength;
       opts.onProgress?.({ done, total, tensor: s.name });
     }
