@@ -3,6 +3,8 @@
 //     multiplied) applied to the listed ids; z lands in a scratch buffer.
 //  2. top-k: the k-th largest z found by a 4-round radix select over order-preserving u32 keys
 //     (8 bits a round, a 256-bin histogram in workgroup memory); ties at the threshold are kept.
+//     The survivors (usually about k) are then compacted, in id order, into workgroup memory when
+//     they fit, so the later steps scan them instead of the whole vocabulary.
 //  3. top-p: the same select, weighting each surviving token by its probability in 2^-24 units,
 //     finds the smallest top set whose mass reaches p.
 //  4. Gumbel-max: argmax over the kept tokens of z + G, G = −log(−log(u)) with u a hash of (seed, id),
@@ -33,6 +35,11 @@ var<workgroup> redf: array<f32, WG>;
 var<workgroup> redi: array<u32, WG>;
 var<workgroup> hist: array<atomic<u32>, 256>;
 var<workgroup> prefix_sh: u32;
+var<workgroup> count_sh: u32;
+// Compacted candidates after top-k: z values and their token ids, in id order.
+const CAP: u32 = 2048u;
+var<workgroup> cz: array<f32, CAP>;
+var<workgroup> ci: array<u32, CAP>;
 var<workgroup> remaining_sh: u32;
 
 // Order-preserving map f32 → u32 (larger float, larger key); NaN maps to 0, below every number.
@@ -61,6 +68,64 @@ fn gumbel(i: u32) -> f32 {
   let h = hash(hash(i ^ hash(p.seed)) + p.seed);
   let u = (f32(h >> 8u) + 0.5) / 16777216.0; // (0, 1), 24 bits
   return -log(-log(u));
+}
+
+// Candidate j of the set the later steps scan: the whole row, or the compacted top-k survivors.
+fn cand_z(compact: bool, j: u32) -> f32 {
+  if (compact) {
+    return cz[j];
+  }
+  return z[j];
+}
+
+fn cand_id(compact: bool, j: u32) -> u32 {
+  if (compact) {
+    return ci[j];
+  }
+  return j;
+}
+
+// Copies the tokens with key ≥ lo into cz/ci in id order (each thread takes a contiguous slice; an
+// exclusive scan of the slice counts gives each its output position). Returns how many there are;
+// when more than CAP, nothing is copied and the caller keeps scanning z.
+fn compact_kept(lid: u32, lo: u32) -> u32 {
+  let chunk = (p.n + WG - 1u) / WG;
+  let start = min(lid * chunk, p.n);
+  let end = min(start + chunk, p.n);
+  var cnt = 0u;
+  for (var i = start; i < end; i++) {
+    if (key_of(z[i]) >= lo) {
+      cnt++;
+    }
+  }
+  redi[lid] = cnt;
+  workgroupBarrier();
+  for (var off = 1u; off < WG; off <<= 1u) {
+    var v = 0u;
+    if (lid >= off) {
+      v = redi[lid - off];
+    }
+    workgroupBarrier();
+    redi[lid] += v;
+    workgroupBarrier();
+  }
+  if (lid == WG - 1u) {
+    count_sh = redi[lid];
+  }
+  let total = workgroupUniformLoad(&count_sh);
+  if (total <= CAP) {
+    var pos = redi[lid] - cnt;
+    for (var i = start; i < end; i++) {
+      let zi = z[i];
+      if (key_of(zi) >= lo) {
+        cz[pos] = zi;
+        ci[pos] = i;
+        pos++;
+      }
+    }
+  }
+  workgroupBarrier();
+  return total;
 }
 
 fn reduce_sum(lid: u32, v: f32) -> f32 {
@@ -93,7 +158,7 @@ fn reduce_max(lid: u32, v: f32) -> f32 {
 
 // The largest key T with weight(key ≥ T) ≥ target among keys ≥ lo. mass: weights are probabilities
 // (exp(z − zmax) / sum, in 2^-24 units) and the target is ceil(top_p · total); else counts and top_k.
-fn radix_select(lid: u32, lo: u32, mass: bool, zmax: f32, sum: f32) -> u32 {
+fn radix_select(lid: u32, lo: u32, mass: bool, zmax: f32, sum: f32, compact: bool, m: u32) -> u32 {
   var prefix = 0u;
   for (var level = 0u; level < 4u; level++) {
     let shift = 24u - 8u * level;
@@ -102,8 +167,8 @@ fn radix_select(lid: u32, lo: u32, mass: bool, zmax: f32, sum: f32) -> u32 {
       atomicStore(&hist[lid], 0u);
     }
     workgroupBarrier();
-    for (var i = lid; i < p.n; i += WG) {
-      let zi = z[i];
+    for (var j = lid; j < m; j += WG) {
+      let zi = cand_z(compact, j);
       let k = key_of(zi);
       if (k >= lo && (k & hi_mask) == prefix) {
         var wgt = 1u;
@@ -163,38 +228,46 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   storageBarrier();
 
   var lo = 0u;
+  var compact = false;
+  var m = p.n;
   if (!greedy) {
     if (p.top_k > 0u && p.top_k < p.n) {
-      lo = radix_select(lid, 0u, false, 0.0, 1.0);
+      lo = radix_select(lid, 0u, false, 0.0, 1.0, false, p.n);
+      let kept = compact_kept(lid, lo);
+      if (kept <= CAP) {
+        compact = true;
+        m = kept;
+      }
     }
     if (p.top_p < 1.0) {
-      var m = -3.4028234663852886e38;
-      for (var i = lid; i < p.n; i += WG) {
-        m = max(m, z[i]);
+      var mx = -3.4028234663852886e38;
+      for (var j = lid; j < m; j += WG) {
+        mx = max(mx, cand_z(compact, j));
       }
-      let zmax = reduce_max(lid, m);
+      let zmax = reduce_max(lid, mx);
       var s = 0.0;
-      for (var i = lid; i < p.n; i += WG) {
-        let zi = z[i];
+      for (var j = lid; j < m; j += WG) {
+        let zi = cand_z(compact, j);
         if (key_of(zi) >= lo) {
           s += exp(zi - zmax);
         }
       }
       let sum = reduce_sum(lid, s);
-      lo = max(lo, radix_select(lid, lo, true, zmax, sum));
+      lo = max(lo, radix_select(lid, lo, true, zmax, sum, compact, m));
     }
   }
 
   var bv = -3.4028234663852886e38;
   var bi = 0xffffffffu;
-  for (var i = lid; i < p.n; i += WG) {
-    let zi = z[i];
+  for (var j = lid; j < m; j += WG) {
+    let zi = cand_z(compact, j);
+    let i = cand_id(compact, j);
     if (key_of(zi) >= lo && zi == zi) {
       var v = zi;
       if (!greedy) {
         v += gumbel(i);
       }
-      if (v > bv || (bi == 0xffffffffu && v == bv)) {
+      if (v > bv || (bi == 0xffffffffu && v == bv) || (v == bv && i < bi)) {
         bv = v;
         bi = i;
       }

@@ -114,6 +114,17 @@ describe('sample', () => {
     }
   });
 
+  it('top-k beyond the in-workgroup candidate buffer (2048) still matches the CPU mirror', async () => {
+    const big = randomF32(3001, 53, -3, 3);
+    const seeds = seedsUpTo(16);
+    for (const c of [{ temperature: 1, topK: 2500, topP: 1 }, { temperature: 0.9, topK: 2600, topP: 0.8 }, { temperature: 0.9, topK: 100, topP: 0.8 }]) {
+      const got = await drawMany(big, { ...c, repetitionPenalty: 1 }, seeds);
+      const params = samplingParams({ ...c, repetitionPenalty: 1 });
+      const want = seeds.map((s) => sampleCpu(big, params, s));
+      expect(got.filter((g, i) => g === want[i]).length, JSON.stringify(c)).toBeGreaterThanOrEqual(seeds.length - 1);
+    }
+  });
+
   it('draws follow softmax(logits / T) and respect top-k and top-p', async () => {
     const l = Float32Array.from([1, 0.5, 0, -0.5, 2, -1]);
     const T = 0.7;
