@@ -78,6 +78,28 @@ describe('chat', () => {
     await page.getByTestId('kv-chart').locator('canvas').waitFor();
     expect(await page.getByTestId('context-numbers').innerText()).toMatch(/^\d+ in the conversation of 256 tokens$/);
 
+    // Edit the second message and resend it: the later reply is replaced, not added.
+    const secondReply = await assistant(page).nth(1).getAttribute('data-message-id');
+    const secondUser = page.locator('[data-testid="message"][data-role="user"]').nth(1);
+    await secondUser.hover();
+    await secondUser.getByTestId('message-edit').click();
+    await secondUser.getByTestId('edit-input').locator('textarea').fill('Tell me less');
+    await secondUser.getByTestId('edit-resend').click();
+    await expect.poll(() => secondUser.getByTestId('message-text').innerText()).toBe('Tell me less');
+    await expect.poll(() => assistant(page).nth(1).getAttribute('data-message-id')).not.toBe(secondReply);
+    await page.getByTestId('send').waitFor({ timeout: 120_000 });
+    expect(await assistant(page).count()).toBe(2);
+
+    // Regenerate the last reply as plain completion (what a base model gets).
+    const edited = await assistant(page).nth(1).getAttribute('data-message-id');
+    await page.getByTestId('chat-mode').getByText('Plain completion').click();
+    await assistant(page).nth(1).hover();
+    await assistant(page).nth(1).getByTestId('message-regenerate').click();
+    await expect.poll(() => assistant(page).nth(1).getAttribute('data-message-id')).not.toBe(edited);
+    await page.getByTestId('send').waitFor({ timeout: 120_000 });
+    await expect.poll(() => page.getByTestId('reply-stats').innerText()).toMatch(/completion · T 0/);
+    await page.getByTestId('chat-mode').getByText('Chat template').click();
+
     // A long reply, stopped as soon as its first tokens show.
     await setNumber(page, 'sampling-max-tokens', 200);
     await page.getByTestId('composer').locator('textarea').fill('Now write a very long story about attention.');
