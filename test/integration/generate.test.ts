@@ -5,7 +5,7 @@ import { ContextLengthError } from '../../src/shared/errors';
 import type { InferenceBackend } from '../../src/main/engine/arch/types';
 import { openBackend } from '../../src/main/engine/backend';
 import { checkContext, generate, generateStream } from '../../src/main/engine/generate/generate';
-import { GREEDY, samplingParams } from '../../src/main/engine/generate/sampling';
+import { GREEDY, Rng, samplingParams } from '../../src/main/engine/generate/sampling';
 import { gpuRuntime } from '../helpers/gpu';
 import { TINY_GTA, writeTinyCheckpoint } from '../helpers/checkpoint';
 
@@ -60,14 +60,35 @@ describe('generate', () => {
     expect(r.ids).toEqual(all.ids.slice(0, all.ids.indexOf(stop)));
     expect(r.stats.stopReason).toBe('stop_token');
     expect(r.stats.stopToken).toBe(stop);
+    // The step queued past the stop token was undone: the cache holds the prompt and the fed tokens.
+    expect(b.position).toBe(PROMPT.length + r.ids.length);
+  });
+
+  it('the chained (pipelined) decode yields what step-by-step forward calls yield', async () => {
+    const b = await gpu();
+    const sampling = samplingParams({ temperature: 0.8, topK: 30, topP: 0.9, seed: 77 });
+    const chained = await generate(b, PROMPT, { maxTokens: 10, sampling, stopTokens: [] });
+    const rng = new Rng(sampling.seed);
+    b.reset();
+    let tok = (await b.forward({ ids: PROMPT, logits: 'none', sample: { params: sampling, seed: rng.nextU32(), seen: [] } })).token!;
+    const manual = [tok];
+    while (manual.length < 10) {
+      tok = (await b.forward({ ids: [tok], logits: 'none', sample: { params: sampling, seed: rng.nextU32(), seen: [] } })).token!;
+      manual.push(tok);
+    }
+    expect(chained.ids).toEqual(manual);
+    expect(chained.stats.kv.tokens).toBe(PROMPT.length + 9);
   });
 
   it.each(['gpu', 'cpu'] as const)('sampling with a seed is reproducible (%s)', async (kind) => {
     const b = kind === 'gpu' ? await gpu() : (await openBackend(dir, { backend: 'cpu', dtype: 'f32', nCtx: 48 })).backend;
-    const opts = (seed: number) => ({ maxTokens: 12, stopTokens: [], sampling: samplingParams({ temperature: 1.5, topK: 40, topP: 0.95, repetitionPenalty: 1.1, seed }) });
+    // With a repetition penalty each step waits for the last id; without, steps are chained.
+    const opts = (seed: number, repetitionPenalty = 1.1) => ({ maxTokens: 12, stopTokens: [], sampling: samplingParams({ temperature: 1.5, topK: 40, topP: 0.95, repetitionPenalty, seed }) });
     const a = await generate(b, PROMPT, opts(1234));
     const again = await generate(b, PROMPT, opts(1234));
     expect(again.ids).toEqual(a.ids);
+    const plain = await generate(b, PROMPT, opts(99, 1));
+    expect((await generate(b, PROMPT, opts(99, 1))).ids).toEqual(plain.ids);
     const others = await Promise.all([1, 2, 3].map(async (s) => (await generate(b, PROMPT, opts(s))).ids.join(',')));
     expect(new Set([a.ids.join(','), ...others]).size).toBeGreaterThan(1);
     const greedy = await generate(b, PROMPT, { maxTokens: 12, sampling: GREEDY, stopTokens: [] });

@@ -50,6 +50,11 @@ export class CpuBackend implements InferenceBackend {
     this.kv.reset();
   }
 
+  truncate(length: number): void {
+    // The reference drops rows from pos0 on at its next forward; the account follows now.
+    this.kv.length = Math.min(this.kv.length, length);
+  }
+
   kvReport() {
     return this.kv.report();
   }

@@ -144,11 +144,25 @@ export class GpuBackend implements InferenceBackend {
     return { logits, token, taps: await this.readTaps(taps), attention: await this.readMaps(probs, n, pos0) };
   }
 
+  decodeChained(sample: SampleRequest): { token: Promise<number> } {
+    if (sample.params.repetitionPenalty !== 1) throw new InvalidRequestError('a chained decode cannot apply a repetition penalty: use forward()');
+    this.kv.ensureRoom(1);
+    this.reserve(1, 1);
+    const p = new Pass(this.rt, this.config, this.weights, this.kv, this.scratch, this.ops, 1, this.kv.length, 0, null, null);
+    // The id the previous step sampled is still in `token`: the embedding reads it there.
+    this.recordStack(p, this.token);
+    this.recordHead(p, false, false);
+    this.kv.length += 1;
+    this.recordSample(sample, 0);
+    // read() submits synchronously and only then waits: the step is queued when this returns.
+    return { token: this.rt.read(this.token, 4).then((b) => new Uint32Array(b)[0]) };
+  }
+
   /** Embedding and every layer of one chunk; leaves the last MLP output in `delta` (not yet added to h). */
-  private recordStack(p: Pass): void {
+  private recordStack(p: Pass, ids: GPUBuffer = this.ids): void {
     const c = this.config;
     const [h, xn, delta] = [p.act('h'), p.act('xn'), p.act('delta')];
-    embed(p, this.ids, h);
+    embed(p, ids, h);
     norm(p, 'attn_norm', 'model.layers.0.input_layernorm.weight', h, xn);
     p.tap('attn_norm', 0, xn, c.hiddenSize);
     for (let L = 0; L < c.numLayers; L++) {
@@ -187,7 +201,7 @@ export class GpuBackend implements InferenceBackend {
       this.ops.add('sample', argmaxOp.flops({ vocab: V }), argmaxOp.bytes({ vocab: V }));
       return;
     }
-    const ids = [...new Set(s.seen)].slice(-this.nCtx);
+    const ids = q.repetitionPenalty === 1 ? [] : [...new Set(s.seen)].slice(-this.nCtx);
     if (ids.length > 0) this.rt.write(this.seen, Uint32Array.from(ids));
     sampleOp.sample(this.rt, {
       logits, out: this.token, vocab: V, offset, temperature: q.greedy ? 0 : q.temperature, topK: q.topK, topP: q.topP,
@@ -236,6 +250,10 @@ export class GpuBackend implements InferenceBackend {
 
   reset(): void {
     this.kv.reset();
+  }
+
+  truncate(length: number): void {
+    this.kv.length = Math.min(this.kv.length, length);
   }
 
   /**

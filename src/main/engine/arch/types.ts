@@ -54,6 +54,15 @@ export interface InferenceBackend {
   /** A short description of where it runs, e.g. "nvidia / NVIDIA H100 (vulkan)" or "cpu reference". */
   readonly device: string;
   forward(req: ForwardRequest): Promise<ForwardResult>;
+  /**
+   * Pipelined decode: one step fed with the id the previous call sampled, still on the device, sampling
+   * the next. The step is submitted before this returns, so the caller can record the following step
+   * while this one runs. Not with a repetition penalty (the penalised ids would lag a token). Optional:
+   * backends without it are driven step by step through forward().
+   */
+  decodeChained?(sample: SampleRequest): { token: Promise<number> };
+  /** Forget cached tokens from `length` on (a speculative step past the end of a generation). */
+  truncate(length: number): void;
   /** Forget the cached tokens (keeps allocations). */
   reset(): void;
   kvReport(): KvReport;

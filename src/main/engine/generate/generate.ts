@@ -98,9 +98,19 @@ export async function* generateStream(backend: InferenceBackend, prompt: readonl
   });
   const prefillMs = performance.now() - t0;
   const c1 = backend.counters();
+  tokenMs.push(prefillMs);
+
+  // With a chained decode the step that yields token k+1 is queued before token k is awaited, so the
+  // CPU records one step while the GPU runs the previous one. A step queued past the end is undone.
+  const chained = backend.decodeChained && opts.sampling.repetitionPenalty === 1 ? backend.decodeChained.bind(backend) : null;
+  const queue: Promise<number>[] = [];
+  const enqueue = (): void => {
+    queue.push(chained!({ params: opts.sampling, seed: rng.nextU32(), seen }).token);
+  };
   let next = first.token!;
   let decodeMs = 0;
-  tokenMs.push(prefillMs);
+  let arrived = performance.now();
+  if (chained && opts.maxTokens > 1 && !stop.has(next)) enqueue();
 
   for (let index = 0; ; index++) {
     if (stop.has(next)) {
@@ -116,12 +126,21 @@ export async function* generateStream(backend: InferenceBackend, prompt: readonl
       stopReason = 'aborted';
       break;
     }
-    const ts = performance.now();
-    const r = await backend.forward({ ids: [next], logits: 'none', sample: { params: opts.sampling, seed: rng.nextU32(), seen } });
-    const dt = performance.now() - ts;
+    if (chained) {
+      if (ids.length + 1 < opts.maxTokens) enqueue();
+      next = await queue.shift()!;
+    } else {
+      next = (await backend.forward({ ids: [next], logits: 'none', sample: { params: opts.sampling, seed: rng.nextU32(), seen } })).token!;
+    }
+    const now = performance.now();
+    const dt = now - arrived; // arrival to arrival: what a reader of the stream sees
+    arrived = now;
     decodeMs += dt;
     tokenMs.push(dt);
-    next = r.token!;
+  }
+  if (queue.length > 0) {
+    await Promise.all(queue);
+    backend.truncate(backend.position - queue.length);
   }
   const c2 = backend.counters();
   const steps = tokenMs.length - 1;
