@@ -3,23 +3,24 @@
 // value heads ONCE and serves the GB query heads of its block from them; the result is an unnormalised
 // partial (o, m, l) that attn_decode_combine merges over the splits.
 //
-// Keys: staged through workgroup memory in [BK keys × DC dims] chunks (coalesced), dotted with the
-// queries held in workgroup memory. Values: read straight from the cache, each thread owning one or more
-// column pairs (a u32 of f16) for all GB heads; when a value row has fewer pairs than threads, KG groups
-// of threads take interleaved keys and are summed at the end.
+// Keys and values are staged through workgroup memory in [BK rows × DC columns] chunks: every thread
+// issues a fixed number of independent coalesced loads per chunk (loops with constant trip counts, so
+// the driver unrolls them and keeps loads in flight), then computes from workgroup memory.
 // Head layout (units, hpk, hpv) and cache views are those of attn_prefill.wgsl.
 
 override KV_F16: bool = true;
 override DK: u32 = 64u;
 override DV: u32 = 64u;
-override GB: u32 = 4u;      // query heads per workgroup
-override KG: u32 = 1u;      // key groups in the value phase, ≤ min(4, WG / (DV/2))
-override NP: u32 = 1u;      // column pairs per thread = ceil((DV/2) / WG); GB·NP ≤ 16
-override QS_LEN: u32 = 256u; // GB · max(DK, DV): queries, then the key-group reduction
+override GB: u32 = 4u;        // query heads per workgroup, ≤ 16
+override OPT: u32 = 2u;       // outputs per thread per value chunk = ceil(GB·DC / WG); ceil(DV/DC)·OPT ≤ ACC
+override QS_LEN: u32 = 320u;  // GB·DK + DC (a chunk may read past the last head's query, times zero keys)
 
 const WG: u32 = 128u;
 const BK: u32 = 32u;
 const DC: u32 = 64u;
+const DCP: u32 = DC + 1u; // padded row stride of ks: threads of a warp read different rows, one bank each
+const ACC: u32 = 32u;
+const SLOTS: u32 = 4u; // score slots per thread: GB·BK ≤ SLOTS·WG
 const NEG: f32 = -3.0e38;
 
 struct Params {
@@ -42,17 +43,17 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;        // [hq, DK] f32
-@group(0) @binding(2) var<storage, read> kc: array<u32>;       // K cache
-@group(0) @binding(3) var<storage, read> vc: array<u32>;       // V cache
+@group(0) @binding(1) var<storage, read> q: array<f32>;          // [hq, DK] f32
+@group(0) @binding(2) var<storage, read> kc: array<u32>;         // K cache
+@group(0) @binding(3) var<storage, read> vc: array<u32>;         // V cache
 @group(0) @binding(4) var<storage, read_write> part: array<f32>; // [n_splits, hq, DV] o, then [n_splits, hq, 2] (m, l)
 
-var<workgroup> qs: array<f32, QS_LEN>;    // [GB, DK] queries; at the end [GB, DV] key-group sums
-var<workgroup> ks: array<f32, BK * DC>;   // key chunk [BK, DC]
-var<workgroup> ss: array<f32, GB * BK>;   // scores, then probabilities [GB, BK]
-var<workgroup> hm: array<f32, GB>;        // running max per head
-var<workgroup> hl: array<f32, GB>;        // running sum per head
-var<workgroup> ha: array<f32, GB>;        // rescale of this tile
+var<workgroup> qs: array<f32, QS_LEN>;  // queries [GB, DK]
+var<workgroup> ks: array<f32, BK * DCP>; // key or value chunk [BK, DC], rows padded to DCP
+var<workgroup> ss: array<f32, GB * BK>; // scores, then probabilities [GB, BK]
+var<workgroup> hm: array<f32, GB>;      // running max per head
+var<workgroup> hl: array<f32, GB>;      // running sum per head
+var<workgroup> ha: array<f32, GB>;      // rescale of this tile
 
 fn load_k(idx: u32) -> vec2<f32> {
   if (KV_F16) {
@@ -71,19 +72,18 @@ fn load_v(idx: u32) -> vec2<f32> {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let split = wg.x;
-  let g0 = wg.z * GB;                     // first head of this block within the unit
-  let ng = min(GB, p.gu - g0);            // heads in this block
-  let h0 = wg.y * p.gu + g0;              // first query head
+  let g0 = wg.z * GB;            // first head of this block within the unit
+  let ng = min(GB, p.gu - g0);   // heads in this block
+  let h0 = wg.y * p.gu + g0;     // first query head
   let kh = h0 / p.hpk;
   let vh = h0 / p.hpv;
   let j_begin = split * p.chunk;
   let j_end = min(p.t, j_begin + p.chunk);
 
-  for (var e = tid; e < GB * DK; e += WG) {
-    let g = e / DK;
+  for (var e = tid; e < QS_LEN; e += WG) {
     var x = 0.0;
-    if (g < ng) {
-      x = q[(h0 + g) * DK + e % DK];
+    if (e < ng * DK) {
+      x = q[h0 * DK + e];
     }
     qs[e] = x;
   }
@@ -91,52 +91,45 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     hm[tid] = NEG;
     hl[tid] = 0.0;
   }
-
-  // Value phase layout: TPG threads per key group, each owning pairs lane + TPG·i.
-  let pairs = DV / 2u;
-  let tpg = min(pairs, WG);
-  let kg = tid / tpg;
-  let lane = tid % tpg;
-  var acc: array<vec2<f32>, 16>; // [GB, NP] column pairs
-  for (var i = 0u; i < 16u; i++) {
-    acc[i] = vec2<f32>(0.0);
+  var acc: array<f32, ACC>; // acc[c·OPT + i]: value chunk c, output tid + WG·i of that chunk
+  for (var i = 0u; i < ACC; i++) {
+    acc[i] = 0.0;
   }
   workgroupBarrier();
 
   for (var k0 = j_begin; k0 < j_end; k0 += BK) {
     let nk = min(BK, j_end - k0);
-    var s: array<f32, 4>; // (GB·BK) / WG ≤ 4 score slots per thread
-    for (var i = 0u; i < 4u; i++) {
+    var s: array<f32, SLOTS>; // slot i: head (tid + WG·i) / BK, key (tid + WG·i) % BK
+    for (var i = 0u; i < SLOTS; i++) {
       s[i] = 0.0;
     }
     for (var c0 = 0u; c0 < DK; c0 += DC) {
-      let dlen = min(DC, DK - c0);
       for (var e = tid; e < BK * DC / 2u; e += WG) {
         let kk = e / (DC / 2u);
         let d = (e % (DC / 2u)) * 2u;
         var x = vec2<f32>(0.0);
-        if (kk < nk && d < dlen) {
+        if (kk < nk && c0 + d < DK) {
           x = load_k((k0 + kk) * p.k_row + kh * p.k_head + p.k_off + c0 + d);
         }
-        ks[kk * DC + d] = x.x;
-        ks[kk * DC + d + 1u] = x.y;
+        ks[kk * DCP + d] = x.x;
+        ks[kk * DCP + d + 1u] = x.y;
       }
       workgroupBarrier();
-      for (var i = 0u; i < 4u; i++) {
+      for (var i = 0u; i < SLOTS; i++) {
         let e = tid + WG * i;
         if (e < GB * BK) {
-          let g = e / BK;
-          let kk = e % BK;
+          let qo = (e / BK) * DK + c0;
+          let ko = (e % BK) * DCP;
           var dot = 0.0;
-          for (var d = 0u; d < dlen; d++) {
-            dot += qs[g * DK + c0 + d] * ks[kk * DC + d];
+          for (var d = 0u; d < DC; d++) {
+            dot += qs[qo + d] * ks[ko + d];
           }
           s[i] += dot;
         }
       }
       workgroupBarrier();
     }
-    for (var i = 0u; i < 4u; i++) {
+    for (var i = 0u; i < SLOTS; i++) {
       let e = tid + WG * i;
       if (e < GB * BK) {
         ss[e] = select(NEG, s[i] * p.scale, e % BK < nk);
@@ -144,85 +137,83 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     }
     workgroupBarrier();
 
-    if (tid < GB) {
-      let m_old = hm[tid];
-      var m_new = m_old;
-      for (var kk = 0u; kk < nk; kk++) {
-        m_new = max(m_new, ss[tid * BK + kk]);
+    // Online softmax, all threads: each slot finds its head's new max, then turns its score into p.
+    var m_new: array<f32, SLOTS>;
+    for (var i = 0u; i < SLOTS; i++) {
+      let e = tid + WG * i;
+      if (e < GB * BK) {
+        let g = e / BK;
+        var m = hm[g];
+        for (var kk = 0u; kk < BK; kk++) {
+          m = max(m, ss[g * BK + kk]);
+        }
+        m_new[i] = m;
       }
+    }
+    workgroupBarrier();
+    for (var i = 0u; i < SLOTS; i++) {
+      let e = tid + WG * i;
+      if (e < GB * BK) {
+        let g = e / BK;
+        ss[e] = select(0.0, exp(ss[e] - m_new[i]), e % BK < nk);
+        if (e % BK == 0u) {
+          ha[g] = exp(hm[g] - m_new[i]);
+          hm[g] = m_new[i];
+        }
+      }
+    }
+    workgroupBarrier();
+    if (tid < GB) {
       var sum = 0.0;
       for (var kk = 0u; kk < BK; kk++) {
-        let pk = select(0.0, exp(ss[tid * BK + kk] - m_new), kk < nk);
-        ss[tid * BK + kk] = pk;
-        sum += pk;
+        sum += ss[tid * BK + kk];
       }
-      let alpha = exp(m_old - m_new);
-      ha[tid] = alpha;
-      hm[tid] = m_new;
-      hl[tid] = hl[tid] * alpha + sum;
+      hl[tid] = hl[tid] * ha[tid] + sum;
     }
-    workgroupBarrier();
 
-    if (kg < KG) {
-      for (var g = 0u; g < GB; g++) {
-        let alpha = ha[g];
-        for (var i = 0u; i < NP; i++) {
-          acc[g * NP + i] *= alpha;
+    for (var c = 0u; c * DC < DV; c++) {
+      let c0 = c * DC;
+      for (var e = tid; e < BK * DC / 2u; e += WG) {
+        let kk = e / (DC / 2u);
+        let d = (e % (DC / 2u)) * 2u;
+        var x = vec2<f32>(0.0);
+        if (kk < nk && c0 + d < DV) {
+          x = load_v((k0 + kk) * p.v_row + vh * p.v_head + p.v_off + c0 + d);
         }
+        ks[kk * DCP + d] = x.x;
+        ks[kk * DCP + d + 1u] = x.y;
       }
-      for (var kk = kg; kk < nk; kk += KG) {
-        let row = (k0 + kk) * p.v_row + vh * p.v_head + p.v_off;
-        for (var i = 0u; i < NP; i++) {
-          let pi = lane + tpg * i;
-          if (pi < pairs) {
-            let v = load_v(row + 2u * pi);
-            for (var g = 0u; g < GB; g++) {
-              acc[g * NP + i] += ss[g * BK + kk] * v;
-            }
+      workgroupBarrier();
+      for (var i = 0u; i < OPT; i++) {
+        let o = tid + WG * i;
+        let g = o / DC;
+        if (g < GB) {
+          let col = o % DC;
+          var a = acc[c * OPT + i] * ha[g];
+          for (var kk = 0u; kk < BK; kk++) {
+            a += ss[g * BK + kk] * ks[kk * DCP + col];
           }
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-
-  // Partial results: o unnormalised (relative to this split's max), then (m, l).
-  let ml_base = p.n_splits * p.hq * DV;
-  if (tid < ng) {
-    let mi = ml_base + (split * p.hq + h0 + tid) * 2u;
-    part[mi] = hm[tid];
-    part[mi + 1u] = hl[tid];
-  }
-  if (KG == 1u) {
-    for (var g = 0u; g < ng; g++) {
-      for (var i = 0u; i < NP; i++) {
-        let pi = lane + tpg * i;
-        if (pi < pairs) {
-          let o = (split * p.hq + h0 + g) * DV + 2u * pi;
-          part[o] = acc[g * NP + i].x;
-          part[o + 1u] = acc[g * NP + i].y;
-        }
-      }
-    }
-  } else {
-    // Sum the key groups through workgroup memory, one group at a time (KG is small: DV < 256 only).
-    for (var r = 0u; r < KG; r++) {
-      if (kg == r) {
-        for (var g = 0u; g < GB; g++) {
-          let o = g * DV + 2u * lane;
-          if (r == 0u) {
-            qs[o] = acc[g].x;
-            qs[o + 1u] = acc[g].y;
-          } else {
-            qs[o] += acc[g].x;
-            qs[o + 1u] += acc[g].y;
-          }
+          acc[c * OPT + i] = a;
         }
       }
       workgroupBarrier();
     }
-    for (var e = tid; e < ng * DV; e += WG) {
-      part[(split * p.hq + h0) * DV + e] = qs[e];
+  }
+
+  // Partial results: o unnormalised (relative to this split's max), then (m, l).
+  if (tid < ng) {
+    let mi = p.n_splits * p.hq * DV + (split * p.hq + h0 + tid) * 2u;
+    part[mi] = hm[tid];
+    part[mi + 1u] = hl[tid];
+  }
+  for (var c = 0u; c * DC < DV; c++) {
+    for (var i = 0u; i < OPT; i++) {
+      let o = tid + WG * i;
+      let g = o / DC;
+      let col = c * DC + o % DC;
+      if (g < ng && col < DV) {
+        part[(split * p.hq + h0 + g) * DV + col] = acc[c * OPT + i];
+      }
     }
   }
 }

@@ -6,6 +6,7 @@
 // tokens in workgroup memory.
 
 override W_F16: bool = true;
+override DL: u32 = 128u; // latent width: a constant so the weight loop unrolls and keeps loads in flight
 
 const WG: u32 = 64u;
 const NT: u32 = 4u;
@@ -59,7 +60,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   for (var t = 0u; t < NT; t++) {
     acc[t] = vec2<f32>(as_[t * MAX_DL + c % p.dl], as_[t * MAX_DL + (c + 1u) % p.dl]);
   }
-  for (var r = 0u; r < p.dl; r++) {
+  for (var r = 0u; r < DL; r++) {
     let wv = load_w((g * p.dl + r) * width + c);
     for (var t = 0u; t < NT; t++) {
       acc[t] += as_[t * MAX_DL + r] * wv;

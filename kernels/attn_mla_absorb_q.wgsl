@@ -4,6 +4,7 @@
 // rows are read coalesced, once per NT tokens; q_nope of those tokens sits in workgroup memory.
 
 override W_F16: bool = true;
+override DNOPE: u32 = 128u; // = d_nope: a constant so the weight loop unrolls and keeps loads in flight
 
 const WG: u32 = 64u;
 const NT: u32 = 4u;        // tokens per workgroup
@@ -70,7 +71,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     acc[t] = vec2<f32>(0.0);
   }
   let row0 = h * (p.d_nope + p.d_v);
-  for (var r = 0u; r < p.d_nope; r++) {
+  for (var r = 0u; r < DNOPE; r++) {
     let wv = load_w((row0 + r) * p.d_c + c);
     for (var t = 0u; t < NT; t++) {
       acc[t] += qn[t * MAX_NOPE + r] * wv;

@@ -4,6 +4,7 @@
 // pairs (coalesced), then the lanes are summed through workgroup memory.
 
 override W_F16: bool = true;
+override DCL: u32 = 512u; // = d_c: a constant so the row loop unrolls and keeps loads in flight
 
 const WG: u32 = 64u;
 const RPW: u32 = 4u;  // rows per workgroup
@@ -49,7 +50,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   for (var t = 0u; t < NT; t++) {
     acc[t] = 0.0;
   }
-  for (var c = lane * 2u; c < p.d_c; c += LPR * 2u) {
+  for (var c = lane * 2u; c < DCL; c += LPR * 2u) {
     let wv = load_w(wrow + c);
     for (var t = 0u; t < nt; t++) {
       let ai = ((t0 + t) * p.nh + h) * p.d_c + c;

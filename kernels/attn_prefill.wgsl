@@ -19,6 +19,7 @@ const WG: u32 = 64u;
 const BQ: u32 = 16u;  // rows per workgroup
 const BK: u32 = 16u;  // keys per tile
 const DC: u32 = 64u;  // head-dim chunk staged at a time
+const DCP: u32 = DC + 1u; // padded row stride of qs/ks: a warp's threads read different rows, one bank each
 const TPR: u32 = 4u;  // threads per row = WG / BQ
 const ACC: u32 = 128u; // value columns per thread, at most: DV ≤ TPR * ACC = 512
 const NEG: f32 = -3.0e38;
@@ -49,8 +50,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;   // [n, hq, DV] f32
 @group(0) @binding(5) var<storage, read_write> probs: array<f32>; // [hq, n, pos0+n] f32 (TAP only)
 
-var<workgroup> qs: array<f32, BQ * DC>; // query chunk [BQ rows, DC]
-var<workgroup> ks: array<f32, BK * DC>; // key or value chunk [BK keys, DC]
+var<workgroup> qs: array<f32, BQ * DCP>; // query chunk [BQ rows, DC], rows padded to DCP
+var<workgroup> ks: array<f32, BK * DCP>; // key or value chunk [BK keys, DC], rows padded to DCP
 var<workgroup> ps: array<f32, BQ * BK>; // scores, then probabilities [BQ, BK]
 var<workgroup> row_m: array<f32, BQ>;   // running max per row
 var<workgroup> row_l: array<f32, BQ>;   // running sum per row
@@ -113,7 +114,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         if (d < DK) {
           x = q[((rr / p.gu) * p.hq + h0 + rr % p.gu) * DK + d];
         }
-        qs[e] = x;
+        qs[(e / DC) * DCP + e % DC] = x;
       }
       for (var e = tid; e < BK * DC / 2u; e += WG) {
         let kk = e / (DC / 2u);
@@ -122,15 +123,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         if (k0 + kk < kend && d < DK) {
           x = load_k((k0 + kk) * p.k_row + kh * p.k_head + p.k_off + d);
         }
-        ks[kk * DC + d - c0] = x.x;
-        ks[kk * DC + d - c0 + 1u] = x.y;
+        ks[kk * DCP + d - c0] = x.x;
+        ks[kk * DCP + d - c0 + 1u] = x.y;
       }
       workgroupBarrier();
       for (var u = 0u; u < 4u; u++) {
         let kk = sub + TPR * u;
         var dot = 0.0;
         for (var d = 0u; d < DC; d++) {
-          dot += qs[row * DC + d] * ks[kk * DC + d];
+          dot += qs[row * DCP + d] * ks[kk * DCP + d];
         }
         s[u] += dot;
       }
@@ -183,14 +184,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         if (k0 + kk < kend && d < DV) {
           x = load_v((k0 + kk) * p.v_row + vh * p.v_head + p.v_off + d);
         }
-        ks[kk * DC + d - c0] = x.x;
-        ks[kk * DC + d - c0 + 1u] = x.y;
+        ks[kk * DCP + d - c0] = x.x;
+        ks[kk * DCP + d - c0 + 1u] = x.y;
       }
       workgroupBarrier();
       for (var kk = 0u; kk < BK; kk++) {
         let pk = ps[row * BK + kk];
         for (var j = 0u; j < DC / TPR; j++) {
-          acc[j0 + j] += pk * ks[kk * DC + sub + TPR * j];
+          acc[j0 + j] += pk * ks[kk * DCP + sub + TPR * j];
         }
       }
       workgroupBarrier();

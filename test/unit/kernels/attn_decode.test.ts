@@ -1,5 +1,5 @@
 // attn_decode (split-K flash decoding + combine) vs the float64 CPU reference. Sizes cross the kernel's
-// 32-key tiles and the splits; head widths exercise 1, 2 and 6 key groups and 2 column pairs per thread.
+// 32-key tiles and the splits; head widths cross the 64-column value chunks and split heads into blocks.
 import { describe, expect, it } from 'vitest';
 import { groupedAttention } from '../../../src/main/engine/cpu/attention';
 import { packKv, type KvFormat } from '../../../src/main/engine/ops/attn_common';
@@ -51,13 +51,13 @@ const cases: Case[] = [
   { name: 'GQA t=33, one split, partial second tile', t: 33, hq: 4, hk: 2, dk: 64, dv: 64 },
   { name: 'GQA t=100 over 4 splits of 32 (last one partial)', t: 100, hq: 4, hk: 2, dk: 64, dv: 64, splitRows: 32 },
   { name: 'GQA t=300, default split plan', t: 300, hq: 6, hk: 3, dk: 32, dv: 32 },
-  { name: 'GTA-1B shaped: 5 groups, 1 key head, dk 64, dv 128, 2 key groups', t: 77, hq: 5, hk: 1, dk: 64, dv: 128, splitRows: 64 },
+  { name: 'GTA-1B shaped: 5 groups, 1 key head, dk 64, dv 128', t: 77, hq: 5, hk: 1, dk: 64, dv: 128, splitRows: 64 },
   { name: 'GTA with latent groups ≠ key heads (hq 4, hk 2, hv 1)', t: 50, hq: 4, hk: 2, hv: 1, dk: 16, dv: 24, splitRows: 40 },
-  { name: 'dk 72 crosses a head-dim chunk, dv 40 (6 key groups)', t: 65, hq: 3, hk: 3, dk: 72, dv: 40, splitRows: 32 },
+  { name: 'dk 72 crosses a head-dim chunk, dv 40', t: 65, hq: 3, hk: 3, dk: 72, dv: 40, splitRows: 32 },
 ];
-// The widest values (MLA's 512: 2 column pairs per thread, heads in 2 blocks of ≤ 8) compile slowly on
+// The widest values (MLA's 512: 8 value chunks, heads in blocks of ≤ 8) compile slowly on
 // lavapipe, so only the f16 layout runs it; the cache format changes nothing but the load.
-const wide: Case = { name: 'dv 512 (2 pairs per thread, 2 head blocks of 5)', t: 37, hq: 10, hk: 1, dk: 32, dv: 512, splitRows: 32 };
+const wide: Case = { name: 'dv 512 (8 value chunks, 2 head blocks of 5)', t: 37, hq: 10, hk: 1, dk: 32, dv: 512, splitRows: 32 };
 
 describe('attn_decode', () => {
   for (const kv of ['f32', 'f16'] as const) {

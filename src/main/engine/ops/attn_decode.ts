@@ -11,12 +11,15 @@ const kernel: KernelSource = { name: 'attn_decode', code };
 const combine: KernelSource = { name: 'attn_decode_combine', code: combineCode };
 const WG = 128; // threads per workgroup, as in the kernel
 const BK = 32; // keys per tile
-const ACC_SLOTS = 16; // vec2 accumulators per thread: GB · NP ≤ 16
+const DC = 64; // columns per staged chunk
+const ACC = 32; // accumulators per thread: ceil(dv / DC) · OPT ≤ 32
 const MAX_GB = 16; // GB · BK ≤ 4 · WG score slots
 /** Upper bound on splits; the scratch buffer is sized for it. */
-export const MAX_SPLITS = 128;
-// About two workgroups per SM on an H100 (132 SMs): enough to hide latency on a bandwidth-bound pass.
-const TARGET_WORKGROUPS = 264;
+export const MAX_SPLITS = 256;
+// About eight workgroups per SM on an H100 (132 SMs): a bandwidth-bound pass needs many loads in flight.
+const TARGET_WORKGROUPS = 1056;
+// Each split covers at least this many tiles, so the partials stay small next to the cache they summarise.
+const MIN_TILES_PER_SPLIT = 4;
 
 export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   t: number; // cache rows attended, including the new token's own (= its position + 1)
@@ -40,18 +43,19 @@ export function attnDecodeScratchBytes(hq: number, dv: number): number {
 interface Plan {
   gb: number; // heads per workgroup
   blocks: number; // head blocks per unit
-  kg: number;
-  np: number;
+  opt: number; // outputs per thread per value chunk
   chunk: number;
   splits: number;
 }
 
+function outputsPerThread(gb: number): number {
+  return Math.ceil((gb * DC) / WG);
+}
+
 function plan(s: AttnDecodeShape, gu: number, units: number): Plan {
-  const pairs = s.dv / 2;
-  const np = Math.ceil(pairs / WG);
-  // Narrow values leave threads idle rather than unrolling many key groups (at most 4: dv ≥ 64 uses them all).
-  const kg = Math.max(1, Math.min(4, Math.floor(WG / pairs)));
-  const maxGb = Math.min(MAX_GB, Math.floor(ACC_SLOTS / np));
+  const chunks = Math.ceil(s.dv / DC);
+  let maxGb = MAX_GB;
+  while (maxGb > 1 && chunks * outputsPerThread(maxGb) > ACC) maxGb--;
   const blocks = Math.ceil(gu / maxGb);
   const gb = Math.ceil(gu / blocks);
   const tiles = Math.ceil(s.t / BK);
@@ -59,11 +63,11 @@ function plan(s: AttnDecodeShape, gu: number, units: number): Plan {
   if (s.splitRows !== undefined) {
     chunk = Math.ceil(s.splitRows / BK) * BK;
   } else {
-    const want = Math.max(1, Math.min(tiles, Math.ceil(TARGET_WORKGROUPS / (units * blocks))));
+    const want = Math.max(1, Math.min(Math.ceil(tiles / MIN_TILES_PER_SPLIT), Math.ceil(TARGET_WORKGROUPS / (units * blocks))));
     chunk = Math.ceil(tiles / want) * BK;
   }
   chunk = Math.max(chunk, Math.ceil(s.t / MAX_SPLITS / BK) * BK);
-  return { gb, blocks, kg, np, chunk, splits: Math.ceil(s.t / chunk) };
+  return { gb, blocks, opt: outputsPerThread(gb), chunk, splits: Math.ceil(s.t / chunk) };
 }
 
 export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape): void {
@@ -84,11 +88,11 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
     ),
   );
   const pipe = rt.pipeline(kernel, {
-    KV_F16: s.kv === 'f16' ? 1 : 0, DK: s.dk, DV: s.dv, GB: pl.gb, KG: pl.kg, NP: pl.np, QS_LEN: pl.gb * Math.max(s.dk, s.dv),
+    KV_F16: s.kv === 'f16' ? 1 : 0, DK: s.dk, DV: s.dv, GB: pl.gb, OPT: pl.opt, QS_LEN: pl.gb * s.dk + DC,
   });
   rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [pl.splits, a.units, pl.blocks], 'attn_decode');
   const uc = rt.uniform(packUniform({ nSplits: pl.splits, hq: s.hq, dv: s.dv, pad: 0 }));
-  rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [s.hq], 'attn_decode_combine');
+  rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [Math.ceil(s.dv / DC), s.hq], 'attn_decode_combine');
 }
 
 /** Real multiply-adds ×2: every head scores and weights all t rows (decode has no masked half). */

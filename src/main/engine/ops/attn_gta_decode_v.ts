@@ -27,7 +27,7 @@ export function recordGtaDecodeV(rt: GpuRuntime, b: { a: GPUBuffer; w: GPUBuffer
   if (s.dl > MAX_DL) throw shapeError('attn_gta_decode_v', `value_dim ${s.dl} exceeds ${MAX_DL}`);
   if (s.n < 1) return;
   const u = rt.uniform(packUniform({ n: s.n, nq: s.nq, dl: s.dl, e: s.e }));
-  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0 });
+  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0, DL: s.dl });
   rt.dispatch(pipe, [u, b.a, b.w, b.gate, b.out], [Math.ceil((s.e * s.dl) / 2 / WG), s.nq, Math.ceil(s.n / NT)], 'attn_gta_decode_v');
 }
 

@@ -33,7 +33,7 @@ export function recordMlaAbsorbQ(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer
   checkMla('attn_mla_absorb_q', s);
   if (s.n < 1) return;
   const u = rt.uniform(packUniform({ n: s.n, nh: s.nh, dNope: s.dNope, dRope: s.dRope, dV: s.dV, dC: s.dC, pad0: 0, pad1: 0 }));
-  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0 });
+  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0, DNOPE: s.dNope });
   rt.dispatch(pipe, [u, b.q, b.w, b.out], [Math.ceil((s.dC + s.dRope) / 2 / WG), s.nh, Math.ceil(s.n / NT)], 'attn_mla_absorb_q');
 }
 

@@ -16,7 +16,7 @@ export function recordMlaUpV(rt: GpuRuntime, b: { a: GPUBuffer; w: GPUBuffer; ou
   checkMla('attn_mla_up_v', s);
   if (s.n < 1) return;
   const u = rt.uniform(packUniform({ n: s.n, nh: s.nh, dNope: s.dNope, dV: s.dV, dC: s.dC, pad0: 0, pad1: 0, pad2: 0 }));
-  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0 });
+  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0, DCL: s.dC });
   rt.dispatch(pipe, [u, b.a, b.w, b.out], [Math.ceil(s.dV / RPW), s.nh, Math.ceil(s.n / NT)], 'attn_mla_up_v');
 }
 
