@@ -169,6 +169,8 @@ export interface ModelCheck {
   hasTokenizer: boolean;
   hasChatTemplate: boolean;
   maxContext: number | null;
+  /** The adapter the limits were checked against, e.g. "nvidia / NVIDIA H100 (vulkan)"; null without one. */
+  adapter: string | null;
 }
 
 export interface KvPartUsage {

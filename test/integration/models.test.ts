@@ -68,6 +68,9 @@ describe('validateModelFolder', () => {
     expect(check.variant).toBe('GQA');
     expect(check.largestTensor?.bytes).toBeGreaterThan(0);
     expect(check.warnings.join(' ')).toMatch(/no tokenizer\.json.*token ids/);
+    const { adapter } = await s().handlers.systemInfo({});
+    expect(check.adapter).toEqual(adapter ? expect.stringContaining(adapter.vendor) : null);
+    expect(check.warnings.some((w) => /software renderer/.test(w))).toBe(adapter?.isSoftware ?? false);
   });
 
   it('names a truncated safetensors file', async () => {

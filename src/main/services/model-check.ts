@@ -72,6 +72,7 @@ function adapterChecks(config: ModelConfig, set: SafetensorsSet, adapter: Adapte
     warn('No GPU adapter is available: the model would run on the CPU reference, which is very slow. Install a Vulkan, Metal or D3D12 driver for GPU inference.');
     return largest;
   }
+  if (adapter.isSoftware) warn('The GPU adapter is a software renderer (lavapipe or SwiftShader): the model runs, but far slower than on a GPU.');
   const maxBind = adapter.limits.maxStorageBufferBindingSize;
   if (largest && largest.bytes > maxBind) {
     add('adapter', `${largest.name} needs ${mib(largest.bytes)} in one buffer but this GPU (${adapter.description || adapter.device || adapter.vendor}) binds at most ${mib(maxBind)}. Use a GPU with larger storage bindings, or a smaller model.`);
@@ -104,6 +105,7 @@ export async function validateModelFolder(path: string, adapter: AdapterInfo | n
     hasTokenizer: false,
     hasChatTemplate: false,
     maxContext: null,
+    adapter: adapter ? `${adapter.vendor} / ${adapter.description || adapter.device || 'unknown device'} (${adapter.backend})` : null,
   };
   const st = await stat(path).catch(() => null);
   if (!st || !st.isDirectory()) {
