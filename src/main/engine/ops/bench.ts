@@ -1,6 +1,6 @@
 // Kernel micro-benchmarks on the caller's device: achieved bandwidth of GEMV (decode is memory-bound,
-// so GB/s of weights read is the figure that matters) and FLOP rate of the prefill matmul. Weights are
-// filled on the GPU-facing side with arbitrary bits-valid values; the numbers, not the results, matter.
+// so GB/s of weights read is the figure that matters) and FLOP rate of the prefill matmul. Inputs are
+// a fixed pattern of finite values: the timings matter here, not the results.
 import type { GpuRuntime } from '../gpu/runtime';
 import { GpuTimer } from '../gpu/timing';
 import { f32ToF16Array } from './convert';
