@@ -5,10 +5,11 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { inspectReport } from '../../src/main/cli/inspect';
 import { TINY_GTA, TINY_PLM, writeTinyCheckpoint } from '../helpers/checkpoint';
+import { qwen3TokenizerDir } from '../helpers/qwen3';
 
 const run = promisify(execFile);
 const root = join(__dirname, '../..');
-const FIXTURE = join(__dirname, '../fixtures/tokenizer/qwen3');
+const FIXTURE = qwen3TokenizerDir();
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

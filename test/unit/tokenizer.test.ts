@@ -5,8 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/shared/errors';
 import { loadTokenizer, type TextTokenizer } from '../../src/main/engine/tokenizer';
 import { tmpDir } from '../helpers/checkpoint';
+import { qwen3TokenizerDir } from '../helpers/qwen3';
 
-const FIXTURE = join(__dirname, '../fixtures/tokenizer/qwen3');
+const FIXTURE = qwen3TokenizerDir();
 let tok: TextTokenizer;
 
 beforeAll(async () => {
