@@ -1,7 +1,7 @@
 // A small Markdown renderer for model cards and chat replies. Escape first: every character of the
 // source is HTML-escaped before any markup is added, so text from a model or a card can never inject
 // tags or attributes. Supports what replies and cards use: headings, paragraphs, fenced and indented
-// code, inline code, bold, italic, lists, block quotes, rules and http(s) links.
+// code, inline code, bold, italic, lists, block quotes, rules, pipe tables and http(s) links.
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -27,15 +27,31 @@ const FENCE = /^\s{0,3}(```|~~~)\s*([\w+-]*)\s*$/;
 const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
 const BULLET = /^\s{0,3}[-*+]\s+(.*)$/;
 const ORDERED = /^\s{0,3}(\d{1,9})[.)]\s+(.*)$/;
-const QUOTE = /^\s{0,3}>\s?(.*)$/;
+// Matched on escaped text, where ">" is already "&gt;".
+const QUOTE = /^\s{0,3}&gt;\s?(.*)$/;
 const RULE = /^\s{0,3}([-*_])(\s*\1){2,}\s*$/;
+const TABLE_ROW = /^\s{0,3}\|.*\|\s*$/;
+const TABLE_RULE = /^\s{0,3}\|(\s*:?-+:?\s*\|)+\s*$/;
+
+function cells(row: string): string[] {
+  return row.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
+}
+
+/** A pipe table: header row, rule row, body rows; alignment from the rule's colons. */
+function table(rows: string[]): string {
+  const align = cells(rows[1]).map((c) => (c.startsWith(':') && c.endsWith(':') ? 'center' : c.endsWith(':') ? 'right' : null));
+  const cell = (tag: string, text: string, i: number) => `<${tag}${align[i] ? ` style="text-align:${align[i]}"` : ''}>${inline(text)}</${tag}>`;
+  const head = cells(rows[0]).map((c, i) => cell('th', c, i)).join('');
+  const body = rows.slice(2).map((r) => `<tr>${cells(r).map((c, i) => cell('td', c, i)).join('')}</tr>`).join('');
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
 
 /** Renders Markdown to HTML that contains only the tags this module writes. */
 export function renderMarkdown(source: string): string {
   const lines = escapeHtml(source.replace(/\r\n?/g, '\n')).split('\n');
   const out: string[] = [];
   let i = 0;
-  const isBlockStart = (l: string) => FENCE.test(l) || HEADING.test(l) || BULLET.test(l) || ORDERED.test(l) || QUOTE.test(l) || RULE.test(l);
+  const isBlockStart = (l: string) => FENCE.test(l) || HEADING.test(l) || BULLET.test(l) || ORDERED.test(l) || QUOTE.test(l) || RULE.test(l) || TABLE_ROW.test(l);
   while (i < lines.length) {
     const line = lines[i];
     if (!line.trim()) {
@@ -66,6 +82,12 @@ export function renderMarkdown(source: string): string {
       i++;
       continue;
     }
+    if (TABLE_ROW.test(line) && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1])) {
+      const rows: string[] = [];
+      while (i < lines.length && TABLE_ROW.test(lines[i])) rows.push(lines[i++]);
+      out.push(table(rows));
+      continue;
+    }
     if (RULE.test(line)) {
       out.push('<hr>');
       i++;
@@ -93,7 +115,9 @@ export function renderMarkdown(source: string): string {
       out.push(`<${tag}${ordered && start !== 1 ? ` start="${start}"` : ''}>${items.join('')}</${tag}>`);
       continue;
     }
-    const para: string[] = [];
+    // The first line always belongs to the paragraph (it may look like a block start that did not
+    // qualify, e.g. a lone table row), so the loop always advances.
+    const para: string[] = [lines[i++]];
     while (i < lines.length && lines[i].trim() && !isBlockStart(lines[i])) para.push(lines[i++]);
     out.push(`<p>${para.map((p) => inline(p)).join('<br>')}</p>`);
   }

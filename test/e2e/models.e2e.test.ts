@@ -1,10 +1,14 @@
 // Adding model folders by path on the browser host: broken folders are refused with the specific
 // problem in words, nothing is added or loaded, and the rest of the app keeps working; a good folder
-// is added, remembered across a restart, and its card is rendered with its HTML escaped.
+// is added, remembered across a restart, and its card is rendered with its HTML escaped; a folder
+// without a tokenizer loads and chats in token ids.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { join, resolve } from 'node:path';
 import { Harness } from './harness';
 import { chatModelFolder, missingTokenizerFolder, tempDir, truncatedFolder, wrongShapeFolder } from './fixtures';
+
+const GOLDEN_LLAMA = join(resolve(import.meta.dirname, '../fixtures/golden/v1'), 'llama-gqa');
 
 let h: Harness;
 const root = tempDir('gta-e2e-broken-');
@@ -85,6 +89,25 @@ describe('model folders', () => {
     expect(await card.innerText()).toContain('<script>document.title = "pwned"</script>');
     expect(await page.title()).not.toBe('pwned');
     await h.screenshot(page, 'models-card');
+
+    // A checkpoint without a tokenizer (a golden test fixture): a warning, not a problem. It loads, and
+    // Chat takes token ids and shows the reply as ids, as plain completion (it has no chat template).
+    await check(page, GOLDEN_LLAMA);
+    expect(await page.getByTestId('add-folder-warnings').innerText()).toContain('no tokenizer.json');
+    await page.getByTestId('add-folder-name').locator('input').fill('Llama GQA ids');
+    await page.getByTestId('add-folder-add').click();
+    const ids = page.locator('[data-testid="model-item"]', { hasText: 'Llama GQA ids' });
+    await ids.getByTestId('model-load').click();
+    await ids.getByTestId('model-loaded-tag').waitFor({ timeout: 60_000 });
+    await page.getByTestId('nav-chat').click();
+    expect(await page.getByTestId('chat-mode').locator('.n-radio-button--disabled').innerText()).toBe('Chat template');
+    await page.getByTestId('composer').locator('textarea').fill('1, 2, 3');
+    await page.getByTestId('send').click();
+    const reply = page.locator('[data-testid="message"][data-role="assistant"]');
+    await expect.poll(() => reply.getAttribute('data-status'), { timeout: 60_000 }).toMatch(/complete|stopped/);
+    expect(await reply.locator('.body').innerText()).toMatch(/^\d+( \d+)*$/);
+    expect(await page.getByTestId('reply-stats').innerText()).toMatch(/completion · T/);
+    await page.getByTestId('nav-models').click();
 
     // Remembered by the host across a restart.
     await h.closeContexts();
