@@ -2,11 +2,12 @@
 // random weights of a config's shapes, prefill and decode figures, floors from the measured bandwidth,
 // per-op timestamps where the adapter has them.
 import { describe, expect, it } from 'vitest';
-import { normalizeConfig } from '../../src/shared/arch/config';
+import { normalizeConfig, type GtaConfig } from '../../src/shared/arch/config';
 import { weightSpec } from '../../src/shared/arch/spec';
 import { GpuBackend } from '../../src/main/engine/arch/gpu';
 import { runBench } from '../../src/main/engine/instrument/bench';
 import { measureReadBandwidth } from '../../src/main/engine/instrument/bandwidth';
+import { fusedGroups } from '../../src/main/engine/weights/fuse';
 import { randomWeights } from '../../src/main/engine/weights/random';
 import { gpuRuntime } from '../helpers/gpu';
 import { TINY_GTA } from '../helpers/checkpoint';
@@ -16,9 +17,14 @@ describe('bench', () => {
     const rt = await gpuRuntime();
     const c = normalizeConfig(TINY_GTA);
     const w = await randomWeights(rt, c, 'f32', 3);
-    for (const s of weightSpec(c).filter((t) => t.required)) expect(w.tensors.has(s.name), s.name).toBe(true);
+    // Every spec tensor is there, under its own name or inside its fused projection.
+    const fused = fusedGroups(c, (n) => n.endsWith('.bias'));
+    for (const s of weightSpec(c).filter((t) => t.required)) {
+      const group = fused.find((g) => g.parts.includes(s.name));
+      expect(w.tensors.has(group ? group.name : s.name), s.name).toBe(true);
+    }
     expect(w.tensors.get('lm_head.weight')).toBe(w.tensors.get('model.embed_tokens.weight'));
-    const q = await rt.readF32(w.tensors.get('model.layers.0.self_attn.q_proj.weight')!);
+    const q = await rt.readF32(w.tensors.get('model.layers.0.self_attn.qkc_proj.weight')!);
     const bound = 1 / Math.sqrt(c.hiddenSize);
     expect(q.every((x) => Number.isFinite(x) && Math.abs(x) <= bound)).toBe(true);
     expect(new Set(q).size).toBeGreaterThan(q.length * 0.9);
@@ -29,7 +35,7 @@ describe('bench', () => {
     const rt = await gpuRuntime();
     const bw = await measureReadBandwidth(rt, 16 << 20, 2, 1);
     expect(bw.gbPerS).toBeGreaterThan(0);
-    const c = normalizeConfig(TINY_GTA);
+    const c = normalizeConfig(TINY_GTA) as GtaConfig;
     const w = await randomWeights(rt, c, 'f16');
     const b = new GpuBackend(rt, c, w, { nCtx: 64, device: 'test' });
     try {

@@ -1,10 +1,10 @@
-// Per-op GPU time from timestamp queries: a runtime that gives every dispatch its own compute pass with
-// timestamp writes (and submits it alone), so the time of each kernel is measured without its
-// neighbours. Slower than the batched runtime by design; use it for one profiled step, never for the
-// throughput figures. Needs the adapter's 'timestamp-query' feature.
+// Per-op GPU time from timestamp queries: a runtime that opens a stamped compute pass around every
+// dispatch, so each kernel's time is measured on its own (pass boundaries add a little; the batched
+// throughput figures never run on this runtime). Stamps are resolved and read once per collect().
+// Needs the adapter's 'timestamp-query' feature.
 import { GpuRuntime } from '../gpu/runtime';
 
-const QUERIES = 4096; // timestamps per query set: begin and end of 2048 dispatches
+const QUERIES = 4096; // begin and end of up to 2048 dispatches between collects
 
 export interface OpTime {
   op: string; // the dispatch label (kernel variant)
@@ -13,62 +13,42 @@ export interface OpTime {
 }
 
 export class ProfilingRuntime extends GpuRuntime {
-  private querySet: GPUQuerySet;
-  private resolve: GPUBuffer;
-  private used = 0;
+  private readonly querySet: GPUQuerySet;
+  private readonly resolveBuf: GPUBuffer; // [QUERIES] u64 nanoseconds
   private labels: string[] = [];
   private times = new Map<string, OpTime>();
 
   constructor(device: GPUDevice) {
     super(device);
     this.querySet = device.createQuerySet({ type: 'timestamp', count: QUERIES });
-    this.resolve = device.createBuffer({ size: QUERIES * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    this.resolveBuf = device.createBuffer({ size: QUERIES * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   }
 
   static supported(device: GPUDevice): boolean {
     return device.features.has('timestamp-query');
   }
 
-  override dispatch(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding)[], workgroups: [number, number?, number?], label?: string): void {
-    // Flush what is pending (its uniforms included) so this dispatch runs alone, in queue order.
-    this.submit();
-    if (this.used + 2 > QUERIES) throw new Error('profiling: more than 2048 dispatches before collect(); collect more often');
-    const [x, y = 1, z = 1] = workgroups;
-    if (x === 0 || y === 0 || z === 0) return;
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass({ timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: this.used, endOfPassWriteIndex: this.used + 1 } });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bindings.map((b, i) => ({ binding: i, resource: 'buffer' in b ? b : { buffer: b } })) }));
-    pass.dispatchWorkgroups(x, y, z);
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
-    this.used += 2;
+  override dispatch(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding | null)[], workgroups: [number, number?, number?], label?: string): void {
+    const i = this.labels.length;
+    if (2 * i + 2 > QUERIES) throw new Error('profiling: more than 2048 dispatches before collect()');
     this.labels.push(label ?? pipeline.label);
-    this.dispatchCount++;
+    this.splitPass({ querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 });
+    super.dispatch(pipeline, bindings, workgroups, label);
+    this.splitPass();
   }
 
-  /** Read the timestamps recorded so far into the per-op totals. */
+  /** Submit, read the stamps recorded since the last collect into the per-op totals. */
   async collect(): Promise<void> {
-    if (this.used === 0) return;
-    const n = this.used;
-    const staging = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.submit();
-    const enc = this.device.createCommandEncoder();
-    enc.resolveQuerySet(this.querySet, 0, n, this.resolve, 0);
-    enc.copyBufferToBuffer(this.resolve, 0, staging, 0, n * 8);
-    this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const ts = new BigUint64Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
+    const n = this.labels.length;
+    if (n === 0) return;
+    this.encode((e) => e.resolveQuerySet(this.querySet, 0, 2 * n, this.resolveBuf, 0));
+    const ts = new BigUint64Array(await this.read(this.resolveBuf, n * 16));
     this.labels.forEach((op, i) => {
-      const ms = Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
       const t = this.times.get(op) ?? { op, calls: 0, ms: 0 };
       t.calls++;
-      t.ms += Math.max(ms, 0);
+      t.ms += ts[2 * i + 1] > ts[2 * i] ? Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 : 0;
       this.times.set(op, t);
     });
-    this.used = 0;
     this.labels = [];
   }
 
@@ -83,6 +63,6 @@ export class ProfilingRuntime extends GpuRuntime {
 
   destroy(): void {
     this.querySet.destroy();
-    this.resolve.destroy();
+    this.resolveBuf.destroy();
   }
 }
