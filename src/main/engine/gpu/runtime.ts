@@ -14,6 +14,7 @@ export interface KernelSource {
 export type Constants = Record<string, number>;
 
 const UNIFORM_ALIGN = 256; // minUniformBufferOffsetAlignment upper bound on every adapter we target
+const STAGING_POOLED_MAX = 256; // bytes: reads up to this size use pooled staging buffers
 const UNIFORM_RING_BYTES = 1 << 20;
 // Bound on cached bind groups; cleared wholesale when full (buffers churned, e.g. a model reload).
 const BIND_GROUP_CACHE = 8192;
@@ -33,6 +34,7 @@ export class GpuRuntime {
   private nextId = 1;
   /** Dispatches recorded since creation (for per-token counters). */
   dispatchCount = 0;
+  private stagingPool: GPUBuffer[] = [];
 
   constructor(device: GPUDevice) {
     this.device = device;
@@ -42,7 +44,10 @@ export class GpuRuntime {
 
   /** The compiled pipeline for a kernel variant; compiled once per (kernel, constants). */
   pipeline(kernel: KernelSource, constants: Constants = {}): GPUComputePipeline {
-    const key = `${kernel.name}:${kernel.entryPoint ?? 'main'}:${Object.entries(constants).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+    // Called for every dispatch of every token: the key is built with a plain loop (no sort, no
+    // intermediate arrays). Call sites pass constants in a fixed order, so the order is part of the key.
+    let key = kernel.entryPoint ? `${kernel.name}:${kernel.entryPoint}` : kernel.name;
+    for (const k in constants) key += `,${k}=${constants[k]}`;
     let p = this.pipelines.get(key);
     if (!p) {
       let module = this.modules.get(kernel.name);
@@ -213,14 +218,22 @@ export class GpuRuntime {
   /** Submit pending work, then read `bytes` of `src` from `offset` back to the CPU. */
   async read(src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    // Small reads (the sampled token id every step) reuse mappable buffers instead of creating one each time.
+    const pool = size <= STAGING_POOLED_MAX ? this.stagingPool : null;
+    const staging = pool?.pop() ?? this.device.createBuffer({ size: pool ? STAGING_POOLED_MAX : size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.encode((e) => e.copyBufferToBuffer(src, offset, staging, 0, size));
     this.submit();
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = staging.getMappedRange().slice(0, bytes);
-    staging.unmap();
-    staging.destroy();
-    return out;
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
+      const out = staging.getMappedRange(0, size).slice(0, bytes);
+      staging.unmap();
+      if (pool && pool.length < 8) pool.push(staging);
+      else staging.destroy();
+      return out;
+    } catch (err) {
+      staging.destroy();
+      throw err;
+    }
   }
 
   async readF32(src: GPUBuffer, count?: number, offsetElems = 0): Promise<Float32Array> {
