@@ -46,8 +46,12 @@ function table(rows: string[]): string {
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-/** Renders Markdown to HTML that contains only the tags this module writes. */
-export function renderMarkdown(source: string): string {
+/**
+ * Renders Markdown to HTML that contains only the tags this module writes. `breaks`: a single line
+ * break inside a paragraph stays a break (chat replies, where the model's lines are meant); without it
+ * the lines join with a space, as in a document (model cards wrapped at a column).
+ */
+export function renderMarkdown(source: string, opts: { breaks?: boolean } = {}): string {
   const lines = escapeHtml(source.replace(/\r\n?/g, '\n')).split('\n');
   const out: string[] = [];
   let i = 0;
@@ -119,7 +123,7 @@ export function renderMarkdown(source: string): string {
     // qualify, e.g. a lone table row), so the loop always advances.
     const para: string[] = [lines[i++]];
     while (i < lines.length && lines[i].trim() && !isBlockStart(lines[i])) para.push(lines[i++]);
-    out.push(`<p>${para.map((p) => inline(p)).join('<br>')}</p>`);
+    out.push(`<p>${para.map((p) => inline(p.trim())).join(opts.breaks ? '<br>' : ' ')}</p>`);
   }
   return out.join('\n');
 }
