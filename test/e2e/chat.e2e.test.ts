@@ -143,5 +143,8 @@ describe('chat', () => {
     await last.getByTestId('message-stats').click();
     await again.getByTestId('reply-run-link').click();
     await expect.poll(() => again.getByTestId('run-detail-status').innerText()).toBe('stopped');
+    await again.getByTestId('metrics-chart').locator('canvas').first().waitFor();
+    await again.waitForTimeout(300);
+    await h.screenshot(again, 'runs-chat-run');
   });
 });
