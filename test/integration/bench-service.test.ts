@@ -32,7 +32,10 @@ describe('bench service', () => {
     const least = series('min_bytes_per_token');
     expect(least[1][1] - least[0][1]).toBe(32 * (8 + 16) * 2 * 2);
     expect(series('decode_ms_per_token')).toHaveLength(4);
-    expect(series('bandwidth_gb_s')[0][1]).toBeGreaterThan(0);
+    const [[, gbPerS]] = series('bandwidth_gb_s');
+    expect(gbPerS).toBeGreaterThan(0);
+    // One bandwidth for every floor: a longer context, more bytes a step, a lower floor.
+    expect(series('floor_tok_s')).toEqual(least.map(([ctx, bytes]) => [ctx, (gbPerS * 1e9) / bytes]));
 
     const progress = log.of('progress').filter((e) => e.taskId === started.taskId);
     expect(progress.map((p) => p.done)).toEqual(Array.from({ length: 2 * 4 }, (_, i) => i + 1));
