@@ -109,6 +109,24 @@ describe('model folders', () => {
     expect(await page.getByTestId('reply-stats').innerText()).toMatch(/completion · T/);
     await page.getByTestId('nav-models').click();
 
+    // Loaded with a 64-token context, a long draft fills the meter, and sending it is refused in words.
+    await page.getByTestId('load-ctx').locator('input').fill('64');
+    await page.getByTestId('load-ctx').locator('input').press('Tab');
+    await item.getByTestId('model-load').click();
+    await item.getByTestId('model-loaded-tag').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('loaded-model').innerText()).toContain('64-token context');
+    await page.getByTestId('nav-chat').click();
+    await page.getByTestId('new-conversation').click();
+    await page.waitForURL(/#\/chat\/[0-9a-f-]{36}$/);
+    await page.getByTestId('composer').locator('textarea').fill('A draft far longer than this model was loaded to hold: '.repeat(2));
+    await expect.poll(() => page.getByTestId('context-meter').getAttribute('data-state')).toBe('full');
+    expect(await page.getByTestId('context-meter').innerText()).toContain('The context is full');
+    await page.getByTestId('send').click();
+    await expect.poll(() => page.getByTestId('chat-error').innerText()).toMatch(/64-token context, so no reply fits/);
+    expect(await page.getByTestId('composer').locator('textarea').inputValue()).toContain('A draft far longer'); // kept to shorten
+    await h.screenshot(page, 'chat-context-full');
+    await page.getByTestId('nav-models').click();
+
     // Remembered by the host across a restart.
     await h.closeContexts();
     await h.restartServer();
