@@ -106,5 +106,8 @@ describe('generate', () => {
     }
     expect(r.value.ids).toEqual(ids);
     expect(ids).toEqual((await generate(b, PROMPT, { maxTokens: 4, sampling: GREEDY, stopTokens: [] })).ids);
+    // Leaving the loop early undoes the step queued ahead: the cache holds the prompt and the fed tokens.
+    for await (const t of generateStream(b, PROMPT, { maxTokens: 10, sampling: GREEDY, stopTokens: [] })) if (t.index === 2) break;
+    expect(b.position).toBe(PROMPT.length + 2);
   });
 });

@@ -112,35 +112,40 @@ export async function* generateStream(backend: InferenceBackend, prompt: readonl
   let arrived = performance.now();
   if (chained && opts.maxTokens > 1 && !stop.has(next)) enqueue();
 
-  for (let index = 0; ; index++) {
-    if (stop.has(next)) {
-      stopReason = 'stop_token';
-      stopToken = next;
-      break;
+  try {
+    for (let index = 0; ; index++) {
+      if (stop.has(next)) {
+        stopReason = 'stop_token';
+        stopToken = next;
+        break;
+      }
+      ids.push(next);
+      seen.push(next);
+      yield { id: next, index, ms: tokenMs[index] };
+      if (ids.length >= opts.maxTokens) break;
+      if (opts.signal?.aborted) {
+        stopReason = 'aborted';
+        break;
+      }
+      if (chained) {
+        if (ids.length + 1 < opts.maxTokens) enqueue();
+        next = await queue.shift()!;
+      } else {
+        next = (await backend.forward({ ids: [next], logits: 'none', sample: { params: opts.sampling, seed: rng.nextU32(), seen } })).token!;
+      }
+      const now = performance.now();
+      const dt = now - arrived; // arrival to arrival: what a reader of the stream sees
+      arrived = now;
+      decodeMs += dt;
+      tokenMs.push(dt);
     }
-    ids.push(next);
-    seen.push(next);
-    yield { id: next, index, ms: tokenMs[index] };
-    if (ids.length >= opts.maxTokens) break;
-    if (opts.signal?.aborted) {
-      stopReason = 'aborted';
-      break;
+  } finally {
+    // Also when the consumer stops iterating early: undo the steps queued past the last token.
+    if (queue.length > 0) {
+      const extra = queue.length;
+      await Promise.all(queue.splice(0));
+      backend.truncate(backend.position - extra);
     }
-    if (chained) {
-      if (ids.length + 1 < opts.maxTokens) enqueue();
-      next = await queue.shift()!;
-    } else {
-      next = (await backend.forward({ ids: [next], logits: 'none', sample: { params: opts.sampling, seed: rng.nextU32(), seen } })).token!;
-    }
-    const now = performance.now();
-    const dt = now - arrived; // arrival to arrival: what a reader of the stream sees
-    arrived = now;
-    decodeMs += dt;
-    tokenMs.push(dt);
-  }
-  if (queue.length > 0) {
-    await Promise.all(queue);
-    backend.truncate(backend.position - queue.length);
   }
   const c2 = backend.counters();
   const steps = tokenMs.length - 1;
