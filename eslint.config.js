@@ -7,7 +7,7 @@ import vueParser from 'vue-eslint-parser';
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'net', 'url', 'worker_threads', 'stream', 'events', 'util'];
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.device/**', 'test-results/**', 'models/**', '**/*.d.ts'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.device/**', '.kbench/**', '.corpus/**', '.gl/**', '.whl/**', 'build-electron/**', 'test-results/**', 'models/**', '**/*.d.ts'] },
   ...tseslint.configs.recommended,
   ...vue.configs['flat/recommended'],
   {
