@@ -72,6 +72,10 @@ describe('chat', () => {
     await turn(page, 'Hello there', 1);
     await page.waitForURL(/#\/chat\/[0-9a-f-]{36}$/);
     const conversationId = page.url().split('/').pop()!;
+    // A system prompt for the conversation, saved by the host when the field is left.
+    await page.getByTestId('system-prompt').locator('textarea').fill('Answer briefly.');
+    await page.getByTestId('composer').locator('textarea').click();
+    await expect.poll(async () => (await h.api('getConversation', { id: conversationId })).conversation.systemPrompt).toBe('Answer briefly.');
     await turn(page, 'Tell me *more*, please', 2);
     expect(await page.locator('[data-role="user"]').last().getByTestId('message-text').innerHTML()).toContain('<em>more</em>');
     for (const stats of await page.getByTestId('message-stats').allInnerTexts()) expect(stats).toMatch(/\d+ tokens · prefill [\d.,]+ tok\/s · decode [\d.,]+ tok\/s/);
