@@ -96,7 +96,7 @@ async function absorbedVsExpanded(d: Dims, n: number, t: number, kv: KvFormat, s
 
 describe('MLA absorbed attention over the latent cache equals expanded per-head attention', () => {
   it('decode, t=70 over 3 splits, f16 latent', () => absorbedVsExpanded(small, 1, 70, 'f16', 32));
-  it('decode, t=33, f32 latent', () => absorbedVsExpanded(small, 1, 33, 'f32'));
+  it('decode, t=33, one split, f16 latent', () => absorbedVsExpanded(small, 1, 33, 'f16'));
   it('prefill n=17 after 4 cached tokens, f16 latent', () => absorbedVsExpanded(small, 17, 21, 'f16'));
   it('prefill n=3 at position 0, f32 latent', () => absorbedVsExpanded(small, 3, 3, 'f32'));
   it('PLM-1.8B dimensions (576-wide keys, 512-wide values), decode t=40, f16 latent', () => absorbedVsExpanded(plm, 1, 40, 'f16', 32));
