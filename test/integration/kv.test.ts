@@ -128,8 +128,10 @@ describe('decoding from the compressed caches equals decoding with expanded per-
     const cache = (backend as GpuBackend).cache;
     const wd = e * dl; // a group's decoded width
     for (let L = 0; L < c.numLayers; L++) {
-      const keys = await rt.readF32(cache.buffers[L].k, t * nk * dk);
-      const lat = await rt.readF32(cache.buffers[L].latent, t * nc * dl);
+      const R = nk * dk + nc * dl;
+      const rows = await rt.readF32(cache.buffers[L].kv, t * R); // [t, k ‖ c]
+      const keys = Float32Array.from({ length: t * nk * dk }, (_, i) => rows[Math.floor(i / (nk * dk)) * R + (i % (nk * dk))]);
+      const lat = Float32Array.from({ length: t * nc * dl }, (_, i) => rows[Math.floor(i / (nc * dl)) * R + nk * dk + (i % (nc * dl))]);
       const wvb = w.get(`model.layers.${L}.self_attn.v_b_proj.weight`)!; // raw memory read as [nq, dl, e·dl]
       const kx = new Float64Array(t * nq * dk);
       const vx = new Float64Array(t * nq * wd);

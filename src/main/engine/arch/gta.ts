@@ -1,6 +1,6 @@
 // GTA (Grouped-head latenT Attention), gta.md's forward pass. Per layer:
 //   [q ‖ k ‖ c] = one fused projection (q [n_q, d_q], k [n_k, d_k], the latent c [n_c, d_l]); g = g_proj(x) [n, H]
-//   rotate-half RoPE on q and k; cache k and the latent c (n_k·d_k + n_c·d_l values per token)
+//   rotate-half RoPE on q and k; cache [k ‖ c] in one store (n_k·d_k + n_c·d_l values per token)
 //   query group j attends with key head j/(n_q/n_k) over latent group j/(n_q/n_c): a_j [d_l]
 //   out_j = (tile(a_j, e) + a_j·W_vb[j]) ⊙ sigmoid(g) (fused kernel), then o_proj
 // Maps are shared per query group, so the attention-probability tap has n_q maps per layer.
@@ -32,15 +32,15 @@ export const gta: Family<GtaConfig> = {
     p.tap('k', L, qkc, nk * dk, W, nq * dq);
     p.tap('latent', L, qkc, nc * dl, W, nq * dq + nk * dk);
     p.tap('gate', L, gate, H);
-    const cache = p.kv.buffers[L];
-    append(p, { buf: qkc, stride: W, offset: nq * dq }, cache.k, nk * dk, nk * dk);
-    append(p, { buf: qkc, stride: W, offset: nq * dq + nk * dk }, cache.latent, nc * dl, nc * dl);
+    const cache = p.kv.buffers[L].kv; // [n_ctx, k ‖ c]
+    const R = nk * dk + nc * dl;
+    append(p, { buf: qkc, stride: W, offset: nq * dq }, cache, R, R);
     let q = qkc;
     if (!p.decode) {
       q = p.act('q');
       gatherRows(p, { buf: qkc, stride: W }, q, nq * dq);
     }
-    attend(p, L, q, cache.k, cache.latent, attn, { hq: nq, hk: nk, hv: nc, dk, dv: dl, scale: 1 / Math.sqrt(c.headDim) });
+    attend(p, L, q, cache, cache, attn, { hq: nq, hk: nk, hv: nc, dk, dv: dl, scale: 1 / Math.sqrt(c.headDim), kView: { row: R }, vView: { row: R, off: nk * dk } });
     const s = { n: p.n, nq, dl, e: c.valueExpand, wF16: p.wF16 };
     decodeVOp.recordGtaDecodeV(p.rt, { a: attn, w: p.weight(`${pre}v_b_proj.weight`), gate, out: dec }, s);
     p.count('v_decode', decodeVOp.gtaDecodeVFlops(s), decodeVOp.gtaDecodeVBytes(s));

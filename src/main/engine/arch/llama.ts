@@ -1,5 +1,5 @@
 // Llama / Qwen2 (MHA, GQA, MQA): one fused q‖k‖v projection (Qwen2's biases fused alike), rotate-half
-// RoPE over q's and k's heads in one pass, K and V appended to the cache, attention, o_proj.
+// RoPE over q's and k's heads in one pass, k ‖ v appended to the cache in one store, attention, o_proj.
 import type { LlamaConfig } from '../../../shared/arch/config';
 import { append, attend, gatherRows, linear, rope } from './blocks';
 import type { Family } from './family';
@@ -19,16 +19,16 @@ export const llama: Family<LlamaConfig> = {
     p.tap('q', L, qkv, nh * d, W, 0);
     p.tap('k', L, qkv, nk * d, W, nh * d);
     p.tap('v', L, qkv, nk * d, W, (nh + nk) * d);
-    const cache = p.kv.buffers[L];
-    append(p, { buf: qkv, stride: W, offset: nh * d }, cache.k, nk * d, nk * d);
-    append(p, { buf: qkv, stride: W, offset: (nh + nk) * d }, cache.v, nk * d, nk * d);
+    const cache = p.kv.buffers[L].kv; // [n_ctx, k ‖ v]
+    const R = 2 * nk * d;
+    append(p, { buf: qkv, stride: W, offset: nh * d }, cache, R, R);
     // One token's query is already dense at the row's start; a prompt's rows need gathering.
     let q = qkv;
     if (!p.decode) {
       q = p.act('q');
       gatherRows(p, { buf: qkv, stride: W }, q, nh * d);
     }
-    attend(p, L, q, cache.k, cache.v, attn, { hq: nh, hk: nk, hv: nk, dk: d, dv: d, scale: 1 / Math.sqrt(d) });
+    attend(p, L, q, cache, cache, attn, { hq: nh, hk: nk, hv: nk, dk: d, dv: d, scale: 1 / Math.sqrt(d), kView: { row: R }, vView: { row: R, off: nk * d } });
     linear(p, 'attn_out', `${pre}o_proj`, { buf: attn }, { buf: out }, nh * d, H);
     p.tap('attn_out', L, out, H);
   },

@@ -67,7 +67,7 @@ abstract class KvCacheBase {
 }
 
 export class GpuKvCache extends KvCacheBase {
-  /** buffers[layer][name]: [n_ctx, rowElems] f16 packed in u32 pairs, or f32. */
+  /** buffers[layer][name]: [n_ctx, rowElems] f16 packed in u32 pairs, or f32 (layout.ts names them). */
   readonly buffers: Record<string, GPUBuffer>[];
 
   constructor(rt: GpuRuntime, shape: KvShape, dtype: 'f16' | 'f32', nCtx: number) {
@@ -90,11 +90,6 @@ export class GpuKvCache extends KvCacheBase {
 
   protected allocatedBytes(layer: number, name: string): number {
     return this.buffers[layer][name].size;
-  }
-
-  /** The element offset of token `pos` in buffer `name` (strides in elements). */
-  rowOffset(name: string, pos: number): number {
-    return pos * this.layout.buffers.find((b) => b.name === name)!.rowElems;
   }
 
   destroy(): void {

@@ -1,9 +1,10 @@
 // What each attention variant caches per token and layer, as the variant means it (architecture.md):
 //   llama (MHA/GQA): keys [n_kv, d_k] and values [n_kv, d_v]
-//   mla:             one latent row [d_c + d_rope]: the normalised c, then the roped shared key
+//   mla:             the normalised latent c [d_c] and the roped shared key [d_rope]
 //   gta:             keys [n_k, d_k] and the latent [n_c, d_l]
-// A "buffer" is one GPU allocation per layer; a "part" is what a report names. MLA keeps c and k_rope
-// in one row (the decode kernel reads them as one 576-wide key) but reports them as two parts.
+// Each layer keeps one buffer whose token row holds the parts side by side ([k ‖ v], [c ‖ k_rope],
+// [k ‖ c]): the fused projection writes a token's parts next to each other, so one append stores them,
+// and the attention kernels read each part through a strided view. Reports name the parts.
 
 import type { ModelConfig } from '../../../shared/arch/config';
 import type { KvPartName } from '../../../shared/formulas';
@@ -51,38 +52,36 @@ export interface KvLayout {
 }
 
 export function kvLayout(s: KvShape): KvLayout {
-  let buffers: KvBufferLayout[];
   let parts: KvPart[];
+  let buffer: KvBufferLayout;
   switch (s.family) {
-    case 'llama':
-      buffers = [
-        { name: 'k', rowElems: s.nKvHeads * s.headDimK },
-        { name: 'v', rowElems: s.nKvHeads * s.headDimV },
-      ];
+    case 'llama': {
+      const w = s.nKvHeads * s.headDimK;
+      buffer = { name: 'kv', rowElems: w + s.nKvHeads * s.headDimV };
       parts = [
-        { name: 'keys', buffer: 'k', offset: 0, elems: buffers[0].rowElems },
-        { name: 'values', buffer: 'v', offset: 0, elems: buffers[1].rowElems },
+        { name: 'keys', buffer: 'kv', offset: 0, elems: w },
+        { name: 'values', buffer: 'kv', offset: w, elems: s.nKvHeads * s.headDimV },
       ];
       break;
+    }
     case 'mla':
-      buffers = [{ name: 'latent', rowElems: s.kvLoraRank + s.ropeDim }];
+      buffer = { name: 'latent', rowElems: s.kvLoraRank + s.ropeDim };
       parts = [
         { name: 'latent', buffer: 'latent', offset: 0, elems: s.kvLoraRank },
         { name: 'ropeKey', buffer: 'latent', offset: s.kvLoraRank, elems: s.ropeDim },
       ];
       break;
-    case 'gta':
-      buffers = [
-        { name: 'k', rowElems: s.nKeyHeads * s.keyDim },
-        { name: 'latent', rowElems: s.nLatentGroups * s.latentDim },
-      ];
+    case 'gta': {
+      const w = s.nKeyHeads * s.keyDim;
+      buffer = { name: 'kv', rowElems: w + s.nLatentGroups * s.latentDim };
       parts = [
-        { name: 'keys', buffer: 'k', offset: 0, elems: buffers[0].rowElems },
-        { name: 'latent', buffer: 'latent', offset: 0, elems: buffers[1].rowElems },
+        { name: 'keys', buffer: 'kv', offset: 0, elems: w },
+        { name: 'latent', buffer: 'kv', offset: w, elems: s.nLatentGroups * s.latentDim },
       ];
       break;
+    }
   }
-  return { family: s.family, nLayers: s.nLayers, buffers, parts, elemsPerToken: parts.reduce((a, p) => a + p.elems, 0) };
+  return { family: s.family, nLayers: s.nLayers, buffers: [buffer], parts, elemsPerToken: parts.reduce((a, p) => a + p.elems, 0) };
 }
 
 export function dtypeBytes(d: KvDtype): number {
