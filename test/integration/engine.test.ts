@@ -1,7 +1,9 @@
 // The GPU forward passes against the CPU reference on tiny seeded-random checkpoints of every family:
 // prefill logits (f32 and f16 weights), step-by-step decode with the cache, taps and attention maps.
 import { afterAll, describe, expect, it } from 'vitest';
+import { GpuBackend } from '../../src/main/engine/arch/gpu';
 import { openBackend } from '../../src/main/engine/backend';
+import { uploadCheckpoint } from '../../src/main/engine/weights/upload';
 import type { InferenceBackend, WeightDtype } from '../../src/main/engine/arch/types';
 import { gpuRuntime, relL2 } from '../helpers/gpu';
 import { TINY_DSV2, TINY_GTA, TINY_LLAMA, TINY_PLM, TINY_QWEN2, writeTinyCheckpoint } from '../helpers/checkpoint';
@@ -45,5 +47,27 @@ describe.each(CASES)('GPU engine vs CPU reference: %s', (_name, raw) => {
       expect(relL2(step.logits[0], want[i]), `step ${i}`).toBeLessThan(TOL[dtype]);
     }
     expect(gpu.position).toBe(IDS.length);
+  });
+});
+
+describe('chunked prefill', () => {
+  it('a prompt recorded in chunks of 4 rows gives the logits, taps and cache of one chunk', async () => {
+    const rt = await gpuRuntime();
+    const dir = writeTinyCheckpoint(TINY_PLM, { seed: 13 });
+    const whole = await open(dir, 'gpu', 'f32');
+    const { info, weights } = await uploadCheckpoint(rt, dir, { dtype: 'f32' });
+    const chunked = new GpuBackend(rt, info.config, weights, { nCtx: 64, device: 'test', maxChunk: 4 });
+    opened.push(chunked);
+    expect(chunked.chunk).toBe(4);
+    const want = await whole.forward({ ids: IDS, logits: 'all', taps: ['attn_out.1'] });
+    const got = await chunked.forward({ ids: IDS, logits: 'all', taps: ['attn_out.1'] });
+    for (let i = 0; i < IDS.length; i++) expect(relL2(got.logits[i], want.logits[i]), `row ${i}`).toBeLessThan(1e-5);
+    expect(relL2(got.taps['attn_out.1'], want.taps['attn_out.1'])).toBeLessThan(1e-5);
+    const nextWhole = await whole.forward({ ids: [9], logits: 'last' });
+    const nextChunked = await chunked.forward({ ids: [9], logits: 'last' });
+    expect(relL2(nextChunked.logits[0], nextWhole.logits[0])).toBeLessThan(1e-5);
+    chunked.reset();
+    const last = await chunked.forward({ ids: IDS, logits: 'last' });
+    expect(relL2(last.logits[0], want.logits[IDS.length - 1])).toBeLessThan(1e-5);
   });
 });

@@ -32,6 +32,8 @@ export interface GpuBackendOptions {
   device: string;
   /** The weights belong to another backend too (a profiling twin): dispose leaves them. */
   sharedWeights?: boolean;
+  /** Most rows recorded per prefill chunk (default 2048; lower bounds activation memory). */
+  maxChunk?: number;
 }
 
 export class GpuBackend implements InferenceBackend {
@@ -66,7 +68,7 @@ export class GpuBackend implements InferenceBackend {
     this.kv = new GpuKvCache(rt, kvShapeOf(config), weights.dtype, o.nCtx);
     this.scratch = new Scratch(rt);
     const widest = Math.max(2 * config.intermediateSize, config.hiddenSize, ...Object.values(this.family.rowBuffers(config)));
-    this.chunk = Math.max(1, Math.min(MAX_CHUNK, Math.floor(rt.device.limits.maxStorageBufferBindingSize / (widest * 4))));
+    this.chunk = Math.max(1, Math.min(o.maxChunk ?? MAX_CHUNK, Math.floor(rt.device.limits.maxStorageBufferBindingSize / (widest * 4))));
     this.ids = rt.buffer(this.chunk * 4, 'ids'); // [chunk] u32
     this.token = rt.buffer(4, 'token'); // [1] u32
     this.seen = rt.buffer(o.nCtx * 4, 'penalised-ids'); // [nCtx] u32
