@@ -38,8 +38,10 @@ struct Params {
   v_off: u32,
   scale: f32,
   n_splits: u32,
-  _pad0: u32,
-  _pad1: u32,
+  // DC and BK again, as loop bounds the compiler cannot see: fully unrolled inner loops made lavapipe's
+  // compile of this shader take tens of seconds (the NVIDIA driver still unrolls in part).
+  dc: u32,
+  bk: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -121,7 +123,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
           let qo = (e / BK) * DK + c0;
           let ko = (e % BK) * DCP;
           var dot = 0.0;
-          for (var d = 0u; d < DC; d++) {
+          for (var d = 0u; d < p.dc; d++) {
             dot += qs[qo + d] * ks[ko + d];
           }
           s[i] += dot;
@@ -144,7 +146,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       if (e < GB * BK) {
         let g = e / BK;
         var m = hm[g];
-        for (var kk = 0u; kk < BK; kk++) {
+        for (var kk = 0u; kk < p.bk; kk++) {
           m = max(m, ss[g * BK + kk]);
         }
         m_new[i] = m;
@@ -165,7 +167,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     workgroupBarrier();
     if (tid < GB) {
       var sum = 0.0;
-      for (var kk = 0u; kk < BK; kk++) {
+      for (var kk = 0u; kk < p.bk; kk++) {
         sum += ss[tid * BK + kk];
       }
       hl[tid] = hl[tid] * ha[tid] + sum;
@@ -190,7 +192,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         if (g < GB) {
           let col = o % DC;
           var a = acc[c * OPT + i] * ha[g];
-          for (var kk = 0u; kk < BK; kk++) {
+          for (var kk = 0u; kk < p.bk; kk++) {
             a += ss[g * BK + kk] * ks[kk * DCP + col];
           }
           acc[c * OPT + i] = a;

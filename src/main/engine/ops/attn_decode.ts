@@ -82,7 +82,7 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
       {
         t: s.t, chunk: pl.chunk, hq: s.hq, gu: a.gu, hpk: a.hpk, hpv: a.hpv,
         kRow: a.kRow, kHead: a.kHead, kOff: a.kOff, vRow: a.vRow, vHead: a.vHead, vOff: a.vOff,
-        scale: s.scale, nSplits: pl.splits, pad0: 0, pad1: 0,
+        scale: s.scale, nSplits: pl.splits, dc: DC, bk: BK,
       },
       ['scale'],
     ),
