@@ -4,10 +4,12 @@ import type { CliCommand } from './command';
 import { generateCommand } from './generate';
 import { inspectCommand } from './inspect';
 import { logitsCommand } from './logits';
+import { perplexityCommand } from './perplexity';
 
 export const commands: Record<string, CliCommand> = {
   inspect: inspectCommand,
   generate: generateCommand,
   logits: logitsCommand,
   bench: benchCommand,
+  perplexity: perplexityCommand,
 };
