@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isSafeExternalUrl } from '../shared/validate';
+import { folderChooser } from './host/folder-dialog';
 import { registerIpc } from './host/ipc';
 import { contentSecurityPolicy, isAppUrl, windowOptions } from './host/window-options';
 import { createServices, type Services } from './services';
@@ -27,7 +28,9 @@ function openExternally(url: string): void {
 
 function createWindow(services: Services): void {
   const win = new BrowserWindow(windowOptions(join(here, '../preload/index.cjs')));
-  const unregister = registerIpc(ipcMain, services, win, appUrl);
+  const unregister = registerIpc(ipcMain, services, win, appUrl, {
+    chooseFolder: folderChooser((options) => dialog.showOpenDialog(win, options)),
+  });
   win.on('closed', unregister);
   win.once('ready-to-show', () => win.show());
   win.webContents.on('will-navigate', (event, url) => {

@@ -355,6 +355,11 @@ export interface ApiMethods {
   cancelTask: { params: { taskId: string }; result: { cancelled: boolean } };
   /** The runs as a file's text; the renderer saves it (download) under `filename`. */
   exportRuns: { params: { ids: string[]; format: 'json' | 'csv' }; result: ExportResult };
+  /**
+   * The desktop app's native folder dialog; `path` is null when the user cancels. The browser host
+   * answers `supported: false` (a page cannot browse the server's disk), so the renderer keeps a path field.
+   */
+  chooseFolder: { params: { title?: string }; result: { path: string | null; supported: boolean } };
   // models
   /** The bundled zoo (models/catalog.json) then the folders the user added. */
   listModels: { params: Record<string, never>; result: ModelList };
@@ -410,6 +415,7 @@ export const METHOD_NAMES = [
   'openExternal',
   'cancelTask',
   'exportRuns',
+  'chooseFolder',
   'listModels',
   'validateModelFolder',
   'addModelFolder',

@@ -256,6 +256,13 @@ function exportRuns(p: unknown): Params<'exportRuns'> {
   return { ids, format: c.oneOf(o.format, 'format', ['json', 'csv'] as const) };
 }
 
+function chooseFolder(p: unknown): Params<'chooseFolder'> {
+  const c: Checker = new Checker('chooseFolder');
+  const o = c.object(p ?? {}, 'params', ['title']);
+  const title = c.optString(o.title, 'title', LIMITS.titleChars);
+  return title === undefined ? {} : { title: title.trim() };
+}
+
 function pathOnly(method: string) {
   return (p: unknown): { path: string } => {
     const c: Checker = new Checker(method);
@@ -416,6 +423,7 @@ export const validators: { [M in MethodName]: (params: unknown) => Params<M> } =
   openExternal,
   cancelTask,
   exportRuns,
+  chooseFolder,
   listModels: noFields('listModels'),
   validateModelFolder: pathOnly('validateModelFolder'),
   addModelFolder,

@@ -168,6 +168,8 @@ describe('browser host', () => {
     const info = ok(await api<{ host: string; dataDir: string }>('systemInfo', {}));
     expect(info).toMatchObject({ host: 'browser', dataDir: join(dir, 'data') });
     expect(ok(await api('openExternal', { url: 'https://example.com/' }))).toEqual({ opened: false });
+    // A page cannot browse the server's disk: no dialog, and the renderer keeps its path field.
+    expect(ok(await api('chooseFolder', { title: 'Choose a model folder' }))).toEqual({ path: null, supported: false });
   });
 
   it('requires the token on the WebSocket and delivers events', async () => {

@@ -39,6 +39,7 @@ describe('preload api', () => {
   it('exposes exactly METHOD_NAMES and onEvent, frozen', () => {
     const api = buildWorkbenchApi(loopbackIpc());
     expect(Object.keys(api).sort()).toEqual([...METHOD_NAMES, 'onEvent'].sort());
+    expect(Object.keys(api)).toContain('chooseFolder');
     for (const k of Object.keys(api)) expect(typeof (api as unknown as Record<string, unknown>)[k]).toBe('function');
     expect(Object.isFrozen(api)).toBe(true);
   });

@@ -59,6 +59,17 @@ describe('validate', () => {
     expect(fieldOf(() => validateRequest('openExternal', { url: 'not a url' }))).toBe('url');
   });
 
+  it('checks chooseFolder: an optional, non-empty title and nothing else', () => {
+    expect(validateRequest('chooseFolder', {})).toEqual({});
+    expect(validateRequest('chooseFolder', undefined)).toEqual({});
+    expect(validateRequest('chooseFolder', { title: '  Pick a checkpoint ' })).toEqual({ title: 'Pick a checkpoint' });
+    expect(fieldOf(() => validateRequest('chooseFolder', { title: 3 }))).toBe('title');
+    expect(fieldOf(() => validateRequest('chooseFolder', { title: ' ' }))).toBe('title');
+    expect(fieldOf(() => validateRequest('chooseFolder', { title: 'x'.repeat(501) }))).toBe('title');
+    expect(fieldOf(() => validateRequest('chooseFolder', { defaultPath: '/etc' }))).toBe('defaultPath');
+    expect(() => validateRequest('chooseFolder', [])).toThrow(InvalidRequestError);
+  });
+
   it('rejects non-objects and unknown methods', () => {
     expect(() => validateRequest('getRun', null)).toThrow(/getRun: "params" must be a JSON object/);
     expect(() => validateRequest('getRun', [ID])).toThrow(InvalidRequestError);

@@ -79,6 +79,8 @@ export function createServices(opts: ServicesOptions): Services {
     },
     cancelTask: ({ taskId }) => ({ cancelled: tasks.cancel(taskId) }),
     exportRuns: ({ ids, format }) => exportRuns(store, ids, format),
+    // A dialog needs a window on the user's screen; the Electron host replaces this (host/folder-dialog.ts).
+    chooseFolder: () => ({ path: null, supported: false }),
     listModels: () => models.list(),
     validateModelFolder: ({ path }) => models.validate(path),
     addModelFolder: ({ path, name }) => models.addFolder(path, name),
