@@ -42,6 +42,9 @@ describe('model folders', () => {
     const page = await h.open('#/models');
     await page.getByTestId('model-list').waitFor();
     const before = (await h.api('listModels', {})).models.length;
+    // The browser host cannot open a dialog on the server's disk: a typed path, with a hint saying whose disk.
+    expect(await page.getByTestId('add-folder-server-hint').innerText()).toContain('machine running the server');
+    expect(await page.getByTestId('add-folder-choose').count()).toBe(0);
 
     await check(page, truncatedFolder(root));
     const truncated = await problems(page);
