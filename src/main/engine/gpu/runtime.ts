@@ -19,6 +19,26 @@ const UNIFORM_RING_BYTES = 1 << 20;
 // Bound on cached bind groups; cleared wholesale when full (buffers churned, e.g. a model reload).
 const BIND_GROUP_CACHE = 8192;
 
+/**
+ * What the n-th dispatch (or pipeline request) of the previous batch used. A decode step records the
+ * same sequence every token, so the n-th call of this batch is checked against slot n by identity
+ * (no key strings, no map lookups); a mismatch falls back to the keyed caches and refills the slot.
+ */
+interface DispatchSlot {
+  pipeline: GPUComputePipeline;
+  bufs: (GPUBuffer | null)[]; // per binding; null = left out
+  offs: number[]; // per binding: offset, or -1 for a whole buffer
+  sizes: number[]; // per binding: size, or -1 for a whole buffer / unspecified size
+  group: GPUBindGroup;
+}
+
+interface PipelineSlot {
+  kernel: KernelSource;
+  keys: string[];
+  vals: number[];
+  pipeline: GPUComputePipeline;
+}
+
 export class GpuRuntime {
   readonly device: GPUDevice;
   private pipelines = new Map<string, GPUComputePipeline>();
@@ -35,6 +55,11 @@ export class GpuRuntime {
   /** Dispatches recorded since creation (for per-token counters). */
   dispatchCount = 0;
   private stagingPool: GPUBuffer[] = [];
+  private dispatchSlots: DispatchSlot[] = [];
+  private pipelineSlots: PipelineSlot[] = [];
+  private dispatchCursor = 0; // dispatches recorded in the current batch
+  private pipelineCursor = 0; // pipeline() calls in the current batch
+  private passPipeline: GPUComputePipeline | null = null; // last pipeline set on the open pass
 
   constructor(device: GPUDevice) {
     this.device = device;
@@ -44,6 +69,26 @@ export class GpuRuntime {
 
   /** The compiled pipeline for a kernel variant; compiled once per (kernel, constants). */
   pipeline(kernel: KernelSource, constants: Constants = {}): GPUComputePipeline {
+    const slotIndex = this.pipelineCursor++;
+    const slot = this.pipelineSlots[slotIndex];
+    if (slot && slot.kernel === kernel) {
+      let j = 0;
+      let same = true;
+      for (const k in constants) {
+        if (slot.keys[j] !== k || slot.vals[j] !== constants[k]) {
+          same = false;
+          break;
+        }
+        j++;
+      }
+      if (same && j === slot.keys.length) return slot.pipeline;
+    }
+    const p = this.compiledPipeline(kernel, constants);
+    this.pipelineSlots[slotIndex] = { kernel, keys: Object.keys(constants), vals: Object.values(constants), pipeline: p };
+    return p;
+  }
+
+  private compiledPipeline(kernel: KernelSource, constants: Constants): GPUComputePipeline {
     // Called for every dispatch of every token: the key is built with a plain loop (no sort, no
     // intermediate arrays). Call sites pass constants in a fixed order, so the order is part of the key.
     let key = kernel.entryPoint ? `${kernel.name}:${kernel.entryPoint}` : kernel.name;
@@ -118,6 +163,7 @@ export class GpuRuntime {
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder();
       this.pass = this.encoder.beginComputePass(this.nextTimestampWrites ? { timestampWrites: this.nextTimestampWrites } : undefined);
+      this.passPipeline = null;
       this.nextTimestampWrites = undefined;
     }
     return this.pass;
@@ -152,12 +198,53 @@ export class GpuRuntime {
     if (x === 0 || y === 0 || z === 0) return;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new Error(`dispatch ${label ?? pipeline.label}: ${x}×${y}×${z} workgroups exceeds the limit ${max} per dimension`);
-    const bindGroup = this.bindGroup(pipeline, bindings, label);
+    const bindGroup = this.slotBindGroup(pipeline, bindings, label);
     const pass = this.computePass();
-    pass.setPipeline(pipeline);
+    // Consecutive dispatches of one kernel (a layer's GEMVs) skip the native setPipeline call.
+    if (this.passPipeline !== pipeline) {
+      pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+  }
+
+  /** The bind group of this batch's next dispatch: the previous batch's at the same index when identical. */
+  private slotBindGroup(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding | null)[], label?: string): GPUBindGroup {
+    const slotIndex = this.dispatchCursor++;
+    const slot = this.dispatchSlots[slotIndex];
+    if (slot && slot.pipeline === pipeline && slot.bufs.length === bindings.length) {
+      let same = true;
+      for (let i = 0; i < bindings.length && same; i++) {
+        const b = bindings[i];
+        if (!b) same = slot.bufs[i] === null;
+        else if ('buffer' in b) same = slot.bufs[i] === b.buffer && slot.offs[i] === (b.offset ?? 0) && slot.sizes[i] === (b.size ?? -1);
+        else same = slot.bufs[i] === b && slot.offs[i] === -1;
+      }
+      if (same) return slot.group;
+    }
+    const group = this.bindGroup(pipeline, bindings, label);
+    const bufs: (GPUBuffer | null)[] = [];
+    const offs: number[] = [];
+    const sizes: number[] = [];
+    for (const b of bindings) {
+      if (!b) {
+        bufs.push(null);
+        offs.push(-1);
+        sizes.push(-1);
+      } else if ('buffer' in b) {
+        bufs.push(b.buffer);
+        offs.push(b.offset ?? 0);
+        sizes.push(b.size ?? -1);
+      } else {
+        bufs.push(b);
+        offs.push(-1);
+        sizes.push(-1);
+      }
+    }
+    this.dispatchSlots[slotIndex] = { pipeline, bufs, offs, sizes, group };
+    return group;
   }
 
   /**
@@ -213,6 +300,7 @@ export class GpuRuntime {
     }
     // Uniforms of a submitted batch stay valid until the ring wraps; the queue orders the writes.
     this.ringBase = this.ringOffset = 0;
+    this.dispatchCursor = this.pipelineCursor = 0;
   }
 
   /** Submit pending work, then read `bytes` of `src` from `offset` back to the CPU. */

@@ -39,9 +39,18 @@ export function requirePositiveInts(op: string, fields: Record<string, number>):
   }
 }
 
+// A buffer's size never changes; GPUBuffer.size is a native getter that costs more than a map lookup,
+// and every dispatch of every decode step checks a few operands.
+const sizes = new WeakMap<GPUBuffer, number>();
+
 /** Checks that a buffer holds at least `bytes`, naming the operand when it does not. */
 export function requireBytes(op: string, name: string, buf: GPUBuffer, bytes: number): void {
-  if (buf.size < bytes) throw opError(op, `${name} holds ${buf.size} bytes but the shape needs ${bytes}`);
+  let size = sizes.get(buf);
+  if (size === undefined) {
+    size = buf.size;
+    sizes.set(buf, size);
+  }
+  if (size < bytes) throw opError(op, `${name} holds ${size} bytes but the shape needs ${bytes}`);
 }
 
 /** Bytes of `elems` weight elements: packed f16 pairs or one f32 each. */
