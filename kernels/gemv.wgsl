@@ -5,11 +5,15 @@
 // the partial sums meet in a workgroup-memory tree (no subgroup builtins: the result must not depend
 // on the subgroup size). VEC needs 16-byte aligned rows (in % 8 == 0 for f16, % 4 for f32, and x's
 // stride and offset % 4 == 0); otherwise the scalar path reads one element at a time.
+// ACT applies the MLP's activation to x as it is read (the down projection of a decode step, so the
+// activation costs no dispatch of its own): 1 = SwiGLU, x = silu(x[i]) · x[i + act_offset] (gate ‖ up
+// halves of one row); 2 = ReLU², x = max(x[i], 0)².
 
 override W_F16: bool = true;
 override VEC: bool = false;
 override BATCH: u32 = 1u;
 override TPR: u32 = 256u;
+override ACT: u32 = 0u;
 
 // Uniform flags rather than override constants: the branches are uniform and cheap, and fewer
 // pipeline variants keep compile time down (seconds each on software drivers).
@@ -27,7 +31,7 @@ struct Params {
   y_stride: u32,
   y_offset: u32,
   flags: u32,
-  _pad: u32,
+  act_offset: u32, // elements from a gate to its up value (ACT 1)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -53,8 +57,33 @@ fn bload(i: u32) -> f32 {
   return bitcast<f32>(bias[i]);
 }
 
+// Same formulas as kernels/activation.wgsl, so the fused and unfused paths round alike.
+fn act4(a: vec4f, i: u32) -> vec4f {
+  if (ACT == 1u) {
+    return a * (1.0 / (1.0 + exp(-a))) * x[i + p.act_offset / 4u];
+  }
+  if (ACT == 2u) {
+    let m = max(a, vec4f(0.0));
+    return m * m;
+  }
+  return a;
+}
+
+fn xvec(i: u32) -> vec4f {
+  return act4(x[i], i);
+}
+
 fn xload(i: u32) -> f32 {
-  return x[i >> 2u][i & 3u];
+  let a = x[i >> 2u][i & 3u];
+  if (ACT == 1u) {
+    let j = i + p.act_offset;
+    return a * (1.0 / (1.0 + exp(-a))) * x[j >> 2u][j & 3u];
+  }
+  if (ACT == 2u) {
+    let m = max(a, 0.0);
+    return m * m;
+  }
+  return a;
 }
 
 // Rows b ≥ BATCH contribute nothing; with BATCH a pipeline constant these calls fold away, so the
@@ -64,14 +93,14 @@ fn dot8(b: u32, k: u32, lo: vec4f, hi: vec4f) -> f32 {
     return 0.0;
   }
   let xv = (b * p.x_stride + p.x_offset) / 4u + 2u * k;
-  return dot(lo, x[xv]) + dot(hi, x[xv + 1u]);
+  return dot(lo, xvec(xv)) + dot(hi, xvec(xv + 1u));
 }
 
 fn dot4(b: u32, k: u32, wv: vec4f) -> f32 {
   if (b >= BATCH) {
     return 0.0;
   }
-  return dot(wv, x[(b * p.x_stride + p.x_offset) / 4u + k]);
+  return dot(wv, xvec((b * p.x_stride + p.x_offset) / 4u + k));
 }
 
 fn mul1(b: u32, i: u32, wv: f32) -> f32 {

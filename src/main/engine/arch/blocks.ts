@@ -66,13 +66,13 @@ export function linear(
   y: Act,
   inDim: number,
   outDim: number,
-  o: { rows?: number; accumulate?: boolean; noBias?: boolean } = {},
+  o: { rows?: number; accumulate?: boolean; noBias?: boolean; act?: linearOp.LinearArgs['act'] } = {},
 ): void {
   const rows = o.rows ?? p.n;
   const bias = o.noBias ? undefined : p.w.tensors.get(`${prefix}.bias`);
   linearOp.linear(p.rt, {
     x: x.buf, xStride: x.stride, xOffset: x.offset, y: y.buf, yStride: y.stride, yOffset: y.offset,
-    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate,
+    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate, act: o.act,
   });
   p.count(role, linearOp.flops({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }), linearOp.bytes({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }));
 }
@@ -136,11 +136,24 @@ export function decodeScratchBytes(hq: number, dv: number): number {
   return decodeOp.attnDecodeScratchBytes(hq, dv);
 }
 
-/** The MLP of layer L on xn [n, H] → out [n, H]: down(silu(gate(x))·up(x)) or down(relu(up(x))²); gate and up are one fused GEMV. */
+/**
+ * The MLP of layer L on xn [n, H] → out [n, H]: down(silu(gate(x))·up(x)) or down(relu(up(x))²); gate
+ * and up are one fused GEMV. A decode step without taps applies the activation inside the down GEMV's
+ * reads of `up` (one dispatch less per layer); otherwise it is materialised in `ff_act`.
+ */
 export function mlp(p: Pass, L: number, xn: GPUBuffer, out: GPUBuffer): void {
   const { hiddenSize: H, intermediateSize: F } = p.c;
   const pre = `model.layers.${L}.mlp.`;
   const up = p.act('ff_up'); // [n, 2F] for SwiGLU (gate ‖ up, fused), [n, F] for ReLU²
+  if (p.decode && !p.tapping) {
+    const swiglu = p.c.mlp === 'swiglu';
+    linear(p, 'mlp_up', `${pre}${swiglu ? 'gate_up_proj' : 'up_proj'}`, { buf: xn }, { buf: up }, H, swiglu ? 2 * F : F);
+    const kind = swiglu ? 'swiglu' : 'relu2';
+    // The activation's arithmetic still happens (in the GEMV); its only memory traffic is the up half.
+    p.count('mlp_act', activationOp.flops({ rows: p.n, cols: F, kind }), swiglu ? p.n * F * 4 : 0);
+    linear(p, 'mlp_out', `${pre}down_proj`, { buf: up, stride: swiglu ? 2 * F : F }, { buf: out }, F, H, { act: kind });
+    return;
+  }
   const act = p.act('ff_act');
   if (p.c.mlp === 'swiglu') {
     linear(p, 'mlp_up', `${pre}gate_up_proj`, { buf: xn }, { buf: up }, H, 2 * F);

@@ -49,6 +49,11 @@ export class Pass {
     return this.n === 1;
   }
 
+  /** Some tap was asked for: every intermediate the taps name must then be materialised. */
+  get tapping(): boolean {
+    return this.taps !== null;
+  }
+
   act(name: string): GPUBuffer {
     return this.scratch.get(name);
   }

@@ -8,7 +8,7 @@ export { bytes, flops } from './linear_common';
 
 const kernel: KernelSource = { name: 'gemv', code };
 const params = uniformStruct({
-  out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32', _pad: 'u32',
+  out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32', act_offset: 'u32',
 });
 
 /** Rows of x that share one pass over W. */
@@ -32,7 +32,8 @@ function defaultThreadsPerRow(loadsPerRow: number): number {
 
 export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): void {
   const a = resolveLinear('gemv', args);
-  const vec = (a.wF16 ? a.inDim % 8 === 0 : a.inDim % 4 === 0) && a.xStride % 4 === 0 && a.xOffset % 4 === 0;
+  const actOffset = a.act === 'swiglu' ? (a.actOffset ?? a.inDim) : 0;
+  const vec = (a.wF16 ? a.inDim % 8 === 0 : a.inDim % 4 === 0) && a.xStride % 4 === 0 && a.xOffset % 4 === 0 && actOffset % 4 === 0;
   const loads = vec ? a.inDim / (a.wF16 ? 8 : 4) : a.inDim;
   const tpr = opts.threadsPerRow ?? defaultThreadsPerRow(loads);
   if (!Number.isInteger(Math.log2(tpr)) || tpr > 256) throw opError('gemv', `threadsPerRow = ${tpr} must be a power of two ≤ 256`);
@@ -42,11 +43,11 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
   for (let r0 = 0; r0 < a.rows; r0 += GEMV_MAX_BATCH) {
     const batch = Math.min(GEMV_MAX_BATCH, a.rows - r0);
     const pipe = rt.pipeline(kernel, {
-      W_F16: a.wF16 ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr,
+      W_F16: a.wF16 ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr, ACT: a.act === 'swiglu' ? 1 : a.act === 'relu2' ? 2 : 0,
     });
     const u = rt.uniform(params({
       out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset + r0 * a.xStride,
-      y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, flags: linearFlags(a), _pad: 0,
+      y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, flags: linearFlags(a), act_offset: actOffset,
     }));
     rt.dispatch(pipe, [u, a.w, a.x, bias, a.y], grid, 'gemv');
   }

@@ -4,11 +4,13 @@ import type { GpuRuntime } from '../gpu/runtime';
 import { GEMV_MAX_BATCH, gemv } from './gemv';
 import type { LinearArgs } from './linear_common';
 import { matmul } from './matmul';
+import { opError } from './uniforms';
 
 export type { LinearArgs, LinearShape } from './linear_common';
 export { bytes, flops } from './linear_common';
 
 export function linear(rt: GpuRuntime, a: LinearArgs): void {
   if (a.rows <= GEMV_MAX_BATCH) gemv(rt, a);
+  else if (a.act) throw opError('linear', `a fused activation needs at most ${GEMV_MAX_BATCH} rows (GEMV); ${a.rows} given`);
   else matmul(rt, a);
 }

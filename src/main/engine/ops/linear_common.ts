@@ -22,6 +22,12 @@ export interface LinearArgs {
   bias?: GPUBuffer; // [outDim], same dtype as w
   /** y += x·Wᵀ instead of y = x·Wᵀ (fuses the residual add of an output projection). */
   accumulate?: boolean;
+  /**
+   * GEMV only: the MLP activation applied to x as it is read. 'swiglu' reads x[i] as the gate and
+   * x[i + actOffset] (default inDim) as its up value; 'relu2' squares max(x[i], 0).
+   */
+  act?: 'swiglu' | 'relu2';
+  actOffset?: number;
   xStride?: number; // elements between rows of x; default inDim
   xOffset?: number; // default 0
   yStride?: number; // elements between rows of y; default outDim
@@ -41,7 +47,9 @@ export function resolveLinear(op: string, a: LinearArgs): ResolvedLinear {
   if (a.x === a.y) throw opError(op, 'x and y are the same buffer');
   if (r.xOffset + a.inDim > r.xStride) throw opError(op, `x rows of ${a.inDim} at offset ${r.xOffset} exceed the stride ${r.xStride}`);
   if (r.yOffset + a.outDim > r.yStride) throw opError(op, `y rows of ${a.outDim} at offset ${r.yOffset} exceed the stride ${r.yStride}`);
-  requireBytes(op, 'x', a.x, ((a.rows - 1) * r.xStride + r.xOffset + a.inDim) * 4);
+  const actOffset = a.act === 'swiglu' ? (a.actOffset ?? a.inDim) : 0;
+  if (a.act === 'swiglu' && r.xOffset + actOffset + a.inDim > r.xStride) throw opError(op, `x rows of ${a.inDim} gates and their up values at offset ${r.xOffset} + ${actOffset} exceed the stride ${r.xStride}`);
+  requireBytes(op, 'x', a.x, ((a.rows - 1) * r.xStride + r.xOffset + actOffset + a.inDim) * 4);
   requireBytes(op, 'w', a.w, weightBytes(a.outDim * a.inDim, a.wF16));
   requireBytes(op, 'y', a.y, ((a.rows - 1) * r.yStride + r.yOffset + a.outDim) * 4);
   if (a.bias) requireBytes(op, 'bias', a.bias, weightBytes(a.outDim, a.wF16));
