@@ -18,8 +18,12 @@ const MAX_GB = 16; // GB · BK ≤ 4 · WG score slots
 export const MAX_SPLITS = 256;
 // About eight workgroups per SM on an H100 (132 SMs): a bandwidth-bound pass needs many loads in flight.
 const TARGET_WORKGROUPS = 1056;
-// Each split covers at least this many tiles, so the partials stay small next to the cache they summarise.
-const MIN_TILES_PER_SPLIT = 4;
+// A workgroup walks its tiles one after another (two barriers per 64 columns of each): on an H200,
+// one split of four tiles per head block left PLM-1.8B's decode at 128 context with two workgroups
+// per layer (0.5 ms of attention a layer). So splits go down to one tile, and when the tiles still
+// cannot fill the GPU, fewer heads share a workgroup (each block re-reads the unit's rows, from L2).
+const MIN_TILES_PER_SPLIT = 1;
+const MIN_WORKGROUPS = TARGET_WORKGROUPS / 4;
 
 export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   t: number; // cache rows attended, including the new token's own (= its position + 1)
@@ -56,9 +60,12 @@ function plan(s: AttnDecodeShape, gu: number, units: number): Plan {
   const chunks = Math.ceil(s.dv / DC);
   let maxGb = MAX_GB;
   while (maxGb > 1 && chunks * outputsPerThread(maxGb) > ACC) maxGb--;
-  const blocks = Math.ceil(gu / maxGb);
-  const gb = Math.ceil(gu / blocks);
   const tiles = Math.ceil(s.t / BK);
+  let gb = Math.ceil(gu / Math.ceil(gu / maxGb));
+  const splitCap = s.splitRows === undefined ? Math.min(tiles, MAX_SPLITS) : Math.ceil(s.t / (Math.ceil(s.splitRows / BK) * BK));
+  while (gb > 1 && units * Math.ceil(gu / gb) * splitCap < MIN_WORKGROUPS) gb--;
+  // Blocks of gb heads, the last one possibly short (never empty: the kernel's head count is gu − g0).
+  const blocks = Math.ceil(gu / gb);
   let chunk: number;
   if (s.splitRows !== undefined) {
     chunk = Math.ceil(s.splitRows / BK) * BK;
