@@ -153,3 +153,39 @@ export function checkPos0(pos0: number, length: number, n: number, maxPositions:
     throw new ContextLengthError(`${pos0 + n} tokens exceed the model's context of ${maxPositions}; shorten the prompt or the reply`);
   }
 }
+
+/** A family's attention block: layer L on the normed input x [n, H] at positions pos0.., returning [n, H]. */
+export type AttentionBlock = (L: number, x: Vec, n: number, pos0: number, hooks: ForwardHooks) => Vec;
+
+/**
+ * The CpuModel every family returns: the residual stack around its attention block, with the family's
+ * per-layer caches truncated on re-prefill and reset, and its cache layout by part.
+ */
+export function stackModel(
+  c: ModelConfig,
+  w: Weights,
+  caches: readonly CacheRows[],
+  layout: { part: string; valuesPerToken: number }[],
+  block: AttentionBlock,
+): CpuModel {
+  let length = 0;
+  return {
+    config: c,
+    get length() {
+      return length;
+    },
+    forward(ids, pos0, hooks = {}) {
+      checkPos0(pos0, length, ids.length, c.maxPositions);
+      for (const r of caches) r.truncate(pos0);
+      length = pos0;
+      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0, hooks), hooks.tap);
+      length = pos0 + ids.length;
+      return logits;
+    },
+    reset() {
+      for (const r of caches) r.truncate(0);
+      length = 0;
+    },
+    cacheLayout: () => layout,
+  };
+}

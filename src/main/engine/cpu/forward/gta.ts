@@ -4,14 +4,13 @@
 import type { GtaConfig } from '../../../../shared/arch/config';
 import { groupedAttention, gtaDecodeValues } from '../attention';
 import { linear, ropeRotateHalf, type Vec } from '../ops';
-import { CacheRows, checkPos0, positions, runStack, Weights, type CpuModel, type ForwardHooks, type WeightMap } from './common';
+import { CacheRows, type CpuModel, type ForwardHooks, positions, stackModel, type WeightMap, Weights } from './common';
 
 export function createGtaModel(c: GtaConfig, map: WeightMap): CpuModel {
   const w = new Weights(map);
   const { hiddenSize: H, numQueryHeads: nq, queryDim: dq, numKeyHeads: nk, keyDim: dk, numValueHeads: nc, valueDim: dl } = c;
   const keys = Array.from({ length: c.numLayers }, () => new CacheRows(nk * dk)); // [t, n_k, d_k] roped
   const latent = Array.from({ length: c.numLayers }, () => new CacheRows(nc * dl)); // [t, n_c, d_l]
-  let length = 0;
 
   function block(L: number, x: Vec, n: number, pos0: number, hooks: ForwardHooks): Vec {
     const p = 'self_attn.';
@@ -40,26 +39,8 @@ export function createGtaModel(c: GtaConfig, map: WeightMap): CpuModel {
     return linear(out, w.layer(L, `${p}o_proj.weight`), n, H, H);
   }
 
-  return {
-    config: c,
-    get length() {
-      return length;
-    },
-    forward(ids, pos0, hooks = {}) {
-      checkPos0(pos0, length, ids.length, c.maxPositions);
-      for (const r of [...keys, ...latent]) r.truncate(pos0);
-      length = pos0;
-      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0, hooks), hooks.tap);
-      length = pos0 + ids.length;
-      return logits;
-    },
-    reset() {
-      for (const r of [...keys, ...latent]) r.truncate(0);
-      length = 0;
-    },
-    cacheLayout: () => [
-      { part: 'keys', valuesPerToken: nk * dk },
-      { part: 'latent', valuesPerToken: nc * dl },
-    ],
-  };
+  return stackModel(c, w, [...keys, ...latent], [
+    { part: 'keys', valuesPerToken: nk * dk },
+    { part: 'latent', valuesPerToken: nc * dl },
+  ], block);
 }

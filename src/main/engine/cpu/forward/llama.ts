@@ -3,14 +3,13 @@
 import type { LlamaConfig } from '../../../../shared/arch/config';
 import { attention } from '../attention';
 import { linear, ropeRotateHalf, type Vec } from '../ops';
-import { CacheRows, checkPos0, positions, runStack, Weights, type CpuModel, type ForwardHooks, type WeightMap } from './common';
+import { CacheRows, type CpuModel, type ForwardHooks, positions, stackModel, type WeightMap, Weights } from './common';
 
 export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
   const w = new Weights(map);
   const { hiddenSize: H, numHeads: nh, numKvHeads: nk, headDim: d } = c;
   const keys = Array.from({ length: c.numLayers }, () => new CacheRows(nk * d)); // [t, nk, d] per layer
   const values = Array.from({ length: c.numLayers }, () => new CacheRows(nk * d)); // [t, nk, d]
-  let length = 0;
 
   function block(L: number, x: Vec, n: number, pos0: number, hooks: ForwardHooks): Vec {
     const p = 'self_attn.';
@@ -33,26 +32,8 @@ export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
     return linear(o, w.layer(L, `${p}o_proj.weight`), n, nh * d, H, w.layerOpt(L, `${p}o_proj.bias`));
   }
 
-  return {
-    config: c,
-    get length() {
-      return length;
-    },
-    forward(ids, pos0, hooks = {}) {
-      checkPos0(pos0, length, ids.length, c.maxPositions);
-      for (const r of [...keys, ...values]) r.truncate(pos0);
-      length = pos0;
-      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0, hooks), hooks.tap);
-      length = pos0 + ids.length;
-      return logits;
-    },
-    reset() {
-      for (const r of [...keys, ...values]) r.truncate(0);
-      length = 0;
-    },
-    cacheLayout: () => [
-      { part: 'keys', valuesPerToken: nk * d },
-      { part: 'values', valuesPerToken: nk * d },
-    ],
-  };
+  return stackModel(c, w, [...keys, ...values], [
+    { part: 'keys', valuesPerToken: nk * d },
+    { part: 'values', valuesPerToken: nk * d },
+  ], block);
 }

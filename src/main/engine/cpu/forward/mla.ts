@@ -7,7 +7,7 @@
 import type { MlaConfig } from '../../../../shared/arch/config';
 import { attention, mlaAbsorbQ, mlaExpandKV, mlaUpV, type MlaShape } from '../attention';
 import { linear, rmsNorm, ropeInterleaved, type Vec } from '../ops';
-import { CacheRows, checkPos0, columns, positions, runStack, Weights, type CpuModel, type ForwardHooks, type WeightMap } from './common';
+import { CacheRows, columns, type CpuModel, type ForwardHooks, positions, stackModel, type WeightMap, Weights } from './common';
 
 export type MlaForm = 'absorbed' | 'expanded';
 
@@ -17,7 +17,6 @@ export function createMlaModel(c: MlaConfig, map: WeightMap, form: MlaForm = 'ab
   const dq = dn + dr;
   const dl = dc + dr;
   const cache = Array.from({ length: c.numLayers }, () => new CacheRows(dl)); // [t, d_c + d_rope]: c normed ‖ k_rope roped
-  let length = 0;
   const scale = 1 / Math.sqrt(dq);
 
   function query(L: number, x: Vec, n: number): Vec {
@@ -61,26 +60,8 @@ export function createMlaModel(c: MlaConfig, map: WeightMap, form: MlaForm = 'ab
     return linear(o, w.layer(L, `${p}o_proj.weight`), n, nh * dv, H, w.layerOpt(L, `${p}o_proj.bias`));
   }
 
-  return {
-    config: c,
-    get length() {
-      return length;
-    },
-    forward(ids, pos0, hooks = {}) {
-      checkPos0(pos0, length, ids.length, c.maxPositions);
-      for (const r of cache) r.truncate(pos0);
-      length = pos0;
-      const logits = runStack(c, w, ids, (L, x, n) => block(L, x, n, pos0, hooks), hooks.tap);
-      length = pos0 + ids.length;
-      return logits;
-    },
-    reset() {
-      for (const r of cache) r.truncate(0);
-      length = 0;
-    },
-    cacheLayout: () => [
-      { part: 'latent', valuesPerToken: dc },
-      { part: 'ropeKey', valuesPerToken: dr },
-    ],
-  };
+  return stackModel(c, w, cache, [
+    { part: 'latent', valuesPerToken: dc },
+    { part: 'ropeKey', valuesPerToken: dr },
+  ], block);
 }
