@@ -61,8 +61,17 @@ export class GpuRuntime {
   private pipelineCursor = 0; // pipeline() calls in the current batch
   private passPipeline: GPUComputePipeline | null = null; // last pipeline set on the open pass
 
+  /**
+   * A CPU implementation (lavapipe, SwiftShader): kernels then keep loop bounds the shader compiler
+   * cannot see, since its full unrolling costs seconds of compile per pipeline.
+   */
+  readonly software: boolean;
+
   constructor(device: GPUDevice) {
     this.device = device;
+    // GPUDevice.adapterInfo is newer than some typings; absent, the device counts as hardware.
+    const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    this.software = !!info && (info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`));
     this.ring = device.createBuffer({ label: 'uniform-ring', size: UNIFORM_RING_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.ringStaging = new Uint8Array(UNIFORM_RING_BYTES);
   }

@@ -95,7 +95,7 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
     ),
   );
   const pipe = rt.pipeline(kernel, {
-    KV_F16: s.kv === 'f16' ? 1 : 0, DK: s.dk, DV: s.dv, GB: pl.gb, OPT: pl.opt, QS_LEN: pl.gb * s.dk + DC,
+    KV_F16: s.kv === 'f16' ? 1 : 0, DK: s.dk, DV: s.dv, GB: pl.gb, OPT: pl.opt, QS_LEN: pl.gb * s.dk + DC, UNROLL: rt.software ? 0 : 1,
   });
   rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [pl.splits, a.units, pl.blocks], 'attn_decode');
   const uc = rt.uniform(packUniform({ nSplits: pl.splits, hq: s.hq, dv: s.dv, pad: 0 }));
