@@ -31,6 +31,9 @@ export interface DecodeFigure {
   context: number;
   steps: number;
   msPerToken: number;
+  /** CPU time per token spent recording and submitting the step (the rest of msPerToken overlaps the GPU). */
+  recordMsPerToken: number;
+  dispatchesPerToken: number;
   tokPerS: number;
   /** Weights read once plus the cache at this context: the least a token must move. */
   minBytesPerToken: number;
@@ -96,15 +99,26 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   await b.forward({ ids: [1], logits: 'none', sample: greedy });
   await b.decodeChained(greedy).token;
   const c0 = b.counters();
+  const d0 = b.rt.dispatchCount;
+  // CPU time spent recording and submitting steps (decodeChained returns once its step is queued):
+  // when it is close to the time per token, decode is bound by the CPU, not the GPU.
+  let recordMs = 0;
+  const step = () => {
+    const r0 = performance.now();
+    const token = b.decodeChained(greedy).token;
+    recordMs += performance.now() - r0;
+    return token;
+  };
   const t0 = performance.now();
-  let pending = b.decodeChained(greedy).token;
+  let pending = step();
   for (let i = 1; i < o.steps; i++) {
-    const next = b.decodeChained(greedy).token;
+    const next = step();
     await pending;
     pending = next;
   }
   await pending;
   const ms = (performance.now() - t0) / o.steps;
+  const dispatches = (b.rt.dispatchCount - d0) / o.steps;
   const work = diffCounters(b.counters(), c0);
   const counted = work.total.bytes / o.steps;
   const kv = b.kvReport();
@@ -113,6 +127,7 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   return {
     context, steps: o.steps, msPerToken: ms, tokPerS: 1000 / ms, minBytesPerToken: minBytes, countedBytesPerToken: counted,
     floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
+    recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches,
   };
 }
 
@@ -166,7 +181,7 @@ export async function runBench(b: GpuBackend, model: string, weightBytes: number
   for (const c of o.contexts) {
     const d = await timeDecode(b, c, o, bw, wpt);
     decode.push(d);
-    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor`);
+    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU, ${d.dispatchesPerToken} dispatches`);
   }
   const kv = b.kvReport();
   const opTimes = o.profile ? await profileDecode(b, o.contexts, log) : 'not requested (--profile)';
