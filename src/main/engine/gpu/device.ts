@@ -6,7 +6,12 @@ import { GpuUnavailableError } from '../../../shared/errors';
 
 // allow_unsafe_apis: subgroup matrices and timestamp queries; vulkan_enable_f16_on_nvidia: without it
 // NVIDIA's Vulkan driver hides shader-f16 from Dawn (../shared/docs/webgpu.md).
-const DAWN_TOGGLES = ['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia'];
+// WORKBENCH_DAWN_SKIP_VALIDATION=1 adds skip_validation: Dawn then stops checking each command
+// (about half of its CPU cost per dispatch on lavapipe), so an invalid command is undefined behaviour
+// instead of an error. Opt-in, for measuring how much of decode is validation; tests never set it.
+const DAWN_TOGGLES = [
+  `enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia${process.env.WORKBENCH_DAWN_SKIP_VALIDATION === '1' ? ',skip_validation' : ''}`,
+];
 
 let gpuSingleton: GPU | null = null;
 function gpu(): GPU {
