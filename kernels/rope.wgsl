@@ -2,6 +2,8 @@
 // Element (token t, head h, dim d) lives at t·token_stride + base + h·head_stride + offset + d, and
 // dims [0, rot_dim) of that slice are rotated: pairs (i, i + rot_dim/2) for Llama's rotate-half,
 // (2i, 2i+1) when INTERLEAVED (GPT-J). Pair i turns by (pos0 + t) · theta^(−2i/rot_dim).
+// A second run of n_heads2 heads may follow at base2 / offset2 (same strides and rotation): MLA's
+// shared k_rope after its query heads in one fused projection row, rotated in the same dispatch.
 
 override INTERLEAVED: bool = false;
 
@@ -15,9 +17,9 @@ struct Params {
   token_stride: u32,
   base: u32,
   theta: f32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  n_heads2: u32,
+  base2: u32,
+  offset2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,12 +31,13 @@ const TWO_PI: f32 = 6.283185307179586;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let half = p.rot_dim / 2u;
   let idx = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (idx >= p.n_tokens * p.n_heads * half) {
+  let heads = p.n_heads + p.n_heads2;
+  if (idx >= p.n_tokens * heads * half) {
     return;
   }
   let i = idx % half;
-  let h = (idx / half) % p.n_heads;
-  let t = idx / (half * p.n_heads);
+  let h = (idx / half) % heads;
+  let t = idx / (half * heads);
   let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot_dim));
   // Reduce the angle in turns before sin/cos: GPU sin/cos are only accurate near [−π, π], and a
   // position of thousands would otherwise lose the rotation entirely.
@@ -42,7 +45,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let ang = fract(turns) * TWO_PI;
   let c = cos(ang);
   let s = sin(ang);
-  let b = t * p.token_stride + p.base + h * p.head_stride + p.offset;
+  var b = t * p.token_stride + p.base + h * p.head_stride + p.offset;
+  if (h >= p.n_heads) {
+    b = t * p.token_stride + p.base2 + (h - p.n_heads) * p.head_stride + p.offset2;
+  }
   var i0: u32;
   var i1: u32;
   if (INTERLEAVED) {

@@ -157,4 +157,25 @@ describe('rope', () => {
       expect(maxAbsErr(got, want)).toBeLessThan(tol);
     });
   }
+  // MLA's fused first projection row [q (2 heads × 192) ‖ latent (16) ‖ k_rope (64)]: q's rope slices
+  // and k_rope turn in one dispatch (a second run of heads); the latent must stay untouched.
+  it('interleaved, q_rope slices and k_rope of one fused row in one dispatch', async () => {
+    const nTokens = 3;
+    const W = 2 * 192 + 16 + 64;
+    const pos0 = 40;
+    const x = randomF32(nTokens * W, 77);
+    const buf = rt.upload(x, 'x');
+    await checked(rt, () => rope(rt, {
+      x: buf, nTokens, nHeads: 2, headStride: 192, offset: 128, rotDim: 64, tokenStride: W, pos0, theta: 10000, interleaved: true,
+      second: { nHeads: 1, base: 2 * 192 + 16, offset: 0 },
+    }));
+    const want = Float64Array.from(x);
+    for (let t = 0; t < nTokens; t++) {
+      const q = want.subarray(t * W, t * W + 2 * 192);
+      cpu.ropeInterleaved(q, 1, 2, 192, 128, 64, [pos0 + t], 10000);
+      const k = want.subarray(t * W + 2 * 192 + 16, (t + 1) * W);
+      cpu.ropeInterleaved(k, 1, 1, 64, 0, 64, [pos0 + t], 10000);
+    }
+    expect(maxAbsErr(await rt.readF32(buf, nTokens * W), want)).toBeLessThan(2e-6 + (pos0 + nTokens) * 2e-7);
+  });
 });

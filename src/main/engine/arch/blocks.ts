@@ -77,13 +77,17 @@ export function linear(
   p.count(role, linearOp.flops({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }), linearOp.bytes({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }));
 }
 
-/** RoPE in place on `heads` heads of width `headStride` per row, dims [offset, offset + rotDim). */
-export function rope(p: Pass, x: Act, heads: number, headStride: number, rotDim: number, interleaved: boolean, offset = 0): void {
+/**
+ * RoPE in place on `heads` heads of width `headStride` per row, dims [offset, offset + rotDim); with
+ * `second`, more heads of the same row at their own base and offset, in the same dispatch.
+ */
+export function rope(p: Pass, x: Act, heads: number, headStride: number, rotDim: number, interleaved: boolean, offset = 0, second?: ropeOp.RopeArgs['second']): void {
   ropeOp.rope(p.rt, {
     x: x.buf, nTokens: p.n, nHeads: heads, headStride, rotDim, offset, tokenStride: x.stride, base: x.offset,
-    pos0: p.pos0, theta: p.c.ropeTheta, interleaved,
+    pos0: p.pos0, theta: p.c.ropeTheta, interleaved, second,
   });
-  p.count('rope', ropeOp.flops({ nTokens: p.n, nHeads: heads, rotDim }), ropeOp.bytes({ nTokens: p.n, nHeads: heads, rotDim }));
+  const all = heads + (second?.nHeads ?? 0);
+  p.count('rope', ropeOp.flops({ nTokens: p.n, nHeads: all, rotDim }), ropeOp.bytes({ nTokens: p.n, nHeads: all, rotDim }));
 }
 
 /** Store `width` columns of the chunk's rows into cache buffer `cache` at row pos0, column dstOff. */

@@ -46,7 +46,8 @@ export const mla: Family<MlaConfig> = {
     linear(p, 'q_kv_a', `${pre}q_kv_a_proj`, { buf: xn }, { buf: first }, H, W);
     let q: GPUBuffer;
     if (c.qLoraRank === null) {
-      rope(p, { buf: first, stride: W }, nh, dn + dr, dr, true, dn);
+      // q's rope dims and the shared k_rope (the row's last dr values) turn in one dispatch.
+      rope(p, { buf: first, stride: W }, nh, dn + dr, dr, true, dn, { nHeads: 1, base: Q + dc, offset: 0 });
       // One token's query is dense at the row's start; a prompt's rows are gathered.
       q = first;
       if (!p.decode) {
@@ -59,8 +60,8 @@ export const mla: Family<MlaConfig> = {
       norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, first, qan, { dim: c.qLoraRank, xStride: W });
       linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank, dq);
       rope(p, { buf: q }, nh, dn + dr, dr, true, dn);
+      rope(p, { buf: first, stride: W, offset: Q }, 1, row, dr, true, dc);
     }
-    rope(p, { buf: first, stride: W, offset: Q }, 1, row, dr, true, dc);
     norm(p, 'latent', `${pre}kv_a_layernorm.weight`, first, lat, { dim: dc, xStride: W, xOffset: Q });
     p.tap('q', L, q, dq, q === first ? W : dq, 0);
     p.tap('latent', L, lat, dc);

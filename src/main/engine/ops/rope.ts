@@ -6,7 +6,7 @@ import { grid2d, opError, requireBytes, requirePositiveInts, uniformStruct } fro
 const kernel: KernelSource = { name: 'rope', code };
 const params = uniformStruct({
   n_tokens: 'u32', n_heads: 'u32', head_stride: 'u32', offset: 'u32', rot_dim: 'u32', pos0: 'u32', token_stride: 'u32', base: 'u32',
-  theta: 'f32', _pad0: 'u32', _pad1: 'u32', _pad2: 'u32',
+  theta: 'f32', n_heads2: 'u32', base2: 'u32', offset2: 'u32',
 });
 
 export interface RopeShape {
@@ -25,6 +25,8 @@ export interface RopeArgs extends RopeShape {
   pos0: number; // position of token 0; token t has position pos0 + t
   theta: number; // rope base, e.g. 10000
   interleaved: boolean; // GPT-J pairs (2i, 2i+1) instead of Llama's (i, i + rotDim/2)
+  /** More heads rotated in the same dispatch, at their own base and offset (same strides, rotDim). */
+  second?: { nHeads: number; base: number; offset: number };
 }
 
 export function rope(rt: GpuRuntime, a: RopeArgs): void {
@@ -36,11 +38,17 @@ export function rope(rt: GpuRuntime, a: RopeArgs): void {
   if (offset + a.rotDim > a.headStride) throw opError('rope', `dims [${offset}, ${offset + a.rotDim}) exceed the head stride ${a.headStride}`);
   if (!Number.isInteger(a.pos0) || a.pos0 < 0) throw opError('rope', `pos0 = ${a.pos0} must be a non-negative integer`);
   requireBytes('rope', 'x', a.x, ((a.nTokens - 1) * tokenStride + base + (a.nHeads - 1) * a.headStride + offset + a.rotDim) * 4);
+  const s2 = a.second ?? { nHeads: 0, base: 0, offset: 0 };
+  if (a.second) {
+    requirePositiveInts('rope', { 'second.nHeads': s2.nHeads });
+    if (s2.offset + a.rotDim > a.headStride) throw opError('rope', `second run's dims [${s2.offset}, ${s2.offset + a.rotDim}) exceed the head stride ${a.headStride}`);
+    requireBytes('rope', 'x', a.x, ((a.nTokens - 1) * tokenStride + s2.base + (s2.nHeads - 1) * a.headStride + s2.offset + a.rotDim) * 4);
+  }
   const u = rt.uniform(params({
     n_tokens: a.nTokens, n_heads: a.nHeads, head_stride: a.headStride, offset, rot_dim: a.rotDim, pos0: a.pos0,
-    token_stride: tokenStride, base, theta: a.theta, _pad0: 0, _pad1: 0, _pad2: 0,
+    token_stride: tokenStride, base, theta: a.theta, n_heads2: s2.nHeads, base2: s2.base, offset2: s2.offset,
   }));
-  const pairs = a.nTokens * a.nHeads * (a.rotDim / 2);
+  const pairs = a.nTokens * (a.nHeads + s2.nHeads) * (a.rotDim / 2);
   rt.dispatch(rt.pipeline(kernel, { INTERLEAVED: a.interleaved ? 1 : 0 }), [u, a.x], grid2d(rt, Math.ceil(pairs / 256)), 'rope');
 }
 
