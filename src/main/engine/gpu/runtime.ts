@@ -66,9 +66,12 @@ export class GpuRuntime {
    * cannot see, since its full unrolling costs seconds of compile per pipeline.
    */
   readonly software: boolean;
+  /** device.limits builds a fresh object on every read through the native binding: read once. */
+  readonly maxWorkgroups: number;
 
   constructor(device: GPUDevice) {
     this.device = device;
+    this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
     // GPUDevice.adapterInfo is newer than some typings; absent, the device counts as hardware.
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     this.software = !!info && (info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`));
@@ -205,7 +208,7 @@ export class GpuRuntime {
   dispatch(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding | null)[], workgroups: [number, number?, number?], label?: string): void {
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
-    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const max = this.maxWorkgroups;
     if (x > max || y > max || z > max) throw new Error(`dispatch ${label ?? pipeline.label}: ${x}×${y}×${z} workgroups exceeds the limit ${max} per dimension`);
     const bindGroup = this.slotBindGroup(pipeline, bindings, label);
     const pass = this.computePass();

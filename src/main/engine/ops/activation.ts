@@ -47,7 +47,7 @@ export function activation(rt: GpuRuntime, args: ActivationArgs): void {
   const u = rt.uniform(params({
     rows, cols, a_stride: ra.stride, a_offset: ra.offset, b_stride: rb.stride, b_offset: rb.offset, out_stride: ro.stride, out_offset: ro.offset,
   }));
-  if (rows > rt.device.limits.maxComputeWorkgroupsPerDimension) throw opError('activation', `${rows} rows exceed the dispatch limit; split the batch`);
+  if (rows > rt.maxWorkgroups) throw opError('activation', `${rows} rows exceed the dispatch limit; split the batch`);
   rt.dispatch(rt.pipeline(kernel, { OP: OP[kind] }), [u, args.a.buf, b.buf, args.out.buf], [Math.ceil(cols / 256), rows], kind);
 }
 

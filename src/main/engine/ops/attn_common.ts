@@ -77,7 +77,7 @@ export function dummyBuffer(rt: GpuRuntime): GPUBuffer {
 
 /** A 2-D grid of at most `max` per dimension holding `count` workgroups (kernels linearise x + y·nx). */
 export function grid2d(rt: GpuRuntime, count: number): [number, number] {
-  const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const max = rt.maxWorkgroups;
   if (count <= max) return [Math.max(count, 1), 1];
   const y = Math.ceil(count / max);
   return [Math.ceil(count / y), y];

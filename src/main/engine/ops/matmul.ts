@@ -15,7 +15,7 @@ const TILE = 64;
 export function matmul(rt: GpuRuntime, args: LinearArgs): void {
   const a = resolveLinear('matmul', args);
   const grid: [number, number] = [Math.ceil(a.outDim / TILE), Math.ceil(a.rows / TILE)];
-  const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const max = rt.maxWorkgroups;
   if (grid[0] > max || grid[1] > max) throw opError('matmul', `${a.rows}×${a.outDim} needs ${grid[0]}×${grid[1]} tiles, over the dispatch limit ${max}`);
   const pipe = rt.pipeline(kernel, { W_F16: a.wF16 ? 1 : 0 });
   const u = rt.uniform(params({

@@ -11,20 +11,23 @@ export type FieldType = 'u32' | 'i32' | 'f32';
  * the packer then only accepts exactly those fields, so a TS call and its kernel cannot drift apart.
  */
 export function uniformStruct<K extends string>(layout: Record<K, FieldType>): (values: Record<K, number>) => ArrayBuffer {
-  const fields = Object.entries(layout) as [K, FieldType][];
-  const size = Math.max(16, Math.ceil(fields.length / 4) * 16);
+  const names = Object.keys(layout) as K[];
+  const types = names.map((n) => layout[n]);
+  const size = Math.max(16, Math.ceil(names.length / 4) * 16);
+  // Runs for every dispatch of every decode step: a plain indexed loop, no closure per field.
   return (values) => {
     const buf = new ArrayBuffer(size);
     const dv = new DataView(buf);
-    fields.forEach(([name, type], i) => {
-      const v = values[name];
+    for (let i = 0; i < names.length; i++) {
+      const v = values[names[i]];
+      const type = types[i];
       if (type === 'f32') dv.setFloat32(i * 4, v, true);
       else if (type === 'i32') dv.setInt32(i * 4, v, true);
       else {
-        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw opError('uniform', `field ${name} = ${v} is not a u32`);
+        if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw opError('uniform', `field ${names[i]} = ${v} is not a u32`);
         dv.setUint32(i * 4, v, true);
       }
-    });
+    }
     return buf;
   };
 }
@@ -63,7 +66,7 @@ export function weightBytes(elems: number, wF16: boolean): number {
  * linearise it as x + y·num_workgroups.x and skip indices ≥ count.
  */
 export function grid2d(rt: GpuRuntime, count: number): [number, number] {
-  const max = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const max = rt.maxWorkgroups;
   if (count <= max) return [count, 1];
   const y = Math.ceil(count / max);
   return [Math.ceil(count / y), y];
