@@ -59,7 +59,15 @@ const cases: Case[] = [
 ];
 // The widest values (MLA's 512: 8 value chunks, heads in blocks of ≤ 8) compile slowly on
 // lavapipe, so only the f16 layout runs it; the cache format changes nothing but the load.
-const wide: Case = { name: 'dv 512 (8 value chunks, 2 head blocks of 5)', t: 37, hq: 10, hk: 1, dk: 32, dv: 512, splitRows: 32 };
+const wide: Case = { name: 'dv 512 (8 value chunks, 2 head units of 5)', t: 37, hq: 10, hk: 2, dk: 32, dv: 512, splitRows: 32 };
+
+// One key/value head for all query heads with values ≥ 256 wide take attn_decode_mqa_wide: absorbed
+// MLA's shape (16 heads, 576/512) over several splits with a partial last tile, and odd widths whose
+// lanes run past dk and dv (clamped loads, zero queries) in the f32 layout with the default split plan.
+const mqaWide: Case[] = [
+  { name: 'wide MQA, PLM shape: 16 heads, dk 576, dv 512, 3 splits', t: 70, hq: 16, hk: 1, dk: 576, dv: 512, splitRows: 32 },
+  { name: 'wide MQA, 3 heads, dk 100, dv 260, default splits', t: 300, hq: 3, hk: 1, dk: 100, dv: 260 },
+];
 
 describe('attn_decode', () => {
   // Every shape with the f16 cache (the engine's default); the f32 layout differs only in the load, so it
@@ -67,4 +75,6 @@ describe('attn_decode', () => {
   for (const c of cases) it(`${c.name}, f16 cache`, () => runCase(c, 'f16'));
   for (const c of cases.filter((x) => x.splitRows !== undefined)) it(`${c.name}, f32 cache`, () => runCase(c, 'f32'));
   it(`${wide.name}, f16 cache`, () => runCase(wide, 'f16'));
+  it(`${mqaWide[0].name}, f16 cache`, () => runCase(mqaWide[0], 'f16'));
+  it(`${mqaWide[1].name}, f32 cache`, () => runCase(mqaWide[1], 'f32'));
 });
