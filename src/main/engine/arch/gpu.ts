@@ -18,6 +18,7 @@ import { gta } from './gta';
 import { llama } from './llama';
 import { mla } from './mla';
 import { Pass, type TapSink } from './pass';
+import { DecodeReplay } from './replay';
 import { Scratch } from './scratch';
 import type { AttentionMap, ForwardRequest, ForwardResult, InferenceBackend, SampleRequest, WeightDtype } from './types';
 
@@ -34,6 +35,8 @@ export interface GpuBackendOptions {
   sharedWeights?: boolean;
   /** Most rows recorded per prefill chunk (default 2048; lower bounds activation memory). */
   maxChunk?: number;
+  /** Tests: record every replayed decode step as well and throw where the replay differs. */
+  verifyReplay?: boolean;
 }
 
 export class GpuBackend implements InferenceBackend {
@@ -53,6 +56,7 @@ export class GpuBackend implements InferenceBackend {
   private reservedRows = 0;
   private reservedLogitRows = 0;
   private readonly sharedWeights: boolean;
+  private readonly replay: DecodeReplay;
 
   constructor(
     readonly rt: GpuRuntime,
@@ -64,6 +68,7 @@ export class GpuBackend implements InferenceBackend {
     this.nCtx = o.nCtx;
     this.device = o.device;
     this.sharedWeights = o.sharedWeights ?? false;
+    this.replay = new DecodeReplay(rt, this.ops, o.verifyReplay ?? false);
     this.family = familyOf(config);
     this.kv = new GpuKvCache(rt, kvShapeOf(config), weights.dtype, o.nCtx);
     this.scratch = new Scratch(rt);
@@ -105,6 +110,7 @@ export class GpuBackend implements InferenceBackend {
   }
 
   async forward(req: ForwardRequest): Promise<ForwardResult> {
+    this.replay.invalidate();
     this.checkIds(req.ids);
     const c = this.config;
     const V = c.vocabSize;
@@ -150,12 +156,21 @@ export class GpuBackend implements InferenceBackend {
     if (sample.params.repetitionPenalty !== 1) throw new InvalidRequestError('a chained decode cannot apply a repetition penalty: use forward()');
     this.kv.ensureRoom(1);
     this.reserve(1, 1);
-    const p = new Pass(this.rt, this.config, this.weights, this.kv, this.scratch, this.ops, 1, this.kv.length, 0, null, null);
-    // The id the previous step sampled is still in `token`: the embedding reads it there.
-    this.recordStack(p, this.token);
-    this.recordHead(p, false, false);
+    const record = (): void => {
+      const p = new Pass(this.rt, this.config, this.weights, this.kv, this.scratch, this.ops, 1, this.kv.length, 0, null, null);
+      // The id the previous step sampled is still in `token`: the embedding reads it there.
+      this.recordStack(p, this.token);
+      this.recordHead(p, false, false);
+      this.recordSample(sample, 0);
+    };
+    // Greedy steps differ only in their position (replay.ts); a sampled step also in its seed.
+    if (sample.params.greedy) {
+      this.replay.step(this.kv.length + 1, record);
+    } else {
+      this.replay.invalidate();
+      record();
+    }
     this.kv.length += 1;
-    this.recordSample(sample, 0);
     // read() submits synchronously and only then waits: the step is queued when this returns.
     return { token: this.rt.read(this.token, 4).then((b) => new Uint32Array(b)[0]) };
   }
@@ -250,11 +265,18 @@ export class GpuBackend implements InferenceBackend {
     return out;
   }
 
+  /** Decode steps replayed rather than recorded (replay.ts). */
+  get replayedSteps(): number {
+    return this.replay.replayed;
+  }
+
   reset(): void {
+    this.replay.invalidate();
     this.kv.reset();
   }
 
   truncate(length: number): void {
+    this.replay.invalidate();
     this.kv.length = Math.min(this.kv.length, length);
   }
 
@@ -264,6 +286,7 @@ export class GpuBackend implements InferenceBackend {
    * that context, without the minutes a long prefill takes on a slow adapter.
    */
   fastFill(tokens: number): void {
+    this.replay.invalidate();
     this.kv.reset();
     this.kv.ensureRoom(tokens);
     this.kv.length = tokens;

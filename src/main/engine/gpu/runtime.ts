@@ -32,6 +32,21 @@ interface DispatchSlot {
   group: GPUBindGroup;
 }
 
+/** One command of a captured batch, re-issued as is by `replay`. */
+export type CapturedCommand =
+  | { pipeline: GPUComputePipeline; group: GPUBindGroup; x: number; y: number; z: number }
+  | { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number };
+
+/**
+ * A batch's commands and uniform-ring bytes, recorded from the ring's start. Replaying it with other
+ * ring bytes of the same length re-issues the same pipelines and bind groups with no op descriptor run.
+ */
+export interface CapturedBatch {
+  commands: CapturedCommand[];
+  ring: Uint8Array; // [ringBytes] the batch's uniforms, ring offset 0 on
+  dispatches: number;
+}
+
 interface PipelineSlot {
   kernel: KernelSource;
   keys: string[];
@@ -60,6 +75,8 @@ export class GpuRuntime {
   private dispatchCursor = 0; // dispatches recorded in the current batch
   private pipelineCursor = 0; // pipeline() calls in the current batch
   private passPipeline: GPUComputePipeline | null = null; // last pipeline set on the open pass
+  /** Commands of the batch being captured; `capturable` turns false on anything `replay` cannot redo. */
+  private capture: { commands: CapturedCommand[]; dispatches: number; capturable: boolean } | null = null;
 
   /**
    * A CPU implementation (lavapipe, SwiftShader): kernels then keep loop bounds the shader compiler
@@ -186,6 +203,7 @@ export class GpuRuntime {
    * (used by GpuTimer to time a group of dispatches).
    */
   splitPass(timestampWrites?: GPUComputePassTimestampWrites): void {
+    if (timestampWrites && this.capture) this.capture.capturable = false;
     if (this.pass) {
       this.pass.end();
       this.pass = null;
@@ -195,6 +213,11 @@ export class GpuRuntime {
 
   /** Record commands on the batch's encoder between passes (query resolves, copies). */
   encode(record: (encoder: GPUCommandEncoder) => void): void {
+    if (this.capture) this.capture.capturable = false;
+    this.encodeRaw(record);
+  }
+
+  private encodeRaw(record: (encoder: GPUCommandEncoder) => void): void {
     this.splitPass(this.nextTimestampWrites);
     this.encoder ??= this.device.createCommandEncoder();
     record(this.encoder);
@@ -220,6 +243,56 @@ export class GpuRuntime {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+    if (this.capture) {
+      this.capture.commands.push({ pipeline, group: bindGroup, x, y, z });
+      this.capture.dispatches++;
+    }
+  }
+
+  /**
+   * Start capturing the batch about to be recorded; false (and no capture) when a batch is already
+   * open, since a captured batch must own the ring from offset 0.
+   */
+  beginCapture(): boolean {
+    if (this.encoder || this.pass || this.ringOffset !== 0) return false;
+    this.capture = { commands: [], dispatches: 0, capturable: true };
+    return true;
+  }
+
+  /** Stop capturing; the batch stays open (not submitted). Null when it used something `replay` cannot redo. */
+  endCapture(): CapturedBatch | null {
+    const c = this.capture;
+    this.capture = null;
+    if (!c || !c.capturable) return null;
+    return { commands: c.commands, ring: this.ringStaging.slice(0, this.ringOffset), dispatches: c.dispatches };
+  }
+
+  /**
+   * Record a captured batch again into a fresh batch, with `ring` (same length as the capture's) as its
+   * uniforms. The caller guarantees every bound buffer still exists and the ring bytes are right.
+   */
+  replay(batch: CapturedBatch, ring: Uint8Array): void {
+    if (this.encoder || this.pass || this.ringOffset !== 0 || ring.byteLength !== batch.ring.byteLength) {
+      throw new Error('replay: a batch is already open or the uniforms do not match the capture');
+    }
+    this.ringStaging.set(ring, 0);
+    this.ringOffset = ring.byteLength;
+    const cmds = batch.commands;
+    for (let i = 0; i < cmds.length; i++) {
+      const c = cmds[i];
+      if ('pipeline' in c) {
+        const pass = this.computePass();
+        if (this.passPipeline !== c.pipeline) {
+          pass.setPipeline(c.pipeline);
+          this.passPipeline = c.pipeline;
+        }
+        pass.setBindGroup(0, c.group);
+        pass.dispatchWorkgroups(c.x, c.y, c.z);
+      } else {
+        this.encodeRaw((e) => e.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes));
+      }
+    }
+    this.dispatchCount += batch.dispatches;
   }
 
   /** The bind group of this batch's next dispatch: the previous batch's at the same index when identical. */
@@ -294,11 +367,13 @@ export class GpuRuntime {
 
   /** Copy between buffers inside the batch (ends the current compute pass). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
-    this.encode((e) => e.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes));
+    this.capture?.commands.push({ src, srcOffset, dst, dstOffset, bytes });
+    this.encodeRaw((e) => e.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes));
   }
 
   /** Submit the batch: one uniform upload, one command buffer. Does not wait. */
   submit(): void {
+    if (this.capture) this.capture.capturable = false;
     if (this.ringOffset > this.ringBase) {
       this.device.queue.writeBuffer(this.ring, this.ringBase, this.ringStaging, this.ringBase, this.ringOffset - this.ringBase);
     }

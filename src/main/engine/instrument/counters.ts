@@ -28,6 +28,18 @@ export class OpCounters {
     c.bytes += bytes;
   }
 
+  /** `calls` calls of one op at once (a replayed step adds its recorded work). */
+  addMany(op: string, calls: number, flops: number, bytes: number): void {
+    let c = this.byOp.get(op);
+    if (!c) {
+      c = { calls: 0, flops: 0, bytes: 0 };
+      this.byOp.set(op, c);
+    }
+    c.calls += calls;
+    c.flops += flops;
+    c.bytes += bytes;
+  }
+
   reset(): void {
     this.byOp.clear();
   }
