@@ -70,7 +70,8 @@ export class DecodeReplay {
    */
   step(t: number, record: () => void): void {
     const bucket = Math.ceil(t / REPLAY_BUCKET);
-    if (t !== this.lastT + 1) {
+    // A batch left open by someone else cannot be joined by a replay (it owns the ring from offset 0).
+    if (t !== this.lastT + 1 || this.rt.batchOpen) {
       this.invalidate();
     } else if (bucket !== this.bucket) {
       // A new bucket may change the plan: its first steps are recorded and must match the extrapolation.

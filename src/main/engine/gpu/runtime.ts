@@ -249,12 +249,17 @@ export class GpuRuntime {
     }
   }
 
+  /** Commands or uniforms recorded and not yet submitted. */
+  get batchOpen(): boolean {
+    return this.encoder !== null || this.pass !== null || this.ringOffset !== 0;
+  }
+
   /**
    * Start capturing the batch about to be recorded; false (and no capture) when a batch is already
    * open, since a captured batch must own the ring from offset 0.
    */
   beginCapture(): boolean {
-    if (this.encoder || this.pass || this.ringOffset !== 0) return false;
+    if (this.batchOpen) return false;
     this.capture = { commands: [], dispatches: 0, capturable: true };
     return true;
   }
@@ -272,7 +277,7 @@ export class GpuRuntime {
    * uniforms. The caller guarantees every bound buffer still exists and the ring bytes are right.
    */
   replay(batch: CapturedBatch, ring: Uint8Array): void {
-    if (this.encoder || this.pass || this.ringOffset !== 0 || ring.byteLength !== batch.ring.byteLength) {
+    if (this.batchOpen || ring.byteLength !== batch.ring.byteLength) {
       throw new Error('replay: a batch is already open or the uniforms do not match the capture');
     }
     this.ringStaging.set(ring, 0);

@@ -34,6 +34,8 @@ export interface DecodeFigure {
   /** CPU time per token spent recording and submitting the step (the rest of msPerToken overlaps the GPU). */
   recordMsPerToken: number;
   dispatchesPerToken: number;
+  /** Share of the timed steps replayed from a captured step rather than recorded (arch/replay.ts). */
+  replayedShare: number;
   tokPerS: number;
   /** Weights read once plus the cache at this context: the least a token must move. */
   minBytesPerToken: number;
@@ -100,6 +102,7 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   await b.decodeChained(greedy).token;
   const c0 = b.counters();
   const d0 = b.rt.dispatchCount;
+  const replayed0 = b.replayedSteps;
   // CPU time spent recording and submitting steps (decodeChained returns once its step is queued):
   // when it is close to the time per token, decode is bound by the CPU, not the GPU.
   let recordMs = 0;
@@ -127,7 +130,7 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   return {
     context, steps: o.steps, msPerToken: ms, tokPerS: 1000 / ms, minBytesPerToken: minBytes, countedBytesPerToken: counted,
     floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
-    recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches,
+    recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches, replayedShare: (b.replayedSteps - replayed0) / o.steps,
   };
 }
 
@@ -181,7 +184,7 @@ export async function runBench(b: GpuBackend, model: string, weightBytes: number
   for (const c of o.contexts) {
     const d = await timeDecode(b, c, o, bw, wpt);
     decode.push(d);
-    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU, ${d.dispatchesPerToken} dispatches`);
+    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed), ${d.dispatchesPerToken} dispatches`);
   }
   const kv = b.kvReport();
   const opTimes = o.profile ? await profileDecode(b, o.contexts, log) : 'not requested (--profile)';
