@@ -39,6 +39,10 @@ export interface GpuBackendOptions {
   verifyReplay?: boolean;
 }
 
+function sameSampling(a: SampleRequest['params'], b: SampleRequest['params'] | null): boolean {
+  return !!b && a.greedy === b.greedy && a.temperature === b.temperature && a.topK === b.topK && a.topP === b.topP && a.repetitionPenalty === b.repetitionPenalty;
+}
+
 export class GpuBackend implements InferenceBackend {
   readonly kind = 'gpu' as const;
   readonly dtype: WeightDtype;
@@ -57,6 +61,7 @@ export class GpuBackend implements InferenceBackend {
   private reservedLogitRows = 0;
   private readonly sharedWeights: boolean;
   private readonly replay: DecodeReplay;
+  private replayParams: SampleRequest['params'] | null = null; // sampling settings the replay was recorded with
 
   constructor(
     readonly rt: GpuRuntime,
@@ -163,13 +168,12 @@ export class GpuBackend implements InferenceBackend {
       this.recordHead(p, false, false);
       this.recordSample(sample, 0);
     };
-    // Greedy steps differ only in their position (replay.ts); a sampled step also in its seed.
-    if (sample.params.greedy) {
-      this.replay.step(this.kv.length + 1, record);
-    } else {
+    // Steps of one chain differ only in their position and seed (replay.ts); new sampling settings start over.
+    if (!sameSampling(sample.params, this.replayParams)) {
       this.replay.invalidate();
-      record();
+      this.replayParams = { ...sample.params };
     }
+    this.replay.step(this.kv.length + 1, sample.seed, record);
     this.kv.length += 1;
     // read() submits synchronously and only then waits: the step is queued when this returns.
     return { token: this.rt.read(this.token, 4).then((b) => new Uint32Array(b)[0]) };

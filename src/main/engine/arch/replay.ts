@@ -1,4 +1,4 @@
-// Replay of greedy decode steps: a step is recorded by the op descriptors (full JavaScript) only for
+// Replay of decode steps: a step is recorded by the op descriptors (full JavaScript) only for
 // the first three tokens of a decode chain and the first two of each later bucket of REPLAY_BUCKET
 // positions; the other steps re-issue the captured pipelines and bind groups, with the uniform words
 // extrapolated from the recorded steps.
@@ -8,8 +8,10 @@
 // ceil(t / 16) (the decode attention's tile and split plans, ops/attn_decode.ts, work in tiles of 16 and
 // 32 rows), and the per-token fields (RoPE position, cache row, t) grow by a constant per token. The
 // three recorded steps check both assumptions: identical commands, and equal word differences (step 2 −
-// step 1 = step 1 − step 0). Anything else (a sampling seed, a float derived from t) fails the check and
-// the bucket is recorded in full. A later bucket replays only after its first two recorded steps equal
+// step 1 = step 1 − step 0). The sampling seed is the one other per-token value: a word that equals
+// each recorded step's seed is set to the seed (only when the three seeds are distinct and not linear,
+// so that no other word can pass for it); with uninformative seeds, replay needs the seed unchanged.
+// Anything else (a float derived from t) fails the check and the bucket is recorded in full. A later bucket replays only after its first two recorded steps equal
 // the extrapolation (commands and every word), so a plan change at a bucket edge is recorded anew.
 // `verify` re-records every replayed step and throws where it differs (tests).
 import { WorkbenchError } from '../../../shared/errors';
@@ -23,6 +25,7 @@ const RECORDED = 3;
 const CONFIRMED = 2;
 
 interface Recorded {
+  seed: number; // u32 the step's sampling seed
   batch: CapturedBatch;
   words: Uint32Array; // the batch's uniform ring as u32 words
   work: CounterSnapshot; // the step's op counts
@@ -34,6 +37,9 @@ interface Extrapolation {
   words: Uint32Array; // view of `ring`
   changed: Uint32Array; // word indices that change per token
   step: Uint32Array; // their per-token increments (mod 2^32)
+  seedWords: Uint32Array; // word indices holding the sampling seed
+  /** The seed every recorded step had, when the seeds did not vary enough to find its words; else null. */
+  fixedSeed: number | null;
   work: CounterSnapshot; // the last step's op counts (advanced in place)
   workStep: CounterSnapshot; // their per-token increments
 }
@@ -68,10 +74,11 @@ export class DecodeReplay {
    * Record (or replay) the step attending `t` cache rows into the open batch, leaving it unsubmitted.
    * `record` runs the op descriptors.
    */
-  step(t: number, record: () => void): void {
+  step(t: number, seed: number, record: () => void): void {
+    seed >>>= 0;
     const bucket = Math.ceil(t / REPLAY_BUCKET);
     // A batch left open by someone else cannot be joined by a replay (it owns the ring from offset 0).
-    if (t !== this.lastT + 1 || this.rt.batchOpen) {
+    if (t !== this.lastT + 1 || this.rt.batchOpen || (this.plan && this.plan.fixedSeed !== null && this.plan.fixedSeed !== seed)) {
       this.invalidate();
     } else if (bucket !== this.bucket) {
       // A new bucket may change the plan: its first steps are recorded and must match the extrapolation.
@@ -83,7 +90,7 @@ export class DecodeReplay {
     this.lastT = t;
     const plan = this.plan;
     if (plan && this.confirm === 0 && !this.verify) {
-      this.advance(plan, true);
+      this.advance(plan, seed, true);
       this.rt.replay(plan.batch, plan.ring);
       this.replayed++;
       return;
@@ -93,7 +100,7 @@ export class DecodeReplay {
     record();
     const batch = capturing ? this.rt.endCapture() : null;
     if (plan) {
-      this.advance(plan, false);
+      this.advance(plan, seed, false);
       const mismatch = differs(plan, batch);
       if (mismatch === null) {
         if (this.confirm > 0) this.confirm--;
@@ -111,7 +118,7 @@ export class DecodeReplay {
       this.noReplay = true;
       return;
     }
-    this.recorded.push({ batch, words: new Uint32Array(batch.ring.buffer, 0, batch.ring.byteLength / 4), work: diff(this.ops.snapshot(), before) });
+    this.recorded.push({ seed, batch, words: new Uint32Array(batch.ring.buffer, 0, batch.ring.byteLength / 4), work: diff(this.ops.snapshot(), before) });
     if (this.recorded.length === RECORDED) {
       this.plan = extrapolate(this.recorded);
       this.recorded = [];
@@ -120,9 +127,10 @@ export class DecodeReplay {
   }
 
   /** Move the plan's uniforms and op counts to the next token; `count` adds its work to the counters. */
-  private advance(p: Extrapolation, count: boolean): void {
+  private advance(p: Extrapolation, seed: number, count: boolean): void {
     const w = p.words;
     for (let i = 0; i < p.changed.length; i++) w[p.changed[i]] = (w[p.changed[i]] + p.step[i]) >>> 0;
+    for (let i = 0; i < p.seedWords.length; i++) w[p.seedWords[i]] = seed;
     for (const [op, c] of Object.entries(p.work.byOp)) {
       const s = p.workStep.byOp[op];
       c.flops += s.flops;
@@ -164,7 +172,15 @@ function extrapolate([r0, r1, r2]: Recorded[]): Extrapolation | null {
   if (!sameCommands(r0.batch, r1.batch) || !sameCommands(r1.batch, r2.batch)) return null;
   const changed: number[] = [];
   const step: number[] = [];
+  const seedWords: number[] = [];
+  const [s0, s1, s2] = [r0.seed, r1.seed, r2.seed];
+  const seedsVary = s0 !== s1 && s1 !== s2 && s0 !== s2 && ((s1 - s0) >>> 0) !== ((s2 - s1) >>> 0);
+  if (!seedsVary && (s0 !== s1 || s1 !== s2)) return null;
   for (let i = 0; i < r2.words.length; i++) {
+    if (seedsVary && r0.words[i] === s0 && r1.words[i] === s1 && r2.words[i] === s2) {
+      seedWords.push(i);
+      continue;
+    }
     const d1 = (r1.words[i] - r0.words[i]) >>> 0;
     const d2 = (r2.words[i] - r1.words[i]) >>> 0;
     if (d1 !== d2) return null;
@@ -183,6 +199,7 @@ function extrapolate([r0, r1, r2]: Recorded[]): Extrapolation | null {
   const ring = r2.batch.ring.slice();
   return {
     batch: r2.batch, ring, words: new Uint32Array(ring.buffer, 0, ring.byteLength / 4), changed: Uint32Array.from(changed), step: Uint32Array.from(step),
+    seedWords: Uint32Array.from(seedWords), fixedSeed: seedsVary ? null : s2,
     work: r2.work, workStep: { byOp: workStep, total: { calls: 0, flops: 0, bytes: 0 } },
   };
 }
