@@ -71,3 +71,22 @@ describe('chunked prefill', () => {
     expect(relL2(last.logits[0], want.logits[IDS.length - 1])).toBeLessThan(1e-5);
   });
 });
+
+describe('MLA prefill with per-head expanded K/V', () => {
+  // A prompt at position 0 without taps attends with K_nope/V expanded from the latent rows; a tap
+  // forces the absorbed form over the latent cache. Both are exact rewrites of the same attention.
+  it.each(['f32', 'f16'] as WeightDtype[])('matches the absorbed path, then decodes from the latent cache (%s)', async (dtype) => {
+    const dir = writeTinyCheckpoint(TINY_PLM, { seed: 17 });
+    const ids = Array.from({ length: 40 }, (_, i) => (i * 7 + 3) % 50);
+    const gpu = await open(dir, 'gpu', dtype);
+    const cpu = await open(dir, 'cpu', dtype);
+    const absorbed = await gpu.forward({ ids, logits: 'all', taps: ['attn_out.0'] });
+    gpu.reset();
+    const expanded = await gpu.forward({ ids, logits: 'all' });
+    const tol = dtype === 'f32' ? 1e-5 : 2e-3;
+    for (let i = 0; i < ids.length; i++) expect(relL2(expanded.logits[i], absorbed.logits[i]), `row ${i}`).toBeLessThan(tol);
+    const want = await cpu.forward({ ids: [...ids, 9], logits: 'last' });
+    const step = await gpu.forward({ ids: [9], logits: 'last' });
+    expect(relL2(step.logits[0], want.logits[0])).toBeLessThan(TOL[dtype]);
+  });
+});

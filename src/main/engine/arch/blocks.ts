@@ -108,6 +108,16 @@ export function gatherRows(p: Pass, src: Act, dst: GPUBuffer, width: number): vo
   p.count('gather', appendOp.attnAppendFlops(shape), appendOp.attnAppendBytes(shape));
 }
 
+/**
+ * Store `rows` rows of `width` f32 columns into a dense scratch in the KV cache's element format (keys
+ * and values the attention kernels read like cache rows), at row 0, column dstOff of rows dstStride wide.
+ */
+export function stageRows(p: Pass, src: Act, dst: GPUBuffer, rows: number, width: number, dstStride: number, dstOff = 0): void {
+  const shape = { n: rows, width, pos0: 0, kv: p.kvFormat, srcStride: src.stride, srcOff: src.offset, dstStride, dstOff };
+  appendOp.recordAttnAppend(p.rt, { src: src.buf, cache: dst }, shape);
+  p.count('kv_stage', appendOp.attnAppendFlops(shape), appendOp.attnAppendBytes(shape));
+}
+
 export interface AttendShape {
   hq: number;
   hk: number;

@@ -6,11 +6,14 @@
 //   q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h]; attention over the cache rows as 576-wide keys and their
 //   first 512 values as values (one shared head), scale 1/sqrt(d_nope + d_rope); o_h = W_UV_h·a_h
 //   out = o_proj(o)
-// Prefill takes the same absorbed path, so prefill and decode read one cache format.
+// A whole prompt in one chunk (pos0 = 0, no taps) instead expands K_nope and V per head from the
+// chunk's latent rows (one matmul by kv_b_proj) and attends with 192-wide keys and 128-wide values per
+// head: far less work than 16 heads over 576-wide keys. The expansion is scratch; the latent cache stays
+// the only cache, and later chunks and decode steps take the absorbed path over it.
 import type { MlaConfig } from '../../../shared/arch/config';
 import * as absorbOp from '../ops/attn_mla_absorb_q';
 import * as upOp from '../ops/attn_mla_up_v';
-import { append, attend, gatherRows, linear, norm, rope } from './blocks';
+import { append, attend, gatherRows, linear, norm, rope, stageRows, type Act } from './blocks';
 import type { Family } from './family';
 import type { Pass } from './pass';
 
@@ -30,6 +33,9 @@ export const mla: Family<MlaConfig> = {
     ...(c.qLoraRank === null ? {} : { q_a_norm: c.qLoraRank }),
     latent: c.kvLoraRank,
     q_absorbed: c.numHeads * (c.kvLoraRank + c.qkRopeHeadDim),
+    kv_up: c.numHeads * (c.qkNopeHeadDim + c.vHeadDim),
+    k_exp: c.numHeads * (c.qkNopeHeadDim + c.qkRopeHeadDim),
+    v_exp: c.numHeads * c.vHeadDim,
     attn: c.numHeads * c.kvLoraRank,
     o: c.numHeads * c.vHeadDim,
   }),
@@ -38,7 +44,7 @@ export const mla: Family<MlaConfig> = {
     const c = p.c as MlaConfig;
     const { hiddenSize: H, numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
     const pre = `model.layers.${L}.self_attn.`;
-    const [first, lat, qt, attn, o] = ['first', 'latent', 'q_absorbed', 'attn', 'o'].map((n) => p.act(n));
+    const [first, lat, o] = ['first', 'latent', 'o'].map((n) => p.act(n));
     const W = firstWidth(c);
     const dq = nh * (dn + dr);
     const Q = W - dc - dr; // where [c ‖ k_rope] starts in the fused row
@@ -68,15 +74,45 @@ export const mla: Family<MlaConfig> = {
     const cache = p.kv.buffers[L].latent; // [n_ctx, d_c + d_rope]
     append(p, { buf: lat }, cache, dc, row, 0);
     append(p, { buf: first, stride: W, offset: Q + dc }, cache, dr, row, dc);
-    const s = shape(p, c);
-    const wkvb = p.weight(`${pre}kv_b_proj.weight`);
-    absorbOp.recordMlaAbsorbQ(p.rt, { q, w: wkvb, out: qt }, s);
-    p.count('q_absorb', absorbOp.mlaAbsorbQFlops(s), absorbOp.mlaAbsorbQBytes(s));
-    attend(p, L, qt, cache, cache, attn, { hq: nh, hk: 1, hv: 1, dk: row, dv: dc, scale: 1 / Math.sqrt(dn + dr), kView: { row }, vView: { row } });
-    upOp.recordMlaUpV(p.rt, { a: attn, w: wkvb, out: o }, s);
-    p.count('v_up', upOp.mlaUpVFlops(s), upOp.mlaUpVBytes(s));
-    p.tap('v_up', L, o, nh * dv);
+    if (!p.decode && p.pos0 === 0 && !p.tapping && !p.probs) {
+      expanded(p, L, c, q, { buf: first, stride: W, offset: Q + dc });
+    } else {
+      absorbed(p, L, c, q, cache);
+    }
     linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H);
     p.tap('attn_out', L, out, H);
   },
 };
+
+/** Attention over the latent cache in absorbed form (decode, later chunks, taps) → act 'o'. */
+function absorbed(p: Pass, L: number, c: MlaConfig, q: GPUBuffer, cache: GPUBuffer): void {
+  const { numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
+  const pre = `model.layers.${L}.self_attn.`;
+  const [qt, attn, o] = ['q_absorbed', 'attn', 'o'].map((n) => p.act(n));
+  const row = dc + dr;
+  const s = shape(p, c);
+  const wkvb = p.weight(`${pre}kv_b_proj.weight`);
+  absorbOp.recordMlaAbsorbQ(p.rt, { q, w: wkvb, out: qt }, s);
+  p.count('q_absorb', absorbOp.mlaAbsorbQFlops(s), absorbOp.mlaAbsorbQBytes(s));
+  attend(p, L, qt, cache, cache, attn, { hq: nh, hk: 1, hv: 1, dk: row, dv: dc, scale: 1 / Math.sqrt(dn + dr), kView: { row }, vView: { row } });
+  upOp.recordMlaUpV(p.rt, { a: attn, w: wkvb, out: o }, s);
+  p.count('v_up', upOp.mlaUpVFlops(s), upOp.mlaUpVBytes(s));
+  p.tap('v_up', L, o, nh * dv);
+}
+
+/**
+ * A chunk starting at position 0: K_nope and V of every head from its latent rows, then plain causal
+ * attention per head with keys [k_nope_h ‖ k_rope] (k_rope roped, shared by all heads) → act 'o'.
+ */
+function expanded(p: Pass, L: number, c: MlaConfig, q: GPUBuffer, kRope: Act): void {
+  const { numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
+  const [lat, up, k, v, o] = ['latent', 'kv_up', 'k_exp', 'v_exp', 'o'].map((n) => p.act(n));
+  const dk = dn + dr;
+  linear(p, 'kv_up', `model.layers.${L}.self_attn.kv_b_proj`, { buf: lat }, { buf: up }, dc, nh * (dn + dv), { noBias: true });
+  // kv_up [n, nh, dn + dv] f32 → k_exp [n, nh, dk] and v_exp [n, nh, dv] in the cache's element format,
+  // each (token, head) pair one row of the copy.
+  stageRows(p, { buf: up, stride: dn + dv }, k, p.n * nh, dn, dk);
+  stageRows(p, { buf: up, stride: dn + dv, offset: dn }, v, p.n * nh, dv, dv);
+  for (let h = 0; h < nh; h++) stageRows(p, kRope, k, p.n, dr, nh * dk, h * dk + dn);
+  attend(p, L, q, k, v, o, { hq: nh, hk: nh, hv: nh, dk, dv, scale: 1 / Math.sqrt(dk) });
+}
