@@ -1,0 +1,95 @@
+// Decode-attention microbenchmark: recordAttnDecode (split kernel + combine) for the three attention
+// variants of the benchmark models, f16 caches of random values, at several context lengths, timed
+// by GPU timestamps (one stamped pass of CALLS back-to-back calls, median over REPEATS passes).
+//   node tools/bundle.mjs tools/bench/attn-kbench.ts .device/kbench.mjs
+//   source .device/enter.sh && node .device/kbench.mjs [--contexts 128,2048,8192] [--sweep]
+// --sweep also times forced split sizes (splitRows) at the largest context.
+import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
+import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
+import { GpuTimer } from '../../src/main/engine/gpu/timing';
+import { packKv } from '../../src/main/engine/ops/attn_common';
+import { attnDecodeScratchBytes, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
+
+const CALLS = 50;
+const REPEATS = 7;
+
+type Variant = Omit<AttnDecodeShape, 't' | 'kv' | 'splitRows'> & { name: string; rowElems: number };
+
+// Cache rows as the engine lays them out (arch/mla.ts, llama.ts, gta.ts): K and V views into one buffer.
+const variants: Variant[] = [
+  { name: 'PLM-1.8B MLA (16 heads, 576/512)', hq: 16, hk: 1, hv: 1, dk: 576, dv: 512, scale: 1 / Math.sqrt(192), rowElems: 576, kView: { row: 576 }, vView: { row: 576 } },
+  { name: 'GQA-1B (20 q / 5 kv heads, 64)', hq: 20, hk: 5, hv: 5, dk: 64, dv: 64, scale: 1 / 8, rowElems: 640, kView: { row: 640 }, vView: { row: 640, off: 320 } },
+  { name: 'GTA-1B (5 groups, k 64, latent 128)', hq: 5, hk: 1, hv: 1, dk: 64, dv: 128, scale: 1 / 8, rowElems: 192, kView: { row: 192 }, vView: { row: 192, off: 64 } },
+];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function randomValues(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = ((x >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+async function timeCalls(rt: GpuRuntime, timer: GpuTimer, record: () => void): Promise<number> {
+  record();
+  await rt.sync(); // compile, warm up
+  for (let r = 0; r < REPEATS; r++) {
+    timer.time('attn', () => {
+      for (let c = 0; c < CALLS; c++) record();
+    });
+  }
+  const us = (await timer.collect()).map((s) => (s.ms * 1000) / CALLS).sort((a, b) => a - b);
+  return us[Math.floor(us.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const adapter = await requestAdapter();
+  const info = describeAdapter(adapter);
+  const rt = new GpuRuntime(await createDevice(adapter, { label: 'attn-kbench' }));
+  const timer = GpuTimer.create(rt, REPEATS);
+  if (!timer) throw new Error('this adapter has no timestamp-query: no GPU timings');
+  const contexts = (arg('--contexts') ?? '128,2048,8192').split(',').map(Number);
+  const tMax = Math.max(...contexts);
+  console.log(`adapter: ${info.vendor} ${info.device} ${info.description} (${info.architecture}); µs per recordAttnDecode call (split kernel + combine), f16 cache, median of ${REPEATS} passes × ${CALLS} calls`);
+  for (const v of variants) {
+    const cache = rt.upload(packKv(randomValues(tMax * v.rowElems, 7), 'f16'), 'cache');
+    const q = rt.upload(randomValues(v.hq * v.dk, 9), 'q');
+    const out = rt.buffer(v.hq * v.dv * 4, 'out');
+    const scratch = rt.buffer(attnDecodeScratchBytes(v.hq, v.dv), 'scratch');
+    const bufs = { q, k: cache, v: cache, out, scratch };
+    const { name, rowElems: _r, ...shape } = v;
+    const row: string[] = [];
+    for (const t of contexts) {
+      const s: AttnDecodeShape = { ...shape, t, kv: 'f16' };
+      row.push(`t=${t}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+    }
+    console.log(`${name.padEnd(40)} ${row.join('  ')}`);
+    if (process.argv.includes('--sweep')) {
+      const sweep: string[] = [];
+      for (const splitRows of [32, 64, 128, 256]) {
+        const s: AttnDecodeShape = { ...shape, t: tMax, kv: 'f16', splitRows };
+        sweep.push(`rows/split ${splitRows}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+      }
+      console.log(`${''.padEnd(40)} t=${tMax} ${sweep.join('  ')}`);
+    }
+    for (const b of Object.values(bufs)) b.destroy();
+  }
+  timer.destroy();
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
