@@ -17,12 +17,16 @@ struct Params {
   nq: u32,
   dl: u32,
   e: u32,
+  gate_stride: u32, // elements between tokens' gate rows (H when dense; wider inside a fused projection row)
+  gate_off: u32,    // where the gate starts in its row
+  _pad0: u32,
+  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;          // [n, nq, dl] f32
 @group(0) @binding(2) var<storage, read> w: array<u32>;          // v_b_proj raw [nq, dl, e·dl], f16 pairs or f32
-@group(0) @binding(3) var<storage, read> gate: array<f32>;       // [n, H] f32, H = nq·e·dl, before the sigmoid
+@group(0) @binding(3) var<storage, read> gate: array<f32>;       // [n, gate_stride] f32: H = nq·e·dl values at gate_off, before the sigmoid
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;  // [n, H] f32
 
 var<workgroup> as_: array<f32, NT * MAX_DL>; // a_g of NT tokens
@@ -68,7 +72,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
   for (var t = 0u; t < nt; t++) {
     let o = (t0 + t) * hidden + g * width + c;
-    let gv = vec2<f32>(gate[o], gate[o + 1u]);
+    let gi = (t0 + t) * p.gate_stride + p.gate_off + g * width + c;
+    let gv = vec2<f32>(gate[gi], gate[gi + 1u]);
     let y = acc[t] / (1.0 + exp(-gv));
     out[o] = y.x;
     out[o + 1u] = y.y;

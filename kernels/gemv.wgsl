@@ -8,12 +8,17 @@
 // ACT applies the MLP's activation to x as it is read (the down projection of a decode step, so the
 // activation costs no dispatch of its own): 1 = SwiGLU, x = silu(x[i]) · x[i + act_offset] (gate ‖ up
 // halves of one row); 2 = ReLU², x = max(x[i], 0)².
+// NORM (one row, no ACT) applies the block's RMSNorm to x as it is read: y = (W·(g ⊙ x)) · rsqrt(mean(x²)
+// + eps), g = the norm weight. The lanes of every output row read all of x anyway, so each row's lanes
+// sum x² alongside the dot product and the normalisation costs no pass of its own (a decode step
+// then needs no separate RMSNorm dispatch between blocks).
 
 override W_F16: bool = true;
 override VEC: bool = false;
 override BATCH: u32 = 1u;
 override TPR: u32 = 256u;
 override ACT: u32 = 0u;
+override NORM: bool = false;
 
 // Uniform flags rather than override constants: the branches are uniform and cheap, and fewer
 // pipeline variants keep compile time down (seconds each on software drivers).
@@ -32,6 +37,10 @@ struct Params {
   y_offset: u32,
   flags: u32,
   act_offset: u32, // elements from a gate to its up value (ACT 1)
+  eps: f32,        // RMSNorm epsilon (NORM)
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -39,6 +48,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;      // [BATCH, x_stride] f32
 @group(0) @binding(3) var<storage, read> bias: array<u32>;         // [out_dim] like w, FLAG_BIAS only
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;      // [BATCH, y_stride]
+@group(0) @binding(5) var<storage, read> nw: array<vec4<u32>>;     // [in_dim] norm weight like w, NORM only
 
 var<workgroup> red: array<f32, 2048>; // [MAX_BATCH, WG] partial sums
 
@@ -48,6 +58,25 @@ fn wload(i: u32) -> f32 {
     return unpack2x16float(word)[i & 1u];
   }
   return bitcast<f32>(w[i >> 2u][i & 3u]);
+}
+
+// Four norm-weight elements from element 4·j of the row (f16: half of one 16-byte word).
+fn gvec(j: u32) -> vec4f {
+  if (W_F16) {
+    let q = nw[j >> 1u];
+    if ((j & 1u) == 0u) {
+      return vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
+    }
+    return vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
+  }
+  return bitcast<vec4f>(nw[j]);
+}
+
+fn gload(i: u32) -> f32 {
+  if (W_F16) {
+    return unpack2x16float(nw[i >> 3u][(i >> 1u) & 3u])[i & 1u];
+  }
+  return bitcast<f32>(nw[i >> 2u][i & 3u]);
 }
 
 fn bload(i: u32) -> f32 {
@@ -116,7 +145,39 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let o = (wid.y * nwg.x + wid.x) * (WG / TPR) + lid / TPR;
   var acc_lo = vec4f(0.0); // batch rows 0..3
   var acc_hi = vec4f(0.0); // batch rows 4..7
-  if (o < p.out_dim) {
+  var ss = 0.0; // Σ x² over this lane's elements (NORM)
+  if (o < p.out_dim && NORM) {
+    if (VEC && W_F16) {
+      let nv = p.in_dim / 8u;
+      let wrow = o * nv;
+      let x0 = p.x_offset / 4u;
+      for (var k = lane; k < nv; k += TPR) {
+        let q = w[wrow + k];
+        let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
+        let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
+        let xa = x[x0 + 2u * k];
+        let xb = x[x0 + 2u * k + 1u];
+        ss += dot(xa, xa) + dot(xb, xb);
+        acc_lo.x += dot(lo, xa * gvec(2u * k)) + dot(hi, xb * gvec(2u * k + 1u));
+      }
+    } else if (VEC) {
+      let nv = p.in_dim / 4u;
+      let wrow = o * nv;
+      let x0 = p.x_offset / 4u;
+      for (var k = lane; k < nv; k += TPR) {
+        let xa = x[x0 + k];
+        ss += dot(xa, xa);
+        acc_lo.x += dot(bitcast<vec4f>(w[wrow + k]), xa * gvec(k));
+      }
+    } else {
+      let wrow = o * p.in_dim;
+      for (var i = lane; i < p.in_dim; i += TPR) {
+        let xi = x[(p.x_offset + i) >> 2u][(p.x_offset + i) & 3u];
+        ss += xi * xi;
+        acc_lo.x += wload(wrow + i) * xi * gload(i);
+      }
+    }
+  } else if (o < p.out_dim) {
     if (VEC && W_F16) {
       let nv = p.in_dim / 8u; // 16-byte words per row, 8 weights each
       let wrow = o * nv;
@@ -152,6 +213,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   // Constant component indices only: a dynamic index would force the accumulators to memory.
   red[lid] = acc_lo.x;
+  if (NORM) { red[WG + lid] = ss; }
   if (BATCH > 1u) { red[WG + lid] = acc_lo.y; }
   if (BATCH > 2u) { red[2u * WG + lid] = acc_lo.z; }
   if (BATCH > 3u) { red[3u * WG + lid] = acc_lo.w; }
@@ -160,9 +222,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (BATCH > 6u) { red[6u * WG + lid] = acc_hi.z; }
   if (BATCH > 7u) { red[7u * WG + lid] = acc_hi.w; }
   workgroupBarrier();
+  let slots = select(BATCH, 2u, NORM); // NORM: the dot and Σ x²
   for (var s = TPR / 2u; s > 0u; s >>= 1u) {
     if (lane < s) {
-      for (var b = 0u; b < BATCH; b++) {
+      for (var b = 0u; b < slots; b++) {
         red[b * WG + lid] += red[b * WG + lid + s];
       }
     }
@@ -171,6 +234,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (lane == 0u && o < p.out_dim) {
     for (var b = 0u; b < BATCH; b++) {
       var v = red[b * WG + lid];
+      if (NORM) {
+        v *= inverseSqrt(red[WG + lid] / f32(p.in_dim) + p.eps);
+      }
       if ((p.flags & FLAG_BIAS) != 0u) {
         v += bload(o);
       }

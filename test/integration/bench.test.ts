@@ -24,7 +24,7 @@ describe('bench', () => {
       expect(w.tensors.has(group ? group.name : s.name), s.name).toBe(true);
     }
     expect(w.tensors.get('lm_head.weight')).toBe(w.tensors.get('model.embed_tokens.weight'));
-    const q = await rt.readF32(w.tensors.get('model.layers.0.self_attn.qkc_proj.weight')!);
+    const q = await rt.readF32(w.tensors.get('model.layers.0.self_attn.qkcg_proj.weight')!);
     const bound = 1 / Math.sqrt(c.hiddenSize);
     expect(q.every((x) => Number.isFinite(x) && Math.abs(x) <= bound)).toBe(true);
     expect(new Set(q).size).toBeGreaterThan(q.length * 0.9);

@@ -62,6 +62,6 @@ it('taps come back [tokens, width] and counters add up per op', async () => {
   expect(after.total.calls).toBeGreaterThan(before.total.calls);
   const sum = Object.values(after.byOp).reduce((a, o) => a + o.flops, 0);
   expect(sum).toBe(after.total.flops);
-  expect(Object.keys(after.byOp)).toEqual(expect.arrayContaining(['qkc', 'gate', 'attn', 'v_decode', 'attn_out', 'mlp_up', 'mlp_out', 'kv_append']));
+  expect(Object.keys(after.byOp)).toEqual(expect.arrayContaining(['qkcg', 'rope_store', 'attn', 'v_decode', 'attn_out', 'mlp_up', 'mlp_out']));
   backend.dispose();
 });

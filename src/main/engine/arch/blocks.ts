@@ -10,6 +10,7 @@ import * as embeddingOp from '../ops/embedding';
 import * as linearOp from '../ops/linear';
 import * as normOp from '../ops/rms_norm';
 import * as ropeOp from '../ops/rope';
+import * as ropeStoreOp from '../ops/rope_store';
 import type { Pass } from './pass';
 
 /** Rows of a [n, stride] f32 activation, from column `offset`. */
@@ -17,6 +18,11 @@ export interface Act {
   buf: GPUBuffer;
   stride?: number;
   offset?: number;
+  /**
+   * A fused step (Pass.fused): the RMSNorm with this weight is applied as the GEMV reads the row, so
+   * `buf` holds the residual stream itself.
+   */
+  norm?: string;
 }
 
 export function embed(p: Pass, ids: GPUBuffer, out: GPUBuffer): void {
@@ -70,11 +76,13 @@ export function linear(
 ): void {
   const rows = o.rows ?? p.n;
   const bias = o.noBias ? undefined : p.w.tensors.get(`${prefix}.bias`);
+  const norm = x.norm ? { w: p.weight(x.norm), eps: p.c.rmsNormEps } : undefined;
   linearOp.linear(p.rt, {
     x: x.buf, xStride: x.stride, xOffset: x.offset, y: y.buf, yStride: y.stride, yOffset: y.offset,
-    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate, act: o.act,
+    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate, act: o.act, norm,
   });
-  p.count(role, linearOp.flops({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }), linearOp.bytes({ rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate }));
+  const shape = { rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate, norm: !!norm };
+  p.count(role, linearOp.flops(shape), linearOp.bytes(shape));
 }
 
 /**
@@ -88,6 +96,25 @@ export function rope(p: Pass, x: Act, heads: number, headStride: number, rotDim:
   });
   const all = heads + (second?.nHeads ?? 0);
   p.count('rope', ropeOp.flops({ nTokens: p.n, nHeads: all, rotDim }), ropeOp.bytes({ nTokens: p.n, nHeads: all, rotDim }));
+}
+
+/**
+ * After a fused projection: RoPE on its query heads and key heads in place, and the key and value
+ * slices stored into cache row pos0 + t (with `vNorm`, the value slice RMS-normalised by that weight
+ * first and its f32 copy left in `vOut`): one dispatch (ops/rope_store.ts).
+ */
+export function ropeStore(
+  p: Pass,
+  src: GPUBuffer,
+  cache: GPUBuffer,
+  s: Pick<ropeStoreOp.RopeStoreShape, 'srcStride' | 'rotDim' | 'interleaved' | 'q' | 'k' | 'v' | 'dstStride'>,
+  vNorm?: { weight: string; out: GPUBuffer },
+): void {
+  const shape: ropeStoreOp.RopeStoreShape = {
+    ...s, n: p.n, pos0: p.pos0, theta: p.c.ropeTheta, kv: p.kvFormat, vNorm: vNorm ? { wF16: p.wF16, eps: p.c.rmsNormEps } : undefined,
+  };
+  ropeStoreOp.recordRopeStore(p.rt, { src, cache, normW: vNorm ? p.weight(vNorm.weight) : undefined, vout: vNorm?.out }, shape);
+  p.count('rope_store', ropeStoreOp.ropeStoreFlops(shape), ropeStoreOp.ropeStoreBytes(shape));
 }
 
 /** Store `width` columns of the chunk's rows into cache buffer `cache` at row pos0, column dstOff. */
@@ -151,23 +178,26 @@ export function decodeScratchBytes(hq: number, dv: number): number {
 }
 
 /**
- * The MLP of layer L on xn [n, H] → out [n, H]: down(silu(gate(x))·up(x)) or down(relu(up(x))²); gate
- * and up are one fused GEMV. A decode step without taps applies the activation inside the down GEMV's
- * reads of `up` (one dispatch less per layer); otherwise it is materialised in `ff_act`.
+ * The MLP of layer L on x [n, H] → out [n, H] (out += … when `accumulate`): down(silu(gate(x))·up(x))
+ * or down(relu(up(x))²); gate and up are one fused GEMV. A decode step without taps applies the
+ * activation inside the down GEMV's reads of `up` (one dispatch less per layer); otherwise it is
+ * materialised in `ff_act`. A fused step passes x as the residual stream with its norm (Act.norm).
  */
-export function mlp(p: Pass, L: number, xn: GPUBuffer, out: GPUBuffer): void {
+export function mlp(p: Pass, L: number, x: Act, out: GPUBuffer, accumulate = false): void {
   const { hiddenSize: H, intermediateSize: F } = p.c;
   const pre = `model.layers.${L}.mlp.`;
   const up = p.act('ff_up'); // [n, 2F] for SwiGLU (gate ‖ up, fused), [n, F] for ReLU²
   if (p.decode && !p.tapping) {
     const swiglu = p.c.mlp === 'swiglu';
-    linear(p, 'mlp_up', `${pre}${swiglu ? 'gate_up_proj' : 'up_proj'}`, { buf: xn }, { buf: up }, H, swiglu ? 2 * F : F);
+    linear(p, 'mlp_up', `${pre}${swiglu ? 'gate_up_proj' : 'up_proj'}`, x, { buf: up }, H, swiglu ? 2 * F : F);
     const kind = swiglu ? 'swiglu' : 'relu2';
     // The activation's arithmetic still happens (in the GEMV); its only memory traffic is the up half.
     p.count('mlp_act', activationOp.flops({ rows: p.n, cols: F, kind }), swiglu ? p.n * F * 4 : 0);
-    linear(p, 'mlp_out', `${pre}down_proj`, { buf: up, stride: swiglu ? 2 * F : F }, { buf: out }, F, H, { act: kind });
+    linear(p, 'mlp_out', `${pre}down_proj`, { buf: up, stride: swiglu ? 2 * F : F }, { buf: out }, F, H, { act: kind, accumulate });
     return;
   }
+  if (x.norm || accumulate) throw new RangeError('mlp: a fused norm or residual add is for decode steps without taps');
+  const xn = x.buf;
   const act = p.act('ff_act');
   if (p.c.mlp === 'swiglu') {
     linear(p, 'mlp_up', `${pre}gate_up_proj`, { buf: xn }, { buf: up }, H, 2 * F);

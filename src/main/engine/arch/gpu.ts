@@ -179,18 +179,30 @@ export class GpuBackend implements InferenceBackend {
     return { token: this.rt.read(this.token, 4).then((b) => new Uint32Array(b)[0]) };
   }
 
-  /** Embedding and every layer of one chunk; leaves the last MLP output in `delta` (not yet added to h). */
+  /**
+   * Embedding and every layer of one chunk; leaves the last MLP output in `delta` (not yet added to h),
+   * except on a fused step (Pass.fused), where every block adds its output to h itself.
+   */
   private recordStack(p: Pass, ids: GPUBuffer = this.ids): void {
     const c = this.config;
     const [h, xn, delta] = [p.act('h'), p.act('xn'), p.act('delta')];
     embed(p, ids, h);
+    if (p.fused) {
+      // One token, no taps: each block's first GEMV normalises h as it reads it, and each block's last
+      // GEMV adds its output to h (attention: qkv GEMV, rope_store, attention, o_proj += ; MLP: up GEMV, down += ).
+      for (let L = 0; L < c.numLayers; L++) {
+        this.family.attention(p, L, { buf: h, norm: `model.layers.${L}.input_layernorm.weight` }, h, true);
+        mlp(p, L, { buf: h, norm: `model.layers.${L}.post_attention_layernorm.weight` }, h, true);
+      }
+      return;
+    }
     norm(p, 'attn_norm', 'model.layers.0.input_layernorm.weight', h, xn);
     p.tap('attn_norm', 0, xn, c.hiddenSize);
     for (let L = 0; L < c.numLayers; L++) {
-      this.family.attention(p, L, xn, delta);
+      this.family.attention(p, L, { buf: xn }, delta, false);
       norm(p, 'mlp_norm', `model.layers.${L}.post_attention_layernorm.weight`, h, xn, { delta });
       p.tap('mlp_norm', L, xn, c.hiddenSize);
-      mlp(p, L, xn, delta);
+      mlp(p, L, { buf: xn }, delta);
       if (L + 1 < c.numLayers) {
         norm(p, 'attn_norm', `model.layers.${L + 1}.input_layernorm.weight`, h, xn, { delta });
         p.tap('attn_norm', L + 1, xn, c.hiddenSize);
@@ -202,11 +214,18 @@ export class GpuBackend implements InferenceBackend {
   private recordHead(p: Pass, normAll: boolean, headAll: boolean): void {
     const c = this.config;
     const [h, xn, delta, logits] = [p.act('h'), p.act('xn'), p.act('delta'), p.act('logits')];
+    if (p.fused && !normAll && !headAll) {
+      // h already holds the residual stream; the final norm runs inside the head's GEMV.
+      linear(p, 'logits', 'lm_head', { buf: h, norm: 'model.norm.weight' }, { buf: logits }, c.hiddenSize, c.vocabSize, { rows: 1, noBias: true });
+      return;
+    }
+    // A fused stack has already added every block's output to h.
+    const pending = p.fused ? undefined : delta;
     if (normAll) {
-      norm(p, 'final_norm', 'model.norm.weight', h, xn, { delta });
+      norm(p, 'final_norm', 'model.norm.weight', h, xn, { delta: pending });
       p.tap('final_norm', null, xn, c.hiddenSize);
     } else {
-      norm(p, 'final_norm', 'model.norm.weight', h, xn, { delta, rows: 1, rowOffset: p.n - 1 });
+      norm(p, 'final_norm', 'model.norm.weight', h, xn, { delta: pending, rows: 1, rowOffset: p.n - 1 });
     }
     const rows = headAll ? p.n : 1;
     const from = normAll && !headAll ? (p.n - 1) * c.hiddenSize : 0;

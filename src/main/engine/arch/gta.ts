@@ -1,51 +1,55 @@
 // GTA (Grouped-head latenT Attention), gta.md's forward pass. Per layer:
-//   [q ‖ k ‖ c] = one fused projection (q [n_q, d_q], k [n_k, d_k], the latent c [n_c, d_l]); g = g_proj(x) [n, H]
-//   rotate-half RoPE on q and k; cache [k ‖ c] in one store (n_k·d_k + n_c·d_l values per token)
+//   [q ‖ k ‖ c ‖ g] = one fused projection (q [n_q, d_q], k [n_k, d_k], the latent c [n_c, d_l], the gate g [H])
+//   rotate-half RoPE on q and k and the store of [k ‖ c] into the cache in one dispatch (n_k·d_k + n_c·d_l
+//   values per token)
 //   query group j attends with key head j/(n_q/n_k) over latent group j/(n_q/n_c): a_j [d_l]
 //   out_j = (tile(a_j, e) + a_j·W_vb[j]) ⊙ sigmoid(g) (fused kernel), then o_proj
 // Maps are shared per query group, so the attention-probability tap has n_q maps per layer.
 import type { GtaConfig } from '../../../shared/arch/config';
 import * as decodeVOp from '../ops/attn_gta_decode_v';
-import { append, attend, gatherRows, linear, rope } from './blocks';
+import { attend, gatherRows, linear, ropeStore } from './blocks';
 import type { Family } from './family';
 
 export const gta: Family<GtaConfig> = {
   rowBuffers: (c) => ({
-    qkc: c.numQueryHeads * c.queryDim + c.numKeyHeads * c.keyDim + c.numValueHeads * c.valueDim,
+    qkcg: c.numQueryHeads * c.queryDim + c.numKeyHeads * c.keyDim + c.numValueHeads * c.valueDim + c.hiddenSize,
     q: c.numQueryHeads * c.queryDim,
-    gate: c.hiddenSize,
     attn: c.numQueryHeads * c.valueDim,
     decoded: c.hiddenSize,
   }),
   maps: (c) => ({ heads: c.numQueryHeads, dv: c.valueDim }),
-  attention(p, L, xn, out) {
+  attention(p, L, x, out, accumulate) {
     const c = p.c as GtaConfig;
     const { hiddenSize: H, numQueryHeads: nq, queryDim: dq, numKeyHeads: nk, keyDim: dk, numValueHeads: nc, valueDim: dl } = c;
     const pre = `model.layers.${L}.self_attn.`;
-    const W = nq * dq + nk * dk + nc * dl; // [q ‖ k ‖ c] per row
-    const [qkc, gate, attn, dec] = ['qkc', 'gate', 'attn', 'decoded'].map((n) => p.act(n));
-    linear(p, 'qkc', `${pre}qkc_proj`, { buf: xn }, { buf: qkc }, H, W);
-    linear(p, 'gate', `${pre}g_proj`, { buf: xn }, { buf: gate }, H, H);
-    // query_dim = key_dim (config check): q's and k's heads rotate in one pass.
-    rope(p, { buf: qkc, stride: W }, nq + nk, dq, dq, false);
-    p.tap('q', L, qkc, nq * dq, W, 0);
-    p.tap('k', L, qkc, nk * dk, W, nq * dq);
-    p.tap('latent', L, qkc, nc * dl, W, nq * dq + nk * dk);
-    p.tap('gate', L, gate, H);
+    const W = nq * dq + nk * dk + nc * dl; // [q ‖ k ‖ c] per row, then the gate's H values
+    const WG = W + H;
+    const [qkc, attn, dec] = ['qkcg', 'attn', 'decoded'].map((n) => p.act(n));
+    linear(p, 'qkcg', `${pre}qkcg_proj`, x, { buf: qkc }, H, WG);
     const cache = p.kv.buffers[L].kv; // [n_ctx, k ‖ c]
     const R = nk * dk + nc * dl;
-    append(p, { buf: qkc, stride: W, offset: nq * dq }, cache, R, R);
+    // query_dim = key_dim (config check): q's and k's heads rotate alike.
+    ropeStore(p, qkc, cache, {
+      srcStride: WG, rotDim: dq, interleaved: false, dstStride: R,
+      q: { heads: nq, base: 0, headStride: dq, rotOff: 0 },
+      k: { heads: nk, base: nq * dq, headStride: dk, rotOff: 0, dst: 0 },
+      v: { base: nq * dq + nk * dk, width: nc * dl, dst: nk * dk },
+    });
+    p.tap('q', L, qkc, nq * dq, WG, 0);
+    p.tap('k', L, qkc, nk * dk, WG, nq * dq);
+    p.tap('latent', L, qkc, nc * dl, WG, nq * dq + nk * dk);
+    p.tap('gate', L, qkc, H, WG, W);
     let q = qkc;
     if (!p.decode) {
       q = p.act('q');
-      gatherRows(p, { buf: qkc, stride: W }, q, nq * dq);
+      gatherRows(p, { buf: qkc, stride: WG }, q, nq * dq);
     }
     attend(p, L, q, cache, cache, attn, { hq: nq, hk: nk, hv: nc, dk, dv: dl, scale: 1 / Math.sqrt(c.headDim), kView: { row: R }, vView: { row: R, off: nk * dk } });
     const s = { n: p.n, nq, dl, e: c.valueExpand, wF16: p.wF16 };
-    decodeVOp.recordGtaDecodeV(p.rt, { a: attn, w: p.weight(`${pre}v_b_proj.weight`), gate, out: dec }, s);
+    decodeVOp.recordGtaDecodeV(p.rt, { a: attn, w: p.weight(`${pre}v_b_proj.weight`), gate: qkc, out: dec }, s, { stride: WG, offset: W });
     p.count('v_decode', decodeVOp.gtaDecodeVFlops(s), decodeVOp.gtaDecodeVBytes(s));
     p.tap('v_decode', L, dec, H);
-    linear(p, 'attn_out', `${pre}o_proj`, { buf: dec }, { buf: out }, H, H);
+    linear(p, 'attn_out', `${pre}o_proj`, { buf: dec }, { buf: out }, H, H, { accumulate });
     p.tap('attn_out', L, out, H);
   },
 };

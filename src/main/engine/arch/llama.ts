@@ -1,27 +1,30 @@
-// Llama / Qwen2 (MHA, GQA, MQA): one fused q‖k‖v projection (Qwen2's biases fused alike), rotate-half
-// RoPE over q's and k's heads in one pass, k ‖ v appended to the cache in one store, attention, o_proj.
+// Llama / Qwen2 (MHA, GQA, MQA): one fused q‖k‖v projection (Qwen2's biases fused alike), then one
+// dispatch for rotate-half RoPE over q's and k's heads and k ‖ v stored into the cache, attention, o_proj.
 import type { LlamaConfig } from '../../../shared/arch/config';
-import { append, attend, gatherRows, linear, rope } from './blocks';
+import { attend, gatherRows, linear, ropeStore } from './blocks';
 import type { Family } from './family';
 
 export const llama: Family<LlamaConfig> = {
   rowBuffers: (c) => ({ qkv: (c.numHeads + 2 * c.numKvHeads) * c.headDim, q: c.numHeads * c.headDim, attn: c.numHeads * c.headDim }),
   maps: (c) => ({ heads: c.numHeads, dv: c.headDim }),
-  attention(p, L, xn, out) {
+  attention(p, L, x, out, accumulate) {
     const c = p.c as LlamaConfig;
     const { hiddenSize: H, numHeads: nh, numKvHeads: nk, headDim: d } = c;
     const pre = `model.layers.${L}.self_attn.`;
     const W = (nh + 2 * nk) * d; // [q ‖ k ‖ v] per row
     const [qkv, attn] = [p.act('qkv'), p.act('attn')];
-    linear(p, 'qkv', `${pre}qkv_proj`, { buf: xn }, { buf: qkv }, H, W);
-    // q's and k's heads sit side by side at the start of the row: one rotation pass for both.
-    rope(p, { buf: qkv, stride: W }, nh + nk, d, d, false);
+    linear(p, 'qkv', `${pre}qkv_proj`, x, { buf: qkv }, H, W);
+    const cache = p.kv.buffers[L].kv; // [n_ctx, k ‖ v]
+    const R = 2 * nk * d;
+    ropeStore(p, qkv, cache, {
+      srcStride: W, rotDim: d, interleaved: false, dstStride: R,
+      q: { heads: nh, base: 0, headStride: d, rotOff: 0 },
+      k: { heads: nk, base: nh * d, headStride: d, rotOff: 0, dst: 0 },
+      v: { base: (nh + nk) * d, width: nk * d, dst: nk * d },
+    });
     p.tap('q', L, qkv, nh * d, W, 0);
     p.tap('k', L, qkv, nk * d, W, nh * d);
     p.tap('v', L, qkv, nk * d, W, (nh + nk) * d);
-    const cache = p.kv.buffers[L].kv; // [n_ctx, k ‖ v]
-    const R = 2 * nk * d;
-    append(p, { buf: qkv, stride: W, offset: nh * d }, cache, R, R);
     // One token's query is already dense at the row's start; a prompt's rows need gathering.
     let q = qkv;
     if (!p.decode) {
@@ -29,7 +32,7 @@ export const llama: Family<LlamaConfig> = {
       gatherRows(p, { buf: qkv, stride: W }, q, nh * d);
     }
     attend(p, L, q, cache, cache, attn, { hq: nh, hk: nk, hv: nk, dk: d, dv: d, scale: 1 / Math.sqrt(d), kView: { row: R }, vView: { row: R, off: nk * d } });
-    linear(p, 'attn_out', `${pre}o_proj`, { buf: attn }, { buf: out }, nh * d, H);
+    linear(p, 'attn_out', `${pre}o_proj`, { buf: attn }, { buf: out }, nh * d, H, { accumulate });
     p.tap('attn_out', L, out, H);
   },
 };

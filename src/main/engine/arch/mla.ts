@@ -1,8 +1,8 @@
 // MLA (PLM, dense DeepSeek-V2), decoded from the latent cache in absorbed form. Per layer:
 //   [q (or q_a) ‖ c ‖ k_rope] = one fused projection of x; with q_lora_rank, q = q_b_proj(RMSNorm(q_a))
 //   q: [n, nh, d_nope + d_rope], c: [n, d_c], k_rope: [n, d_rope]
-//   interleaved RoPE on q's rope dims and on k_rope; c ← RMSNorm(c)
-//   cache row ← [c ‖ k_rope]                                   (576 values for PLM-1.8B)
+//   interleaved RoPE on q's rope dims and on k_rope; c ← RMSNorm(c); cache row ← [c ‖ k_rope]
+//   (576 values for PLM-1.8B): one dispatch (rope_store) for the three
 //   q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h]; attention over the cache rows as 576-wide keys and their
 //   first 512 values as values (one shared head), scale 1/sqrt(d_nope + d_rope); o_h = W_UV_h·a_h
 //   out = o_proj(o)
@@ -13,7 +13,7 @@
 import type { MlaConfig } from '../../../shared/arch/config';
 import * as absorbOp from '../ops/attn_mla_absorb_q';
 import * as upOp from '../ops/attn_mla_up_v';
-import { append, attend, gatherRows, linear, norm, rope, stageRows, type Act } from './blocks';
+import { attend, gatherRows, linear, norm, rope, ropeStore, stageRows, type Act } from './blocks';
 import type { Family } from './family';
 import type { Pass } from './pass';
 
@@ -40,7 +40,7 @@ export const mla: Family<MlaConfig> = {
     o: c.numHeads * c.vHeadDim,
   }),
   maps: (c) => ({ heads: c.numHeads, dv: c.kvLoraRank }),
-  attention(p, L, xn, out) {
+  attention(p, L, x, out, accumulate) {
     const c = p.c as MlaConfig;
     const { hiddenSize: H, numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
     const pre = `model.layers.${L}.self_attn.`;
@@ -49,11 +49,19 @@ export const mla: Family<MlaConfig> = {
     const dq = nh * (dn + dr);
     const Q = W - dc - dr; // where [c ‖ k_rope] starts in the fused row
     const row = dc + dr;
-    linear(p, 'q_kv_a', `${pre}q_kv_a_proj`, { buf: xn }, { buf: first }, H, W);
+    linear(p, 'q_kv_a', `${pre}q_kv_a_proj`, x, { buf: first }, H, W);
+    const cache = p.kv.buffers[L].latent; // [n_ctx, d_c + d_rope]
+    const lora = c.qLoraRank !== null;
+    // Without q_lora_rank q's rope dims turn here too; the shared k_rope is the row's last dr values;
+    // the latent is normalised into the cache and into `lat` (f32, for the expanded prefill and taps).
+    ropeStore(p, first, cache, {
+      srcStride: W, rotDim: dr, interleaved: true, dstStride: row,
+      q: { heads: lora ? 0 : nh, base: 0, headStride: dn + dr, rotOff: dn },
+      k: { heads: 1, base: Q + dc, headStride: dr, rotOff: 0, dst: dc },
+      v: { base: Q, width: dc, dst: 0 },
+    }, { weight: `${pre}kv_a_layernorm.weight`, out: lat });
     let q: GPUBuffer;
-    if (c.qLoraRank === null) {
-      // q's rope dims and the shared k_rope (the row's last dr values) turn in one dispatch.
-      rope(p, { buf: first, stride: W }, nh, dn + dr, dr, true, dn, { nHeads: 1, base: Q + dc, offset: 0 });
+    if (!lora) {
       // One token's query is dense at the row's start; a prompt's rows are gathered.
       q = first;
       if (!p.decode) {
@@ -63,23 +71,18 @@ export const mla: Family<MlaConfig> = {
     } else {
       const qan = p.act('q_a_norm');
       q = p.act('q');
-      norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, first, qan, { dim: c.qLoraRank, xStride: W });
-      linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank, dq);
+      norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, first, qan, { dim: c.qLoraRank!, xStride: W });
+      linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank!, dq);
       rope(p, { buf: q }, nh, dn + dr, dr, true, dn);
-      rope(p, { buf: first, stride: W, offset: Q }, 1, row, dr, true, dc);
     }
-    norm(p, 'latent', `${pre}kv_a_layernorm.weight`, first, lat, { dim: dc, xStride: W, xOffset: Q });
     p.tap('q', L, q, dq, q === first ? W : dq, 0);
     p.tap('latent', L, lat, dc);
-    const cache = p.kv.buffers[L].latent; // [n_ctx, d_c + d_rope]
-    append(p, { buf: lat }, cache, dc, row, 0);
-    append(p, { buf: first, stride: W, offset: Q + dc }, cache, dr, row, dc);
     if (!p.decode && p.pos0 === 0 && !p.tapping && !p.probs) {
       expanded(p, L, c, q, { buf: first, stride: W, offset: Q + dc });
     } else {
       absorbed(p, L, c, q, cache);
     }
-    linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H);
+    linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H, { accumulate });
     p.tap('attn_out', L, out, H);
   },
 };

@@ -49,6 +49,14 @@ export class Pass {
     return this.n === 1;
   }
 
+  /**
+   * A decode step with no instrumentation: the RMSNorms run inside the GEMVs that read them and the
+   * residual adds inside the output projections (no norm dispatches between blocks).
+   */
+  get fused(): boolean {
+    return this.n === 1 && this.taps === null && this.probs === null;
+  }
+
   /** Some tap was asked for: every intermediate the taps name must then be materialised. */
   get tapping(): boolean {
     return this.taps !== null;

@@ -7,6 +7,7 @@ import { parameterCount } from '../../../shared/arch/spec';
 import { GpuBackend } from '../arch/gpu';
 import { GREEDY, Rng } from '../generate/sampling';
 import { measureReadBandwidth, type Bandwidth } from './bandwidth';
+import { GpuTimer } from '../gpu/timing';
 import { diffCounters, type CounterSnapshot } from './counters';
 import { ProfilingRuntime, type OpTime } from './profile';
 
@@ -34,6 +35,13 @@ export interface DecodeFigure {
   /** CPU time per token spent recording and submitting the step (the rest of msPerToken overlaps the GPU). */
   recordMsPerToken: number;
   dispatchesPerToken: number;
+  /**
+   * GPU time of one step's compute pass (timestamp queries around it, mean over the timed steps), or
+   * null without timestamps. Close to msPerToken: the GPU is the bound; well below: the CPU side is.
+   */
+  gpuMsPerToken: number | null;
+  /** ms per token with four steps queued ahead instead of one (what a deeper decode pipeline would give). */
+  depth4MsPerToken: number;
   /** Share of the timed steps replayed from a captured step rather than recorded (arch/replay.ts). */
   replayedShare: number;
   tokPerS: number;
@@ -100,6 +108,7 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   // next step queued before the current id is awaited.
   await b.forward({ ids: [1], logits: 'none', sample: greedy });
   await b.decodeChained(greedy).token;
+  const start = b.position;
   const c0 = b.counters();
   const d0 = b.rt.dispatchCount;
   const replayed0 = b.replayedSteps;
@@ -123,14 +132,46 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   const ms = (performance.now() - t0) / o.steps;
   const dispatches = (b.rt.dispatchCount - d0) / o.steps;
   const work = diffCounters(b.counters(), c0);
+  const replayedShare = (b.replayedSteps - replayed0) / o.steps;
+  // The same steps again from the same position (the cache rows are overwritten), with four queued
+  // ahead of the one awaited.
+  const kvReport = b.kvReport();
+  b.truncate(start);
+  const t1 = performance.now();
+  const queue: Promise<number>[] = [];
+  for (let i = 0; i < o.steps; i++) {
+    queue.push(b.decodeChained(greedy).token);
+    if (queue.length > 4) await queue.shift();
+  }
+  await Promise.all(queue);
+  const depth4Ms = (performance.now() - t1) / o.steps;
+  // GPU time per step: each step's pass stamped at its start and end (a separate run of the same steps).
+  let gpuMs: number | null = null;
+  const timer = GpuTimer.create(b.rt, o.steps);
+  if (timer) {
+    b.truncate(start);
+    try {
+      const pending: Promise<number>[] = [];
+      for (let i = 0; i < o.steps; i++) {
+        timer.time('step', () => pending.push(b.decodeChained(greedy).token));
+        if (pending.length > 1) await pending.shift();
+      }
+      await Promise.all(pending);
+      const spans = await timer.collect();
+      gpuMs = spans.reduce((a, x) => a + x.ms, 0) / spans.length;
+    } finally {
+      timer.destroy();
+    }
+  }
   const counted = work.total.bytes / o.steps;
-  const kv = b.kvReport();
+  const kv = kvReport;
   const minBytes = weightBytes + kv.bytesPerToken * (context + 2 + o.steps / 2);
   const floorMs = minBytes / (bw.gbPerS * 1e6);
   return {
     context, steps: o.steps, msPerToken: ms, tokPerS: 1000 / ms, minBytesPerToken: minBytes, countedBytesPerToken: counted,
     floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
-    recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches, replayedShare: (b.replayedSteps - replayed0) / o.steps,
+    gpuMsPerToken: gpuMs, depth4MsPerToken: depth4Ms,
+    recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches, replayedShare,
   };
 }
 
@@ -184,7 +225,7 @@ export async function runBench(b: GpuBackend, model: string, weightBytes: number
   for (const c of o.contexts) {
     const d = await timeDecode(b, c, o, bw, wpt);
     decode.push(d);
-    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed), ${d.dispatchesPerToken} dispatches`);
+    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed), ${d.dispatchesPerToken} dispatches; GPU ${d.gpuMsPerToken === null ? 'n/a' : `${d.gpuMsPerToken.toFixed(3)} ms`}/step; 4 queued ahead: ${(1000 / d.depth4MsPerToken).toFixed(1)} tok/s`);
   }
   const kv = b.kvReport();
   const opTimes = o.profile ? await profileDecode(b, o.contexts, log) : 'not requested (--profile)';

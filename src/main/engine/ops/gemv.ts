@@ -9,6 +9,7 @@ export { bytes, flops } from './linear_common';
 const kernel: KernelSource = { name: 'gemv', code };
 const params = uniformStruct({
   out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32', act_offset: 'u32',
+  eps: 'f32', pad0: 'u32', pad1: 'u32', pad2: 'u32',
 });
 
 /** Rows of x that share one pass over W. */
@@ -40,15 +41,18 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
   const groups = Math.ceil(a.outDim / (256 / tpr));
   const grid = grid2d(rt, groups);
   const bias = a.bias ?? unusedBinding(rt);
+  const nw = a.norm?.w ?? unusedBinding(rt);
   for (let r0 = 0; r0 < a.rows; r0 += GEMV_MAX_BATCH) {
     const batch = Math.min(GEMV_MAX_BATCH, a.rows - r0);
     const pipe = rt.pipeline(kernel, {
       W_F16: a.wF16 ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr, ACT: a.act === 'swiglu' ? 1 : a.act === 'relu2' ? 2 : 0,
+      NORM: a.norm ? 1 : 0,
     });
     const u = rt.uniform(params({
       out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset + r0 * a.xStride,
       y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, flags: linearFlags(a), act_offset: actOffset,
+      eps: a.norm?.eps ?? 0, pad0: 0, pad1: 0, pad2: 0,
     }));
-    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y], grid, 'gemv');
+    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y, nw], grid, 'gemv');
   }
 }

@@ -9,6 +9,8 @@ export interface LinearShape {
   wF16: boolean;
   bias?: boolean;
   accumulate?: boolean;
+  /** RMSNorm applied to x on the fly (GEMV, one row). */
+  norm?: boolean;
 }
 
 export interface LinearArgs {
@@ -28,6 +30,11 @@ export interface LinearArgs {
    */
   act?: 'swiglu' | 'relu2';
   actOffset?: number;
+  /**
+   * GEMV, one row only: x is RMS-normalised with weight `w` ([inDim], same dtype as W) and epsilon
+   * `eps` as it is read, so y = RMSNorm(x)·Wᵀ without a separate normalisation pass.
+   */
+  norm?: { w: GPUBuffer; eps: number };
   xStride?: number; // elements between rows of x; default inDim
   xOffset?: number; // default 0
   yStride?: number; // elements between rows of y; default outDim
@@ -49,6 +56,11 @@ export function resolveLinear(op: string, a: LinearArgs): ResolvedLinear {
   if (r.yOffset + a.outDim > r.yStride) throw opError(op, `y rows of ${a.outDim} at offset ${r.yOffset} exceed the stride ${r.yStride}`);
   const actOffset = a.act === 'swiglu' ? (a.actOffset ?? a.inDim) : 0;
   if (a.act === 'swiglu' && r.xOffset + actOffset + a.inDim > r.xStride) throw opError(op, `x rows of ${a.inDim} gates and their up values at offset ${r.xOffset} + ${actOffset} exceed the stride ${r.xStride}`);
+  if (a.norm) {
+    if (a.rows !== 1) throw opError(op, `a fused RMSNorm takes one row; ${a.rows} given`);
+    if (a.act) throw opError(op, 'a fused RMSNorm and a fused activation cannot be combined');
+    requireBytes(op, 'norm weight', a.norm.w, weightBytes(a.inDim, a.wF16));
+  }
   requireBytes(op, 'x', a.x, ((a.rows - 1) * r.xStride + r.xOffset + actOffset + a.inDim) * 4);
   requireBytes(op, 'w', a.w, weightBytes(a.outDim * a.inDim, a.wF16));
   requireBytes(op, 'y', a.y, ((a.rows - 1) * r.yStride + r.yOffset + a.outDim) * 4);
@@ -62,11 +74,13 @@ export function linearFlags(a: LinearArgs): number {
 }
 
 export function flops(s: LinearShape): number {
-  return 2 * s.rows * s.inDim * s.outDim + (s.bias ? s.rows * s.outDim : 0) + (s.accumulate ? s.rows * s.outDim : 0);
+  // The fused norm: x² summed and x·g per element, once per row of x (its lanes' repeats not counted).
+  return 2 * s.rows * s.inDim * s.outDim + (s.bias ? s.rows * s.outDim : 0) + (s.accumulate ? s.rows * s.outDim : 0) + (s.norm ? 3 * s.rows * s.inDim : 0);
 }
 
 /** Bytes a kernel must move at least: W once, x once, y written (and read when accumulating). */
 export function bytes(s: LinearShape): number {
   const w = s.inDim * s.outDim * (s.wF16 ? 2 : 4) + (s.bias ? s.outDim * (s.wF16 ? 2 : 4) : 0);
-  return w + s.rows * s.inDim * 4 + s.rows * s.outDim * 4 * (s.accumulate ? 2 : 1);
+  const g = s.norm ? s.inDim * (s.wF16 ? 2 : 4) : 0;
+  return w + g + s.rows * s.inDim * 4 + s.rows * s.outDim * 4 * (s.accumulate ? 2 : 1);
 }

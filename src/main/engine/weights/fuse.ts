@@ -1,8 +1,7 @@
 // Projections that read the same input are uploaded as one matrix, so a decode step runs one GEMV
 // where it would run several (dispatches, not bytes, bound a batch-1 step on a fast GPU):
 //   llama   self_attn.qkv_proj    = [q_proj; k_proj; v_proj]
-//   gta     self_attn.qkc_proj    = [q_proj; k_proj; v_proj (the latent)]   (g_proj stays apart: the gate
-//                                    kernel reads it as a dense [n, H] operand)
+//   gta     self_attn.qkcg_proj   = [q_proj; k_proj; v_proj (the latent); g_proj (the gate)]
 //   mla     self_attn.q_kv_a_proj = [q_proj or q_a_proj; kv_a_proj_with_mqa]
 //   swiglu  mlp.gate_up_proj      = [gate_proj; up_proj]
 // Rows are concatenated in that order ([out, in] row-major, so the bytes simply follow each other);
@@ -20,7 +19,7 @@ function layerGroups(c: ModelConfig, L: number): { name: string; parts: string[]
   const m = `model.layers.${L}.mlp.`;
   const groups: { name: string; parts: string[] }[] = [];
   if (c.family === 'llama') groups.push({ name: `${a}qkv_proj`, parts: [`${a}q_proj`, `${a}k_proj`, `${a}v_proj`] });
-  if (c.family === 'gta') groups.push({ name: `${a}qkc_proj`, parts: [`${a}q_proj`, `${a}k_proj`, `${a}v_proj`] });
+  if (c.family === 'gta') groups.push({ name: `${a}qkcg_proj`, parts: [`${a}q_proj`, `${a}k_proj`, `${a}v_proj`, `${a}g_proj`] });
   if (c.family === 'mla') groups.push({ name: `${a}q_kv_a_proj`, parts: [c.qLoraRank === null ? `${a}q_proj` : `${a}q_a_proj`, `${a}kv_a_proj_with_mqa`] });
   if (c.mlp === 'swiglu') groups.push({ name: `${m}gate_up_proj`, parts: [`${m}gate_proj`, `${m}up_proj`] });
   return groups;
