@@ -19,6 +19,11 @@ override BATCH: u32 = 1u;
 override TPR: u32 = 256u;
 override ACT: u32 = 0u;
 override NORM: bool = false;
+// NV > 0 (hardware drivers, f16 vector path): the row's 16-byte words as a pipeline constant, so each
+// lane's KPL loads are a loop of constant trip count that the driver unrolls with every load issued
+// up front. NV = 0 reads the length from the uniforms (software drivers, where full unrolls compile slowly).
+override NV: u32 = 0u;
+override KPL: u32 = (NV + TPR - 1u) / TPR;
 
 // Uniform flags rather than override constants: the branches are uniform and cheap, and fewer
 // pipeline variants keep compile time down (seconds each on software drivers).
@@ -139,6 +144,29 @@ fn mul1(b: u32, i: u32, wv: f32) -> f32 {
   return wv * xload(b * p.x_stride + p.x_offset + i);
 }
 
+// One 16-byte word of f16 weights (columns 8k .. 8k+7) times x: its share of batch rows 0..3 (lo) and 4..7 (hi).
+fn word_lo(q: vec4<u32>, k: u32) -> vec4f {
+  let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
+  let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
+  return vec4f(dot8(0u, k, lo, hi), dot8(1u, k, lo, hi), dot8(2u, k, lo, hi), dot8(3u, k, lo, hi));
+}
+
+fn word_hi(q: vec4<u32>, k: u32) -> vec4f {
+  let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
+  let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
+  return vec4f(dot8(4u, k, lo, hi), dot8(5u, k, lo, hi), dot8(6u, k, lo, hi), dot8(7u, k, lo, hi));
+}
+
+// NORM, one row: (Σ w·g·x, Σ x²) over the word's 8 columns.
+fn word_norm(q: vec4<u32>, k: u32) -> vec2f {
+  let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
+  let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
+  let xv = p.x_offset / 4u + 2u * k;
+  let xa = x[xv];
+  let xb = x[xv + 1u];
+  return vec2f(dot(lo, xa * gvec(2u * k)) + dot(hi, xb * gvec(2u * k + 1u)), dot(xa, xa) + dot(xb, xb));
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % TPR;
@@ -148,18 +176,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var ss = 0.0; // Σ x² over this lane's elements (NORM)
   if (o < p.out_dim && NORM) {
     if (VEC && W_F16) {
-      let nv = p.in_dim / 8u;
+      let nv = select(p.in_dim / 8u, NV, NV > 0u);
       let wrow = o * nv;
-      let x0 = p.x_offset / 4u;
-      for (var k = lane; k < nv; k += TPR) {
-        let q = w[wrow + k];
-        let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
-        let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
-        let xa = x[x0 + 2u * k];
-        let xb = x[x0 + 2u * k + 1u];
-        ss += dot(xa, xa) + dot(xb, xb);
-        acc_lo.x += dot(lo, xa * gvec(2u * k)) + dot(hi, xb * gvec(2u * k + 1u));
+      // Four independent 16-byte loads in flight per lane before any is used (see the plain path).
+      var acc2 = vec2f(0.0);
+      var k = lane;
+      if (NV > 0u) {
+        for (var j = 0u; j < KPL; j++) {
+          let kj = lane + j * TPR;
+          if (kj < NV) {
+            acc2 += word_norm(w[wrow + kj], kj);
+          }
+        }
+        k = nv; // done
       }
+      for (; k + 3u * TPR < nv; k += 4u * TPR) {
+        let q0 = w[wrow + k];
+        let q1 = w[wrow + k + TPR];
+        let q2 = w[wrow + k + 2u * TPR];
+        let q3 = w[wrow + k + 3u * TPR];
+        acc2 += word_norm(q0, k) + word_norm(q1, k + TPR) + word_norm(q2, k + 2u * TPR) + word_norm(q3, k + 3u * TPR);
+      }
+      for (; k < nv; k += TPR) {
+        acc2 += word_norm(w[wrow + k], k);
+      }
+      acc_lo.x = acc2.x;
+      ss = acc2.y;
     } else if (VEC) {
       let nv = p.in_dim / 4u;
       let wrow = o * nv;
@@ -179,15 +221,39 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   } else if (o < p.out_dim) {
     if (VEC && W_F16) {
-      let nv = p.in_dim / 8u; // 16-byte words per row, 8 weights each
+      let nv = select(p.in_dim / 8u, NV, NV > 0u); // 16-byte words per row, 8 weights each
       let wrow = o * nv;
-      for (var k = lane; k < nv; k += TPR) {
+      // Four independent 16-byte loads in flight per lane before any is used: a batch-1 GEMV of a
+      // few MB is bound by how many loads are outstanding, and a one-load loop the driver does not
+      // unroll keeps one (an H200 measured ~0.6 TB/s on 1280-wide rows that way).
+      var k = lane;
+      if (NV > 0u) {
+        for (var j = 0u; j < KPL; j++) {
+          let kj = lane + j * TPR;
+          if (kj < NV) {
+            let q = w[wrow + kj];
+            acc_lo += word_lo(q, kj);
+            if (BATCH > 4u) {
+              acc_hi += word_hi(q, kj);
+            }
+          }
+        }
+        k = nv; // done
+      }
+      // (Batches past 4 rows keep the one-load loop: their 8 accumulators already give each load work,
+      // and the four-fold body made software drivers compile for tens of seconds.)
+      for (; BATCH <= 4u && k + 3u * TPR < nv; k += 4u * TPR) {
+        let q0 = w[wrow + k];
+        let q1 = w[wrow + k + TPR];
+        let q2 = w[wrow + k + 2u * TPR];
+        let q3 = w[wrow + k + 3u * TPR];
+        acc_lo += word_lo(q0, k) + word_lo(q1, k + TPR) + word_lo(q2, k + 2u * TPR) + word_lo(q3, k + 3u * TPR);
+      }
+      for (; k < nv; k += TPR) {
         let q = w[wrow + k];
-        let lo = vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
-        let hi = vec4f(unpack2x16float(q.z), unpack2x16float(q.w));
-        acc_lo += vec4f(dot8(0u, k, lo, hi), dot8(1u, k, lo, hi), dot8(2u, k, lo, hi), dot8(3u, k, lo, hi));
+        acc_lo += word_lo(q, k);
         if (BATCH > 4u) {
-          acc_hi += vec4f(dot8(4u, k, lo, hi), dot8(5u, k, lo, hi), dot8(6u, k, lo, hi), dot8(7u, k, lo, hi));
+          acc_hi += word_hi(q, k);
         }
       }
     } else if (VEC) {

@@ -22,6 +22,15 @@ function fillParams(words: number, seed: number, scale: number, offset: number, 
   return buf;
 }
 
+/** Fill `words` u32 words of `buf` with hashed values in ±scale (f16 pairs or f32), on the GPU. */
+export function fillRandom(rt: GpuRuntime, buf: GPUBuffer, words: number, seed: number, scale: number, f16: boolean): void {
+  const maxX = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const groups = Math.ceil(words / 256);
+  const gy = Math.ceil(groups / maxX);
+  const gx = Math.ceil(groups / gy);
+  rt.dispatch(rt.pipeline(fillKernel, { W_F16: f16 ? 1 : 0 }), [rt.uniform(fillParams(words, seed, scale, 0, gx * 256)), buf], [gx, gy], 'random-fill');
+}
+
 /** Every tensor the config's spec names, filled on the GPU; tied heads share the embedding. */
 export async function randomWeights(rt: GpuRuntime, c: ModelConfig, dtype: WeightDtype, seed = 1): Promise<GpuWeights> {
   const weights: GpuWeights = { dtype, tensors: new Map(), bytes: 0 };
