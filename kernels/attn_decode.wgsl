@@ -1,39 +1,54 @@
 // Flash-decoding, split-K: one query token (the newest, seeing all t cache rows) per head. Workgroup
-// (split s, head unit u, head block b) reads rows [s·chunk, min(t, (s+1)·chunk)) of its unit's key and
-// value heads ONCE and serves the GB query heads of its block from them; the result is an unnormalised
-// partial (o, m, l) that attn_decode_combine merges over the splits.
+// (split s, head unit u, head block b) walks rows [s·chunk, min(t, (s+1)·chunk)) of its unit's key and
+// value heads in tiles of BK rows and serves the G query heads of its block from each tile; the result
+// is an unnormalised partial (o, m, l) that attn_decode_combine merges over the splits.
 //
-// Keys and values are staged through workgroup memory in [BK rows × DC columns] chunks: every thread
-// issues a fixed number of independent coalesced loads per chunk (loops with constant trip counts, so
-// the driver unrolls them and keeps loads in flight), then computes from workgroup memory.
+// Per tile:
+//   0. the tile's cache words, loaded into registers while the previous tile was computed (coalesced:
+//      consecutive threads, consecutive words), are converted to f32 once and stored in workgroup
+//      memory: ks [BK, KS2] and vs [BK, DV/2] pairs;
+//   1. scores: thread slot (head g, row r) dots qs[g] with ks[r] (rows padded to an odd number of pairs,
+//      so the rows a half-warp reads sit in distinct banks; qs reads are broadcasts);
+//   2. softmax: every slot thread reads its head's BK scores for the new running max (kept in its
+//      registers: the slot mapping is fixed) and writes its row's probability; row 0's slot writes the
+//      head's rescale factor;
+//   3. P·V: thread (column pair, head set) keeps up to four (head, column pair) sums of o and their l.
+// No per-thread state is an array: NVIDIA's compiler keeps a dynamically indexed array in local memory,
+// and a loop it does not unroll then waits for each load in turn (an H200 spent ~10 µs a tile on 16
+// serialised cache loads). Per-thread values live in named scalars and vectors, selected by override
+// constants; only workgroup memory is indexed by loop counters.
 // Head layout (units, hpk, hpv) and cache views are those of attn_prefill.wgsl.
 
 override KV_F16: bool = true;
-override DK: u32 = 64u;
-override DV: u32 = 64u;
-override GB: u32 = 4u;        // query heads per workgroup, ≤ 16
-override OPT: u32 = 2u;       // outputs per thread per value chunk = ceil(GB·DC / WG); ceil(DV/DC)·OPT ≤ ACC
-override QS_LEN: u32 = 320u;  // GB·DK + DC (a chunk may read past the last head's query, times zero keys)
-// Constant inner loop bounds (DC, BK) on hardware drivers, which then unroll and overlap the
-// workgroup-memory loads; the uniforms' copies on software drivers (see Params.dc).
+override DK: u32 = 64u;    // key width, even
+override DV: u32 = 64u;    // value width, even
+override G: u32 = 4u;      // query heads per workgroup, ≤ 16
+override BK: u32 = 32u;    // rows per tile
+override KS2: u32 = 33u;   // row stride of qs and ks in pairs: DK/2 rounded up to odd
+override SLOTS: u32 = 1u;  // score slots per thread: ceil(G·BK / WG) ≤ 2
+override CW: u32 = 32u;    // column pairs per head set: min(DV/2, WG)
+override HS: u32 = 4u;     // head sets in P·V: WG / CW (1 when DV/2 ≥ WG)
+override GPT: u32 = 1u;    // heads per P·V thread: ceil(G / HS)
+override CPT: u32 = 1u;    // column pairs per P·V thread: ceil(DV/2 / CW); GPT·CPT ≤ 4
+override NWK: u32 = 8u;    // key words per thread per tile: ceil(BK·KW / WG) ≤ 12
+override NWV: u32 = 8u;    // value words per thread per tile: ceil(BK·VW / WG) ≤ 8
+// Constant loop bounds on hardware drivers; the uniforms' copies on software drivers, where full
+// unrolls make shader compiles take tens of seconds.
 override UNROLL: bool = false;
+override KW: u32 = select(DK, DK / 2u, KV_F16); // cache words per key row
+override VW: u32 = select(DV, DV / 2u, KV_F16); // cache words per value row
 
 const WG: u32 = 128u;
-const BK: u32 = 32u;
-const DC: u32 = 64u;
-const DCP: u32 = DC + 1u; // padded row stride of ks: threads of a warp read different rows, one bank each
-const ACC: u32 = 32u;
-const SLOTS: u32 = 4u; // score slots per thread: GB·BK ≤ SLOTS·WG
 const NEG: f32 = -3.0e38;
 
 struct Params {
   t: u32,      // cache rows to attend (the new token's own row included)
-  chunk: u32,  // rows per split, a multiple of BK
+  chunk: u32,  // rows per split, a multiple of 16
   hq: u32,
   gu: u32,
   hpk: u32,
   hpv: u32,
-  k_row: u32,
+  k_row: u32,  // cache views, elements
   k_head: u32,
   k_off: u32,
   v_row: u32,
@@ -41,10 +56,7 @@ struct Params {
   v_off: u32,
   scale: f32,
   n_splits: u32,
-  // DC and BK again, as loop bounds the compiler cannot see: fully unrolled inner loops made lavapipe's
-  // compile of this shader take tens of seconds. On an H200 the same runtime bounds left the inner
-  // loops as serial load-then-FMA chains (PLM-1.8B: 0.5 ms of attention per layer at 8192 rows).
-  dc: u32,
+  dk2: u32,    // DK/2 and BK again, as loop bounds the compiler cannot see (software drivers)
   bk: u32,
 }
 
@@ -54,174 +66,248 @@ struct Params {
 @group(0) @binding(3) var<storage, read> vc: array<u32>;         // V cache
 @group(0) @binding(4) var<storage, read_write> part: array<f32>; // [n_splits, hq, DV] o, then [n_splits, hq, 2] (m, l)
 
-var<workgroup> qs: array<f32, QS_LEN>;  // queries [GB, DK]
-var<workgroup> ks: array<f32, BK * DCP>; // key or value chunk [BK, DC], rows padded to DCP
-var<workgroup> ss: array<f32, GB * BK>; // scores, then probabilities [GB, BK]
-var<workgroup> hm: array<f32, GB>;      // running max per head
-var<workgroup> hl: array<f32, GB>;      // running sum per head
-var<workgroup> ha: array<f32, GB>;      // rescale of this tile
+var<workgroup> qs: array<vec2<f32>, G * KS2>;       // queries [G, KS2] (pairs)
+var<workgroup> ks: array<vec2<f32>, BK * KS2>;      // key tile [BK, KS2]
+var<workgroup> vs: array<vec2<f32>, BK * DV / 2u>;  // value tile [BK, DV/2]
+var<workgroup> ss: array<f32, G * BK>;              // scaled scores [G, BK]
+var<workgroup> ps: array<f32, G * BK>;              // probabilities [G, BK]
+var<workgroup> ha: array<f32, G>;                   // this tile's rescale of o and l per head
 
-fn load_k(idx: u32) -> vec2<f32> {
-  if (KV_F16) {
-    return unpack2x16float(kc[idx / 2u]);
+// Key word `s` of this thread (tile word tid + WG·s) of the tile at row k0 with nk live rows; rows past
+// nk (and words past the tile) read row nk − 1 and give zero. kb: the key head's first element.
+fn kword(s: u32, tid: u32, k0: u32, nk: u32, kb: u32) -> u32 {
+  if (s >= NWK) {
+    return 0u;
   }
-  return vec2<f32>(bitcast<f32>(kc[idx]), bitcast<f32>(kc[idx + 1u]));
+  let e = tid + WG * s;
+  let r = e / KW;
+  let el = (k0 + min(r, nk - 1u)) * p.k_row + kb;
+  let w = select(el, el / 2u, KV_F16) + e % KW;
+  return select(0u, kc[w], r < nk);
 }
 
-fn load_v(idx: u32) -> vec2<f32> {
-  if (KV_F16) {
-    return unpack2x16float(vc[idx / 2u]);
+fn vword(s: u32, tid: u32, k0: u32, nk: u32, vb: u32) -> u32 {
+  if (s >= NWV) {
+    return 0u;
   }
-  return vec2<f32>(bitcast<f32>(vc[idx]), bitcast<f32>(vc[idx + 1u]));
+  let e = tid + WG * s;
+  let r = e / VW;
+  let el = (k0 + min(r, nk - 1u)) * p.v_row + vb;
+  let w = select(el, el / 2u, KV_F16) + e % VW;
+  return select(0u, vc[w], r < nk);
+}
+
+// Stores key word `s` as f32: a pair (f16 cache) or one element (f32 cache).
+fn kstore(s: u32, tid: u32, w: u32) {
+  let e = tid + WG * s;
+  if (s < NWK && e < BK * KW) {
+    let r = e / KW;
+    let c = e % KW;
+    if (KV_F16) {
+      ks[r * KS2 + c] = unpack2x16float(w);
+    } else {
+      ks[r * KS2 + c / 2u][c % 2u] = bitcast<f32>(w);
+    }
+  }
+}
+
+fn vstore(s: u32, tid: u32, w: u32) {
+  let e = tid + WG * s;
+  if (s < NWV && e < BK * VW) {
+    if (KV_F16) {
+      vs[e] = unpack2x16float(w);
+    } else {
+      vs[e / 2u][e % 2u] = bitcast<f32>(w);
+    }
+  }
+}
+
+// q·k of slot e (head e / BK, row e % BK), scaled; NEG for rows past nk.
+fn score(e: u32, nk: u32, dk2: u32) -> f32 {
+  let qo = (e / BK) * KS2;
+  let ko = (e % BK) * KS2;
+  var s0 = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  var s3 = 0.0;
+  var c = 0u;
+  for (; c + 3u < dk2; c += 4u) {
+    s0 += dot(qs[qo + c], ks[ko + c]);
+    s1 += dot(qs[qo + c + 1u], ks[ko + c + 1u]);
+    s2 += dot(qs[qo + c + 2u], ks[ko + c + 2u]);
+    s3 += dot(qs[qo + c + 3u], ks[ko + c + 3u]);
+  }
+  for (; c < dk2; c++) {
+    s0 += dot(qs[qo + c], ks[ko + c]);
+  }
+  return select(NEG, ((s0 + s1) + (s2 + s3)) * p.scale, e % BK < nk);
+}
+
+// Online softmax of slot e: returns the head's new running max (from m), writes the row's probability
+// and, for row 0, the head's rescale factor.
+fn softmax(e: u32, m: f32, nk: u32, bk: u32) -> f32 {
+  let g = e / BK;
+  var m_new = m;
+  for (var r = 0u; r < bk; r++) {
+    m_new = max(m_new, ss[g * BK + r]);
+  }
+  ps[e] = select(0.0, exp(ss[e] - m_new), e % BK < nk);
+  if (e % BK == 0u) {
+    ha[g] = exp(m - m_new);
+  }
+  return m_new;
+}
+
+// Head and column pair of P·V sum k of a thread, clamped into range (a clamped sum is never written).
+fn pv_head(k: u32, hs: u32) -> u32 {
+  return min(hs + HS * (k / CPT), G - 1u);
+}
+
+fn pv_col(k: u32, cw: u32) -> u32 {
+  return min(cw + CW * (k % CPT), DV / 2u - 1u);
+}
+
+fn put(k: u32, split: u32, h0: u32, ng: u32, hs: u32, cw: u32, a: vec2<f32>, l: f32) {
+  let g = hs + HS * (k / CPT);
+  let c = cw + CW * (k % CPT);
+  if (k < GPT * CPT && hs < HS && g < ng && c < DV / 2u) {
+    let o = (split * p.hq + h0 + g) * DV + 2u * c;
+    part[o] = a.x;
+    part[o + 1u] = a.y;
+    if (c == 0u) {
+      part[p.n_splits * p.hq * DV + (split * p.hq + h0 + g) * 2u + 1u] = l;
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let split = wg.x;
-  let g0 = wg.z * GB;            // first head of this block within the unit
-  let ng = min(GB, p.gu - g0);   // heads in this block
+  let g0 = wg.z * G;             // first head of this block within the unit
+  let ng = min(G, p.gu - g0);    // heads in this block
   let h0 = wg.y * p.gu + g0;     // first query head
-  let kh = h0 / p.hpk;
-  let vh = h0 / p.hpv;
+  let kb = (h0 / p.hpk) * p.k_head + p.k_off;
+  let vb = (h0 / p.hpv) * p.v_head + p.v_off;
   let j_begin = split * p.chunk;
   let j_end = min(p.t, j_begin + p.chunk);
-  let dc = select(p.dc, DC, UNROLL);
+  let dk2 = select(p.dk2, DK / 2u, UNROLL);
   let bk = select(p.bk, BK, UNROLL);
 
-  for (var e = tid; e < QS_LEN; e += WG) {
-    var x = 0.0;
-    if (e < ng * DK) {
-      x = q[h0 * DK + e];
+  for (var e = tid; e < G * (DK / 2u); e += WG) {
+    let g = e / (DK / 2u);
+    let c = e % (DK / 2u);
+    var x = vec2<f32>(0.0);
+    if (g < ng) {
+      x = vec2<f32>(q[(h0 + g) * DK + 2u * c], q[(h0 + g) * DK + 2u * c + 1u]);
     }
-    qs[e] = x;
+    qs[g * KS2 + c] = x;
   }
-  if (tid < GB) {
-    hm[tid] = NEG;
-    hl[tid] = 0.0;
-  }
-  var acc: array<f32, ACC>; // acc[c·OPT + i]: value chunk c, output tid + WG·i of that chunk
-  for (var i = 0u; i < ACC; i++) {
-    acc[i] = 0.0;
-  }
-  workgroupBarrier();
+  var m0 = NEG; // running max of slots 0 and 1
+  var m1 = NEG;
+  // P·V sums k = 0..3: head pv_head(k), column pair pv_col(k).
+  let cw = tid % CW;
+  let hs = min(tid / CW, HS - 1u); // threads past HS·CW repeat the last set and write nothing
+  let ga = vec4<u32>(pv_head(0u, hs), pv_head(1u, hs), pv_head(2u, hs), pv_head(3u, hs));
+  let ca = vec4<u32>(pv_col(0u, cw), pv_col(1u, cw), pv_col(2u, cw), pv_col(3u, cw));
+  let nacc = GPT * CPT;
+  var a0 = vec2<f32>(0.0);
+  var a1 = vec2<f32>(0.0);
+  var a2 = vec2<f32>(0.0);
+  var a3 = vec2<f32>(0.0);
+  var l = vec4<f32>(0.0);
+
+  // The tile's words: keys in kA..kC (words 0..11 of the thread), values in vA, vB.
+  var nk = min(BK, j_end - j_begin);
+  var kA = vec4<u32>(kword(0u, tid, j_begin, nk, kb), kword(1u, tid, j_begin, nk, kb), kword(2u, tid, j_begin, nk, kb), kword(3u, tid, j_begin, nk, kb));
+  var kB = vec4<u32>(kword(4u, tid, j_begin, nk, kb), kword(5u, tid, j_begin, nk, kb), kword(6u, tid, j_begin, nk, kb), kword(7u, tid, j_begin, nk, kb));
+  var kC = vec4<u32>(kword(8u, tid, j_begin, nk, kb), kword(9u, tid, j_begin, nk, kb), kword(10u, tid, j_begin, nk, kb), kword(11u, tid, j_begin, nk, kb));
+  var vA = vec4<u32>(vword(0u, tid, j_begin, nk, vb), vword(1u, tid, j_begin, nk, vb), vword(2u, tid, j_begin, nk, vb), vword(3u, tid, j_begin, nk, vb));
+  var vB = vec4<u32>(vword(4u, tid, j_begin, nk, vb), vword(5u, tid, j_begin, nk, vb), vword(6u, tid, j_begin, nk, vb), vword(7u, tid, j_begin, nk, vb));
 
   for (var k0 = j_begin; k0 < j_end; k0 += BK) {
-    let nk = min(BK, j_end - k0);
-    var s: array<f32, SLOTS>; // slot i: head (tid + WG·i) / BK, key (tid + WG·i) % BK
-    for (var i = 0u; i < SLOTS; i++) {
-      s[i] = 0.0;
+    nk = min(BK, j_end - k0);
+    kstore(0u, tid, kA.x);
+    kstore(1u, tid, kA.y);
+    kstore(2u, tid, kA.z);
+    kstore(3u, tid, kA.w);
+    kstore(4u, tid, kB.x);
+    kstore(5u, tid, kB.y);
+    kstore(6u, tid, kB.z);
+    kstore(7u, tid, kB.w);
+    kstore(8u, tid, kC.x);
+    kstore(9u, tid, kC.y);
+    kstore(10u, tid, kC.z);
+    kstore(11u, tid, kC.w);
+    vstore(0u, tid, vA.x);
+    vstore(1u, tid, vA.y);
+    vstore(2u, tid, vA.z);
+    vstore(3u, tid, vA.w);
+    vstore(4u, tid, vB.x);
+    vstore(5u, tid, vB.y);
+    vstore(6u, tid, vB.z);
+    vstore(7u, tid, vB.w);
+    workgroupBarrier();
+    // The next tile's words load while this one is computed.
+    let kn = k0 + BK;
+    if (kn < j_end) {
+      let nn = min(BK, j_end - kn);
+      kA = vec4<u32>(kword(0u, tid, kn, nn, kb), kword(1u, tid, kn, nn, kb), kword(2u, tid, kn, nn, kb), kword(3u, tid, kn, nn, kb));
+      kB = vec4<u32>(kword(4u, tid, kn, nn, kb), kword(5u, tid, kn, nn, kb), kword(6u, tid, kn, nn, kb), kword(7u, tid, kn, nn, kb));
+      kC = vec4<u32>(kword(8u, tid, kn, nn, kb), kword(9u, tid, kn, nn, kb), kword(10u, tid, kn, nn, kb), kword(11u, tid, kn, nn, kb));
+      vA = vec4<u32>(vword(0u, tid, kn, nn, vb), vword(1u, tid, kn, nn, vb), vword(2u, tid, kn, nn, vb), vword(3u, tid, kn, nn, vb));
+      vB = vec4<u32>(vword(4u, tid, kn, nn, vb), vword(5u, tid, kn, nn, vb), vword(6u, tid, kn, nn, vb), vword(7u, tid, kn, nn, vb));
     }
-    for (var c0 = 0u; c0 < DK; c0 += DC) {
-      for (var e = tid; e < BK * DC / 2u; e += WG) {
-        let kk = e / (DC / 2u);
-        let d = (e % (DC / 2u)) * 2u;
-        var x = vec2<f32>(0.0);
-        if (kk < nk && c0 + d < DK) {
-          x = load_k((k0 + kk) * p.k_row + kh * p.k_head + p.k_off + c0 + d);
-        }
-        ks[kk * DCP + d] = x.x;
-        ks[kk * DCP + d + 1u] = x.y;
-      }
-      workgroupBarrier();
-      for (var i = 0u; i < SLOTS; i++) {
-        let e = tid + WG * i;
-        if (e < GB * BK) {
-          let qo = (e / BK) * DK + c0;
-          let ko = (e % BK) * DCP;
-          var dot = 0.0;
-          for (var d = 0u; d < dc; d++) {
-            dot += qs[qo + d] * ks[ko + d];
-          }
-          s[i] += dot;
-        }
-      }
-      workgroupBarrier();
+
+    if (tid < G * BK) {
+      ss[tid] = score(tid, nk, dk2);
     }
-    for (var i = 0u; i < SLOTS; i++) {
-      let e = tid + WG * i;
-      if (e < GB * BK) {
-        ss[e] = select(NEG, s[i] * p.scale, e % BK < nk);
-      }
+    if (SLOTS > 1u && tid + WG < G * BK) {
+      ss[tid + WG] = score(tid + WG, nk, dk2);
     }
     workgroupBarrier();
 
-    // Online softmax, all threads: each slot finds its head's new max, then turns its score into p.
-    var m_new: array<f32, SLOTS>;
-    for (var i = 0u; i < SLOTS; i++) {
-      let e = tid + WG * i;
-      if (e < GB * BK) {
-        let g = e / BK;
-        var m = hm[g];
-        for (var kk = 0u; kk < bk; kk++) {
-          m = max(m, ss[g * BK + kk]);
-        }
-        m_new[i] = m;
-      }
+    if (tid < G * BK) {
+      m0 = softmax(tid, m0, nk, bk);
+    }
+    if (SLOTS > 1u && tid + WG < G * BK) {
+      m1 = softmax(tid + WG, m1, nk, bk);
     }
     workgroupBarrier();
-    for (var i = 0u; i < SLOTS; i++) {
-      let e = tid + WG * i;
-      if (e < GB * BK) {
-        let g = e / BK;
-        ss[e] = select(0.0, exp(ss[e] - m_new[i]), e % BK < nk);
-        if (e % BK == 0u) {
-          ha[g] = exp(hm[g] - m_new[i]);
-          hm[g] = m_new[i];
-        }
-      }
-    }
-    workgroupBarrier();
-    if (tid < GB) {
-      var sum = 0.0;
-      for (var kk = 0u; kk < bk; kk++) {
-        sum += ss[tid * BK + kk];
-      }
-      hl[tid] = hl[tid] * ha[tid] + sum;
-    }
 
-    for (var c = 0u; c * DC < DV; c++) {
-      let c0 = c * DC;
-      for (var e = tid; e < BK * DC / 2u; e += WG) {
-        let kk = e / (DC / 2u);
-        let d = (e % (DC / 2u)) * 2u;
-        var x = vec2<f32>(0.0);
-        if (kk < nk && c0 + d < DV) {
-          x = load_v((k0 + kk) * p.v_row + vh * p.v_head + p.v_off + c0 + d);
-        }
-        ks[kk * DCP + d] = x.x;
-        ks[kk * DCP + d + 1u] = x.y;
+    let al = vec4<f32>(ha[ga.x], ha[ga.y], ha[ga.z], ha[ga.w]);
+    l *= al;
+    a0 *= al.x;
+    a1 *= al.y;
+    a2 *= al.z;
+    a3 *= al.w;
+    for (var r = 0u; r < bk; r++) {
+      let pr = vec4<f32>(ps[ga.x * BK + r], ps[ga.y * BK + r], ps[ga.z * BK + r], ps[ga.w * BK + r]);
+      l += pr;
+      a0 += pr.x * vs[r * (DV / 2u) + ca.x];
+      if (nacc > 1u) {
+        a1 += pr.y * vs[r * (DV / 2u) + ca.y];
       }
-      workgroupBarrier();
-      for (var i = 0u; i < OPT; i++) {
-        let o = tid + WG * i;
-        let g = o / DC;
-        if (g < GB) {
-          let col = o % DC;
-          var a = acc[c * OPT + i] * ha[g];
-          for (var kk = 0u; kk < bk; kk++) {
-            a += ss[g * BK + kk] * ks[kk * DCP + col];
-          }
-          acc[c * OPT + i] = a;
-        }
+      if (nacc > 2u) {
+        a2 += pr.z * vs[r * (DV / 2u) + ca.z];
       }
-      workgroupBarrier();
+      if (nacc > 3u) {
+        a3 += pr.w * vs[r * (DV / 2u) + ca.w];
+      }
     }
+    workgroupBarrier();
   }
 
   // Partial results: o unnormalised (relative to this split's max), then (m, l).
-  if (tid < ng) {
-    let mi = p.n_splits * p.hq * DV + (split * p.hq + h0 + tid) * 2u;
-    part[mi] = hm[tid];
-    part[mi + 1u] = hl[tid];
+  let ml = p.n_splits * p.hq * DV;
+  if (tid < G * BK && tid % BK == 0u && tid / BK < ng) {
+    part[ml + (split * p.hq + h0 + tid / BK) * 2u] = m0;
   }
-  for (var c = 0u; c * DC < DV; c++) {
-    for (var i = 0u; i < OPT; i++) {
-      let o = tid + WG * i;
-      let g = o / DC;
-      let col = c * DC + o % DC;
-      if (g < ng && col < DV) {
-        part[(split * p.hq + h0 + g) * DV + col] = acc[c * OPT + i];
-      }
-    }
+  if (SLOTS > 1u && tid + WG < G * BK && (tid + WG) % BK == 0u && (tid + WG) / BK < ng) {
+    part[ml + (split * p.hq + h0 + (tid + WG) / BK) * 2u] = m1;
   }
+  let real_hs = tid / CW;
+  put(0u, split, h0, ng, real_hs, cw, a0, l.x);
+  put(1u, split, h0, ng, real_hs, cw, a1, l.y);
+  put(2u, split, h0, ng, real_hs, cw, a2, l.z);
+  put(3u, split, h0, ng, real_hs, cw, a3, l.w);
 }

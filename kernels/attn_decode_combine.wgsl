@@ -1,10 +1,12 @@
 // Merge the split-K partials of attn_decode: for each head, o = Σ_s e^(m_s − M) o_s / Σ_s e^(m_s − M) l_s
-// with M = max_s m_s. Workgroup (column block, head): SG groups of 64 threads take interleaved splits for
-// 64 columns, then their sums are added through workgroup memory.
+// with M = max_s m_s. Workgroup (column block, head): SG groups of CP threads take interleaved splits for
+// CP column pairs, four splits per loop iteration with independent sums (four loads in flight per thread:
+// at 128–256 splits one load per iteration left the merge a chain of L2 round trips), then their sums are
+// added through workgroup memory. Value widths are even (the caches pack pairs), so columns go in pairs.
 
-const COLS: u32 = 64u;
-const SG: u32 = 4u;
-const WG: u32 = COLS * SG;
+const CP: u32 = 32u;
+const SG: u32 = 8u;
+const WG: u32 = CP * SG;
 const MAX_SPLITS: u32 = 256u;
 
 struct Params {
@@ -15,20 +17,23 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> part: array<f32>;      // [n_splits, hq, dv] o, then [n_splits, hq, 2] (m, l)
-@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [hq, dv] f32
+@group(0) @binding(1) var<storage, read> part: array<vec2<f32>>;      // [n_splits, hq, dv/2] o, then [n_splits, hq] (m, l)
+@group(0) @binding(2) var<storage, read_write> out: array<vec2<f32>>; // [hq, dv/2] f32 pairs
 
 var<workgroup> ws: array<f32, MAX_SPLITS>; // e^(m_s − M) per split
 var<workgroup> red: array<f32, WG>;
+var<workgroup> redv: array<vec2<f32>, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let h = wg.y;
-  let ml = p.n_splits * p.hq * p.dv;
+  let dv2 = p.dv / 2u;
+  let n = p.n_splits;
+  let ml = n * p.hq * dv2;
   // M = max over splits (tree reduction).
   var m = -3.0e38;
-  for (var s = tid; s < p.n_splits; s += WG) {
-    m = max(m, part[ml + (s * p.hq + h) * 2u]);
+  for (var s = tid; s < n; s += WG) {
+    m = max(m, part[ml + s * p.hq + h].x);
   }
   red[tid] = m;
   workgroupBarrier();
@@ -41,11 +46,11 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let big = red[0];
   workgroupBarrier();
   var l = 0.0;
-  for (var s = tid; s < p.n_splits; s += WG) {
-    let i = ml + (s * p.hq + h) * 2u;
-    let x = exp(part[i] - big);
-    ws[s] = x;
-    l += x * part[i + 1u];
+  for (var s = tid; s < n; s += WG) {
+    let x = part[ml + s * p.hq + h];
+    let e = exp(x.x - big);
+    ws[s] = e;
+    l += e * x.y;
   }
   red[tid] = l;
   workgroupBarrier();
@@ -56,23 +61,34 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     workgroupBarrier();
   }
   let inv = 1.0 / red[0];
-  workgroupBarrier();
 
-  let sg = tid / COLS;
-  let col = wg.x * COLS + tid % COLS;
-  var o = 0.0;
-  if (col < p.dv) {
-    for (var s = sg; s < p.n_splits; s += SG) {
-      o += ws[s] * part[(s * p.hq + h) * p.dv + col];
+  let sg = tid / CP;
+  let col = wg.x * CP + tid % CP;
+  var o0 = vec2<f32>(0.0);
+  var o1 = vec2<f32>(0.0);
+  var o2 = vec2<f32>(0.0);
+  var o3 = vec2<f32>(0.0);
+  if (col < dv2) {
+    let stride = p.hq * dv2; // pairs from one split to the next
+    let base = h * dv2 + col;
+    var s = sg;
+    for (; s + 3u * SG < n; s += 4u * SG) {
+      o0 += ws[s] * part[base + s * stride];
+      o1 += ws[s + SG] * part[base + (s + SG) * stride];
+      o2 += ws[s + 2u * SG] * part[base + (s + 2u * SG) * stride];
+      o3 += ws[s + 3u * SG] * part[base + (s + 3u * SG) * stride];
+    }
+    for (; s < n; s += SG) {
+      o0 += ws[s] * part[base + s * stride];
     }
   }
-  red[tid] = o;
+  redv[tid] = (o0 + o1) + (o2 + o3);
   workgroupBarrier();
-  if (sg == 0u && col < p.dv) {
-    var sum = 0.0;
+  if (sg == 0u && col < dv2) {
+    var sum = vec2<f32>(0.0);
     for (var g = 0u; g < SG; g++) {
-      sum += red[g * COLS + tid];
+      sum += redv[g * CP + tid];
     }
-    out[h * p.dv + col] = sum * inv;
+    out[h * dv2 + col] = sum * inv;
   }
 }

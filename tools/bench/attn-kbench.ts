@@ -3,9 +3,11 @@
 // by GPU timestamps (one stamped pass of CALLS back-to-back calls, median over REPEATS passes).
 //   node tools/bundle.mjs tools/bench/attn-kbench.ts .device/kbench.mjs
 //   source .device/enter.sh && node .device/kbench.mjs [--contexts 128,2048,8192] [--sweep]
-// --sweep also times forced split sizes (splitRows) at the largest context.
+// --sweep also times forced split sizes (splitRows) at the largest context; --parts times the split kernel
+// and the combine alone (the other dispatch skipped) and, for reference, a vec4<u32> read of the same cache
+// bytes and an empty dispatch. A second of GPU work first lets the clocks ramp up.
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
-import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
+import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
 import { packKv } from '../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
@@ -21,6 +23,37 @@ const variants: Variant[] = [
   { name: 'GQA-1B (20 q / 5 kv heads, 64)', hq: 20, hk: 5, hv: 5, dk: 64, dv: 64, scale: 1 / 8, rowElems: 640, kView: { row: 640 }, vView: { row: 640, off: 320 } },
   { name: 'GTA-1B (5 groups, k 64, latent 128)', hq: 5, hk: 1, hv: 1, dk: 64, dv: 128, scale: 1 / 8, rowElems: 192, kView: { row: 192 }, vView: { row: 192, off: 64 } },
 ];
+
+// Reads `words` u32 of a buffer as vec4<u32> (grid-stride, 256 threads × 1024 workgroups); writes only
+// when an impossible xor turns up, so the read cannot be optimised away.
+const readKernel: KernelSource = {
+  name: 'attn_kbench_read',
+  code: `
+@group(0) @binding(0) var<uniform> n4: vec4<u32>;
+@group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> sink: array<u32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var x = vec4<u32>(0u);
+  for (var i = gid.x; i < n4.x; i += 256u * 1024u) {
+    x ^= src[i];
+  }
+  if (all(x == vec4<u32>(0x9e3779b9u))) {
+    sink[0] = x.x;
+  }
+}`,
+};
+const emptyKernel: KernelSource = {
+  name: 'attn_kbench_empty',
+  code: `
+@group(0) @binding(0) var<storage, read_write> sink: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) i: u32) {
+  if (i == 1000u) {
+    sink[0] = 1u;
+  }
+}`,
+};
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -57,6 +90,8 @@ async function main(): Promise<void> {
   const rt = new GpuRuntime(await createDevice(adapter, { label: 'attn-kbench' }));
   const timer = GpuTimer.create(rt, REPEATS);
   if (!timer) throw new Error('this adapter has no timestamp-query: no GPU timings');
+  const parts = process.argv.includes('--parts');
+  const sink = rt.buffer(16, 'sink');
   const contexts = (arg('--contexts') ?? '128,2048,8192').split(',').map(Number);
   const tMax = Math.max(...contexts);
   console.log(`adapter: ${info.vendor} ${info.device} ${info.description} (${info.architecture}); µs per recordAttnDecode call (split kernel + combine), f16 cache, median of ${REPEATS} passes × ${CALLS} calls`);
@@ -67,12 +102,45 @@ async function main(): Promise<void> {
     const scratch = rt.buffer(attnDecodeScratchBytes(v.hq, v.dv), 'scratch');
     const bufs = { q, k: cache, v: cache, out, scratch };
     const { name, rowElems: _r, ...shape } = v;
+    if (v === variants[0]) {
+      // Clock ramp: about a second of back-to-back attention at the largest context.
+      const s: AttnDecodeShape = { ...shape, t: tMax, kv: 'f16' };
+      const t0 = performance.now();
+      while (performance.now() - t0 < 1500) {
+        for (let i = 0; i < 200; i++) recordAttnDecode(rt, bufs, s);
+        await rt.sync();
+      }
+    }
     const row: string[] = [];
     for (const t of contexts) {
       const s: AttnDecodeShape = { ...shape, t, kv: 'f16' };
       row.push(`t=${t}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
     }
     console.log(`${name.padEnd(40)} ${row.join('  ')}`);
+    if (parts) {
+      // The split kernel alone, the combine alone (over the scratch the last full call left), the read floor.
+      const dispatch = rt.dispatch.bind(rt);
+      const only = (keep: (label: string) => boolean) => {
+        rt.dispatch = (p, b, g, label) => {
+          if (keep(label ?? '')) dispatch(p, b, g, label);
+        };
+      };
+      const split: string[] = [];
+      for (const t of contexts) {
+        const s: AttnDecodeShape = { ...shape, t, kv: 'f16' };
+        only((l) => l !== 'attn_decode_combine');
+        const a = await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s));
+        only((l) => l === 'attn_decode_combine');
+        const c = await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s));
+        rt.dispatch = dispatch;
+        const words = (t * v.rowElems) / 2;
+        const u = new Uint32Array([Math.floor(words / 4), 0, 0, 0]);
+        const pipe = rt.pipeline(readKernel);
+        const r = await timeCalls(rt, timer, () => rt.dispatch(pipe, [rt.uniform(u), cache, sink], [1024], 'read'));
+        split.push(`t=${t}: split ${a.toFixed(1)} combine ${c.toFixed(1)} read ${r.toFixed(1)}`);
+      }
+      console.log(`${''.padEnd(40)} ${split.join('  ')}`);
+    }
     if (process.argv.includes('--sweep')) {
       const sweep: string[] = [];
       for (const splitRows of [32, 64, 128, 256]) {
@@ -82,6 +150,10 @@ async function main(): Promise<void> {
       console.log(`${''.padEnd(40)} t=${tMax} ${sweep.join('  ')}`);
     }
     for (const b of Object.values(bufs)) b.destroy();
+  }
+  if (parts) {
+    const pipe = rt.pipeline(emptyKernel);
+    console.log(`empty dispatch: ${(await timeCalls(rt, timer, () => rt.dispatch(pipe, [sink], [1], 'empty'))).toFixed(2)} µs`);
   }
   timer.destroy();
 }

@@ -12,38 +12,45 @@ import { attnParams, type AttnShape } from './attn_prefill';
 const kernel: KernelSource = { name: 'attn_decode', code };
 const combine: KernelSource = { name: 'attn_decode_combine', code: combineCode };
 const wideKernel: KernelSource = { name: 'attn_decode_mqa_wide', code: wideCode };
-const WG = 128; // threads per workgroup, as in the kernel
-const BK = 32; // keys per tile
-const DC = 64; // columns per staged chunk
-const ACC = 32; // accumulators per thread: ceil(dv / DC) · OPT ≤ 32
-const MAX_GB = 16; // GB · BK ≤ 4 · WG score slots
-/** Upper bound on splits; the scratch buffer is sized for it. */
+/** Upper bound on splits; the scratch buffer is sized for it (and the combine's weight table). */
 export const MAX_SPLITS = 256;
-// About eight workgroups per SM on an H100 (132 SMs): a bandwidth-bound pass needs many loads in flight.
-const TARGET_WORKGROUPS = 1056;
-// A workgroup walks its tiles one after another (two barriers per 64 columns of each): on an H200,
-// one split of four tiles per head block left PLM-1.8B's decode at 128 context with two workgroups
-// per layer (0.5 ms of attention a layer). So splits go down to one tile, and when the tiles still
-// cannot fill the GPU, fewer heads share a workgroup (each block re-reads the unit's rows, from L2).
-const MIN_TILES_PER_SPLIT = 1;
-const MIN_WORKGROUPS = TARGET_WORKGROUPS / 4;
+// Splits are whole multiples of 16 rows: with tiles of 32 rows that would break replay (the plan may
+// depend on t only through ceil(t / 16)), a split of 16 rows runs a half-empty tile instead; longer
+// splits are rounded to whole tiles.
+const SPLIT_ROWS = 16;
+const COMBINE_COLS = 64; // value columns per combine workgroup (32 pairs)
+// Workgroup memory a kernel variant may take: lavapipe offers 32 KiB, NVIDIA 48 KiB; leaving room keeps
+// several workgroups resident per SM.
+const SMEM_BUDGET = 28 * 1024;
 
-// attn_decode_mqa_wide: one key/value head for all (≤ 16) query heads, rows of 16, 16 lanes per head,
-// at most 32 words (64 values) of key and of value per lane. It takes value widths from WIDE_MIN_DV up,
-// where attn_decode's per-block staging re-read the rows per head block and ran serial 512-wide loops
-// (PLM-1.8B at 8192 rows: 0.53 ms a layer on an H200).
-const WIDE_BK = 16;
+// attn_decode.wgsl: 128 threads; its named per-thread registers: 12 key and 8 value words of a tile,
+// two score slots, four P·V sums.
+const WG = 128;
+const MAX_WK = 12;
+const MAX_WV = 8;
+const MAX_SLOTS = 2;
+const MAX_SUMS = 4;
+const MAX_GB = 16;
+// Workgroups to aim for (split × unit × block): about five 128-thread workgroups per SM of an H100/H200
+// (132 SMs), each with a tile of loads in flight; a bandwidth-bound pass needs that many bytes moving.
+const TARGET_WORKGROUPS = 640;
+
+// attn_decode_mqa_wide.wgsl: one key/value head for all (≤ 16) query heads, 256 threads (16 lanes per
+// head for the scores, one value column pair per thread for P·V). It takes value widths from
+// WIDE_MIN_DV up, where attn_decode would re-read the rows per head block with few heads per block.
+const WIDE_WG = 256;
 const WIDE_LANES = 16;
 const WIDE_MAX_HEADS = 16;
-const WIDE_MAX_WIDTH = 2 * 32 * WIDE_LANES;
+const WIDE_MAX_DK = 2 * 18 * WIDE_LANES; // 18 query pairs per lane in registers
+const WIDE_MAX_DV = 2 * WIDE_WG;
 const WIDE_MIN_DV = 256;
-// Up to two splits per SM: on an H200 at 8192 rows (PLM-1.8B), 256 splits of 32 rows took 126 µs a layer,
-// 128 splits of 64 rows 156 µs; the combine's extra partials cost less (19 µs vs 15 µs).
-const WIDE_SPLITS = 256;
+// Splits for the wide kernel: one 256-thread workgroup (about 100 registers a thread) fits twice per SM;
+// each split also writes H·DV·4 bytes of partials (32 KiB for PLM-1.8B), so not many more than that.
+const WIDE_TARGET_SPLITS = 160;
 
 export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   t: number; // cache rows attended, including the new token's own (= its position + 1)
-  /** Rows per split (rounded up to 32); by default chosen to fill the GPU. Tests use it to force splits. */
+  /** Rows per split (rounded up to 16, and to whole tiles above one tile); by default chosen to fill the GPU. Tests use it to force splits. */
   splitRows?: number;
 }
 
@@ -60,64 +67,110 @@ export function attnDecodeScratchBytes(hq: number, dv: number): number {
   return MAX_SPLITS * hq * (dv + 2) * 4;
 }
 
-interface Plan {
+const smemLimits = new WeakMap<GpuRuntime, number>();
+
+/** Workgroup bytes a variant may use on this device (device.limits is rebuilt on every read: cached). */
+function smemBudget(rt: GpuRuntime): number {
+  let b = smemLimits.get(rt);
+  if (b === undefined) {
+    b = Math.min(SMEM_BUDGET, rt.device.limits.maxComputeWorkgroupStorageSize);
+    smemLimits.set(rt, b);
+  }
+  return b;
+}
+
+/** Rows per split, a multiple of 16 (of `bk` too from one tile up), from ceil(t/16) only (replay). */
+function splitChunk(s: AttnDecodeShape, bk: number, parallel: number, target: number): number {
+  const t16 = Math.ceil(s.t / SPLIT_ROWS);
+  let units: number;
+  if (s.splitRows !== undefined) units = Math.ceil(s.splitRows / SPLIT_ROWS);
+  else units = Math.ceil(t16 / Math.max(1, Math.min(t16, Math.ceil(target / parallel))));
+  units = Math.max(units, Math.ceil(t16 / MAX_SPLITS));
+  let chunk = units * SPLIT_ROWS;
+  if (chunk > bk) chunk = Math.ceil(chunk / bk) * bk;
+  return chunk;
+}
+
+interface Config {
   gb: number; // heads per workgroup
   blocks: number; // head blocks per unit
-  opt: number; // outputs per thread per value chunk
-  chunk: number;
-  splits: number;
+  bk: number;
+  ks2: number;
+  slots: number;
+  cw: number;
+  hs: number;
+  gpt: number;
+  cpt: number;
+  nwk: number; // cache words per thread per tile
+  nwv: number;
 }
 
-function outputsPerThread(gb: number): number {
-  return Math.ceil((gb * DC) / WG);
-}
+const oddUp = (x: number): number => (x % 2 === 1 ? x : x + 1);
 
-function plan(s: AttnDecodeShape, gu: number, units: number): Plan {
-  const chunks = Math.ceil(s.dv / DC);
-  let maxGb = MAX_GB;
-  while (maxGb > 1 && chunks * outputsPerThread(maxGb) > ACC) maxGb--;
-  const tiles = Math.ceil(s.t / BK);
-  let gb = Math.ceil(gu / Math.ceil(gu / maxGb));
-  const splitCap = s.splitRows === undefined ? Math.min(tiles, MAX_SPLITS) : Math.ceil(s.t / (Math.ceil(s.splitRows / BK) * BK));
-  while (gb > 1 && units * Math.ceil(gu / gb) * splitCap < MIN_WORKGROUPS) gb--;
-  // Blocks of gb heads, the last one possibly short (never empty: the kernel's head count is gu − g0).
-  const blocks = Math.ceil(gu / gb);
-  let chunk: number;
-  if (s.splitRows !== undefined) {
-    chunk = Math.ceil(s.splitRows / BK) * BK;
-  } else {
-    const want = Math.max(1, Math.min(Math.ceil(tiles / MIN_TILES_PER_SPLIT), Math.ceil(TARGET_WORKGROUPS / (units * blocks))));
-    chunk = Math.ceil(tiles / want) * BK;
+/** attn_decode.wgsl's variant for a shape: the most heads per workgroup, then the largest tile, that fit. */
+function config(s: AttnDecodeShape, gu: number, budget: number): Config {
+  const dv2 = s.dv / 2;
+  const ks2 = oddUp(s.dk / 2);
+  const wordElems = s.kv === 'f16' ? 2 : 1;
+  for (let blocks = Math.ceil(gu / MAX_GB); blocks <= gu; blocks++) {
+    const gb = Math.ceil(gu / blocks);
+    for (const bk of [32, 16, 8, 4]) {
+      const smem = (gb * ks2 + bk * ks2 + bk * dv2) * 8 + (2 * gb * bk + gb) * 4;
+      const slots = Math.ceil((gb * bk) / WG);
+      const nwk = Math.ceil((bk * s.dk) / wordElems / WG);
+      const nwv = Math.ceil((bk * s.dv) / wordElems / WG);
+      const cw = Math.min(dv2, WG);
+      const hs = Math.floor(WG / cw);
+      const gpt = Math.ceil(gb / hs);
+      const cpt = Math.ceil(dv2 / cw);
+      if (smem <= budget && slots <= MAX_SLOTS && nwk <= MAX_WK && nwv <= MAX_WV && gpt * cpt <= MAX_SUMS) {
+        return { gb, blocks: Math.ceil(gu / gb), bk, ks2, slots, cw, hs, gpt, cpt, nwk, nwv };
+      }
+    }
   }
-  chunk = Math.max(chunk, Math.ceil(s.t / MAX_SPLITS / BK) * BK);
-  return { gb, blocks, opt: outputsPerThread(gb), chunk, splits: Math.ceil(s.t / chunk) };
+  throw shapeError('attn_decode', `no kernel variant fits keys ${s.dk} wide and values ${s.dv} wide in ${budget} bytes of workgroup memory`);
 }
 
-function useWide(s: AttnDecodeShape, units: number): boolean {
-  return units === 1 && s.hq <= WIDE_MAX_HEADS && s.dv >= WIDE_MIN_DV && s.dv <= WIDE_MAX_WIDTH && s.dk <= WIDE_MAX_WIDTH;
+interface WideConfig {
+  bk: number;
+  sharedV: boolean;
+  vo: number; // value offset within the key row (elements), when sharedV
+  nwk: number; // cache words per thread per tile
+  nwv: number;
 }
 
-/** Splits of whole 16-row tiles for the wide kernel: every split gets at least one tile. */
-function widePlan(s: AttnDecodeShape): { chunk: number; splits: number } {
-  const tiles = Math.ceil(s.t / WIDE_BK);
-  let chunk = s.splitRows === undefined ? Math.ceil(tiles / Math.min(tiles, WIDE_SPLITS)) * WIDE_BK : Math.ceil(s.splitRows / WIDE_BK) * WIDE_BK;
-  chunk = Math.max(chunk, Math.ceil(s.t / MAX_SPLITS / WIDE_BK) * WIDE_BK);
-  return { chunk, splits: Math.ceil(s.t / chunk) };
+/** The wide kernel's variant, or null when the shape is not one it takes or does not fit the device. */
+function wideConfig(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, budget: number): WideConfig | null {
+  if (a.units !== 1 || s.hq > WIDE_MAX_HEADS || s.dv < WIDE_MIN_DV || s.dv > WIDE_MAX_DV || s.dk > WIDE_MAX_DK) return null;
+  // Values that are columns of the key rows (same buffer, row stride, within the key's columns) are
+  // staged once, with the keys. Without buffers (byte counts) the views alone decide.
+  const sharedV = (b === null || b.k === b.v) && a.vRow === a.kRow && a.vOff >= a.kOff && a.vOff + s.dv <= a.kOff + s.dk;
+  const wordElems = s.kv === 'f16' ? 2 : 1;
+  for (const bk of [8, 4]) {
+    const vsLen = sharedV ? 1 : (bk * s.dv) / 2;
+    const smem = ((bk * s.dk) / 2 + vsLen) * 8 + (s.hq * bk * (WIDE_LANES + 1) + 2 * s.hq * bk + s.hq) * 4;
+    const nwk = Math.ceil((bk * s.dk) / wordElems / WIDE_WG);
+    const nwv = sharedV ? 0 : Math.ceil((bk * s.dv) / wordElems / WIDE_WG);
+    if (smem <= budget && nwk <= MAX_WK && nwv <= MAX_WV) return { bk, sharedV, vo: sharedV ? a.vOff - a.kOff : 0, nwk, nwv };
+  }
+  return null;
 }
 
-function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>): number {
-  const pl = widePlan(s);
-  const kw = Math.ceil(s.dk / 2 / WIDE_LANES);
-  const vw = Math.ceil(s.dv / 2 / WIDE_LANES);
+function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, w: WideConfig): number {
+  const chunk = splitChunk(s, w.bk, 1, WIDE_TARGET_SPLITS);
+  const splits = Math.ceil(s.t / chunk);
   const u = rt.uniform(
     packUniform(
-      { t: s.t, chunk: pl.chunk, hq: s.hq, kRow: a.kRow, kOff: a.kOff, vRow: a.vRow, vOff: a.vOff, scale: s.scale, nSplits: pl.splits, kw, vw, bk: WIDE_BK },
+      { t: s.t, chunk, hq: s.hq, kRow: a.kRow, kOff: a.kOff, vRow: a.vRow, vOff: a.vOff, scale: s.scale, nSplits: splits, bk: w.bk },
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(wideKernel, { KV_F16: s.kv === 'f16' ? 1 : 0, H: s.hq, DK: s.dk, DV: s.dv, KW: kw, VW: vw, UNROLL: rt.software ? 0 : 1 });
-  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [pl.splits], 'attn_decode_mqa_wide');
-  return pl.splits;
+  const pipe = rt.pipeline(wideKernel, {
+    KV_F16: s.kv === 'f16' ? 1 : 0, H: s.hq, DK: s.dk, DV: s.dv, BK: w.bk, SHARED_V: w.sharedV ? 1 : 0, VO: w.vo,
+    VS_LEN: w.sharedV ? 1 : (w.bk * s.dv) / 2, NWK: w.nwk, NWV: w.nwv, UNROLL: rt.software ? 0 : 1,
+  });
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mqa_wide');
+  return splits;
 }
 
 export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape): void {
@@ -126,28 +179,32 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
   if (b.scratch.size < attnDecodeScratchBytes(s.hq, s.dv)) {
     throw shapeError('attn_decode', `scratch buffer holds ${b.scratch.size} bytes; ${attnDecodeScratchBytes(s.hq, s.dv)} needed`);
   }
-  const splits = useWide(s, a.units) ? recordWide(rt, b, s, a) : recordSplitK(rt, b, s, a);
+  const budget = smemBudget(rt);
+  const w = wideConfig(s, b, a, budget);
+  const splits = w ? recordWide(rt, b, s, a, w) : recordSplitK(rt, b, s, a, config(s, a.gu, budget));
   const uc = rt.uniform(packUniform({ nSplits: splits, hq: s.hq, dv: s.dv, pad: 0 }));
-  rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [Math.ceil(s.dv / DC), s.hq], 'attn_decode_combine');
+  rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
 }
 
-function recordSplitK(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>): number {
-  const pl = plan(s, a.gu, a.units);
+function recordSplitK(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: Config): number {
+  const chunk = splitChunk(s, c.bk, a.units * c.blocks, TARGET_WORKGROUPS);
+  const splits = Math.ceil(s.t / chunk);
   const u = rt.uniform(
     packUniform(
       {
-        t: s.t, chunk: pl.chunk, hq: s.hq, gu: a.gu, hpk: a.hpk, hpv: a.hpv,
+        t: s.t, chunk, hq: s.hq, gu: a.gu, hpk: a.hpk, hpv: a.hpv,
         kRow: a.kRow, kHead: a.kHead, kOff: a.kOff, vRow: a.vRow, vHead: a.vHead, vOff: a.vOff,
-        scale: s.scale, nSplits: pl.splits, dc: DC, bk: BK,
+        scale: s.scale, nSplits: splits, dk2: s.dk / 2, bk: c.bk,
       },
       ['scale'],
     ),
   );
   const pipe = rt.pipeline(kernel, {
-    KV_F16: s.kv === 'f16' ? 1 : 0, DK: s.dk, DV: s.dv, GB: pl.gb, OPT: pl.opt, QS_LEN: pl.gb * s.dk + DC, UNROLL: rt.software ? 0 : 1,
+    KV_F16: s.kv === 'f16' ? 1 : 0, DK: s.dk, DV: s.dv, G: c.gb, BK: c.bk, KS2: c.ks2, SLOTS: c.slots,
+    CW: c.cw, HS: c.hs, GPT: c.gpt, CPT: c.cpt, NWK: c.nwk, NWV: c.nwv, UNROLL: rt.software ? 0 : 1,
   });
-  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [pl.splits, a.units, pl.blocks], 'attn_decode');
-  return pl.splits;
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits, a.units, c.blocks], 'attn_decode');
+  return splits;
 }
 
 /** Real multiply-adds ×2: every head scores and weights all t rows (decode has no masked half). */
@@ -158,7 +215,17 @@ export function attnDecodeFlops(s: AttnDecodeShape): number {
 /** The cache rows read once per head unit and block, plus q, the partials and the output. */
 export function attnDecodeBytes(s: AttnDecodeShape): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
-  const pl = useWide(s, a.units) ? { blocks: 1, ...widePlan(s) } : plan(s, a.gu, a.units);
-  const cache = a.units * pl.blocks * s.t * (s.dk + s.dv) * kvBytesPerElement(s.kv);
-  return cache + 4 * s.hq * s.dk + 2 * 4 * pl.splits * s.hq * (s.dv + 2) + 4 * s.hq * s.dv;
+  // The 28 KiB budget every supported adapter offers (lavapipe 32 KiB, NVIDIA 48 KiB).
+  const w = wideConfig(s, null, a, SMEM_BUDGET);
+  let blocks = 1;
+  let splits: number;
+  if (w) {
+    splits = Math.ceil(s.t / splitChunk(s, w.bk, 1, WIDE_TARGET_SPLITS));
+  } else {
+    const c = config(s, a.gu, SMEM_BUDGET);
+    blocks = c.blocks;
+    splits = Math.ceil(s.t / splitChunk(s, c.bk, a.units * c.blocks, TARGET_WORKGROUPS));
+  }
+  const cache = a.units * blocks * s.t * (s.dk + s.dv) * kvBytesPerElement(s.kv);
+  return cache + 4 * s.hq * s.dk + 2 * 4 * splits * s.hq * (s.dv + 2) + 4 * s.hq * s.dv;
 }
