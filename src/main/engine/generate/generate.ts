@@ -51,6 +51,13 @@ export interface GenerationResult {
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
+/**
+ * Decode steps in flight with a chained backend: the CPU records (and the queue holds) up to this many
+ * steps ahead of the token being awaited, so the GPU never waits on the CPU's read-back round trip.
+ * Measured on an H200 (GQA-1B shape, 128 context): one step ahead 246 tok/s, four ahead 300 tok/s.
+ */
+export const DECODE_DEPTH = 4;
+
 /** Throws ContextLengthError when the prompt and the requested tokens cannot fit. */
 export function checkContext(promptTokens: number, maxTokens: number, nCtx: number): void {
   if (promptTokens + maxTokens > nCtx) {
@@ -100,17 +107,21 @@ export async function* generateStream(backend: InferenceBackend, prompt: readonl
   const c1 = backend.counters();
   tokenMs.push(prefillMs);
 
-  // With a chained decode the step that yields token k+1 is queued before token k is awaited, so the
-  // CPU records one step while the GPU runs the previous one. A step queued past the end is undone.
+  // With a chained decode up to DECODE_DEPTH steps are queued before the oldest is awaited, so the CPU
+  // records steps while the GPU runs earlier ones. Steps queued past the end are undone.
   const chained = backend.decodeChained && opts.sampling.repetitionPenalty === 1 ? backend.decodeChained.bind(backend) : null;
   const queue: Promise<number>[] = [];
-  const enqueue = (): void => {
-    queue.push(chained!({ params: opts.sampling, seed: rng.nextU32(), seen }).token);
+  let queuedSteps = 0; // steps queued so far; they yield tokens 1 .. queuedSteps
+  const topUp = (): void => {
+    while (queue.length < DECODE_DEPTH && queuedSteps + 1 < opts.maxTokens) {
+      queue.push(chained!({ params: opts.sampling, seed: rng.nextU32(), seen }).token);
+      queuedSteps++;
+    }
   };
   let next = first.token!;
   let decodeMs = 0;
   let arrived = performance.now();
-  if (chained && opts.maxTokens > 1 && !stop.has(next)) enqueue();
+  if (chained && !stop.has(next)) topUp();
 
   try {
     for (let index = 0; ; index++) {
@@ -128,7 +139,7 @@ export async function* generateStream(backend: InferenceBackend, prompt: readonl
         break;
       }
       if (chained) {
-        if (ids.length + 1 < opts.maxTokens) enqueue();
+        topUp();
         next = await queue.shift()!;
       } else {
         next = (await backend.forward({ ids: [next], logits: 'none', sample: { params: opts.sampling, seed: rng.nextU32(), seen } })).token!;

@@ -5,6 +5,7 @@
 import { variantOf } from '../../../shared/arch/config';
 import { parameterCount } from '../../../shared/arch/spec';
 import { GpuBackend } from '../arch/gpu';
+import { DECODE_DEPTH } from '../generate/generate';
 import { GREEDY, Rng } from '../generate/sampling';
 import { measureReadBandwidth, type Bandwidth } from './bandwidth';
 import { GpuTimer } from '../gpu/timing';
@@ -40,8 +41,10 @@ export interface DecodeFigure {
    * null without timestamps. Close to msPerToken: the GPU is the bound; well below: the CPU side is.
    */
   gpuMsPerToken: number | null;
-  /** ms per token with four steps queued ahead instead of one (what a deeper decode pipeline would give). */
-  depth4MsPerToken: number;
+  /** Steps in flight during the timed steps (generation's DECODE_DEPTH). */
+  depth: number;
+  /** ms per token with one step queued ahead of the awaited one instead (the shallowest overlap). */
+  depth1MsPerToken: number;
   /** Share of the timed steps replayed from a captured step rather than recorded (arch/replay.ts). */
   replayedShare: number;
   tokPerS: number;
@@ -104,8 +107,8 @@ async function fill(b: GpuBackend, context: number, how: BenchOptions['fill']): 
 
 async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: Bandwidth, weightBytes: number): Promise<DecodeFigure> {
   await fill(b, context, o.fill);
-  // Seed the chain with one ordinary step, then warm up; the timed steps run as generation does: the
-  // next step queued before the current id is awaited.
+  // Seed the chain with one ordinary step, then warm up; the timed steps run as generation does:
+  // DECODE_DEPTH steps in flight, the oldest awaited before the next is queued.
   await b.forward({ ids: [1], logits: 'none', sample: greedy });
   await b.decodeChained(greedy).token;
   const start = b.position;
@@ -115,36 +118,27 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   // CPU time spent recording and submitting steps (decodeChained returns once its step is queued):
   // when it is close to the time per token, decode is bound by the CPU, not the GPU.
   let recordMs = 0;
-  const step = () => {
-    const r0 = performance.now();
-    const token = b.decodeChained(greedy).token;
-    recordMs += performance.now() - r0;
-    return token;
+  const run = async (depth: number, timed: boolean): Promise<number> => {
+    const queue: Promise<number>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < o.steps; i++) {
+      const r0 = performance.now();
+      queue.push(b.decodeChained(greedy).token);
+      if (timed) recordMs += performance.now() - r0;
+      if (queue.length >= depth) await queue.shift();
+    }
+    await Promise.all(queue);
+    return (performance.now() - t0) / o.steps;
   };
-  const t0 = performance.now();
-  let pending = step();
-  for (let i = 1; i < o.steps; i++) {
-    const next = step();
-    await pending;
-    pending = next;
-  }
-  await pending;
-  const ms = (performance.now() - t0) / o.steps;
+  const ms = await run(DECODE_DEPTH, true);
   const dispatches = (b.rt.dispatchCount - d0) / o.steps;
   const work = diffCounters(b.counters(), c0);
   const replayedShare = (b.replayedSteps - replayed0) / o.steps;
-  // The same steps again from the same position (the cache rows are overwritten), with four queued
-  // ahead of the one awaited.
   const kvReport = b.kvReport();
+  // The same steps again from the same position (the cache rows are overwritten) with one step queued
+  // ahead of the awaited one.
   b.truncate(start);
-  const t1 = performance.now();
-  const queue: Promise<number>[] = [];
-  for (let i = 0; i < o.steps; i++) {
-    queue.push(b.decodeChained(greedy).token);
-    if (queue.length > 4) await queue.shift();
-  }
-  await Promise.all(queue);
-  const depth4Ms = (performance.now() - t1) / o.steps;
+  const depth1Ms = await run(2, false);
   // GPU time per step: each step's pass stamped at its start and end (a separate run of the same steps).
   let gpuMs: number | null = null;
   const timer = GpuTimer.create(b.rt, o.steps);
@@ -170,7 +164,7 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   return {
     context, steps: o.steps, msPerToken: ms, tokPerS: 1000 / ms, minBytesPerToken: minBytes, countedBytesPerToken: counted,
     floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
-    gpuMsPerToken: gpuMs, depth4MsPerToken: depth4Ms,
+    gpuMsPerToken: gpuMs, depth: DECODE_DEPTH, depth1MsPerToken: depth1Ms,
     recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches, replayedShare,
   };
 }
@@ -225,7 +219,7 @@ export async function runBench(b: GpuBackend, model: string, weightBytes: number
   for (const c of o.contexts) {
     const d = await timeDecode(b, c, o, bw, wpt);
     decode.push(d);
-    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed), ${d.dispatchesPerToken} dispatches; GPU ${d.gpuMsPerToken === null ? 'n/a' : `${d.gpuMsPerToken.toFixed(3)} ms`}/step; 4 queued ahead: ${(1000 / d.depth4MsPerToken).toFixed(1)} tok/s`);
+    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed), ${d.dispatchesPerToken} dispatches; GPU ${d.gpuMsPerToken === null ? 'n/a' : `${d.gpuMsPerToken.toFixed(3)} ms`}/step; ${d.depth} steps in flight (one ahead only: ${(1000 / d.depth1MsPerToken).toFixed(1)} tok/s)`);
   }
   const kv = b.kvReport();
   const opTimes = o.profile ? await profileDecode(b, o.contexts, log) : 'not requested (--profile)';
