@@ -19,7 +19,7 @@ import type { CliCommand } from './command';
 import { dtypeFlag, intFlag, parseFlags } from './generate';
 
 const USAGE =
-  'bench (--model DIR | --arch plm-1.8b|gta-1b|gqa-1b|tiny-plm|tiny-gta|tiny-gqa[,…] --random) [--dtype f16|f32] [--prefill 128,2048] [--contexts 128,2048,8192] [--steps N] [--fill fast|prefill] [--profile] [--json FILE]';
+  'bench (--model DIR | --arch plm-1.8b|gta-1b|gqa-1b|tiny-plm|tiny-gta|tiny-gqa[,…] --random) [--dtype f16|f32] [--prefill 128,2048] [--contexts 128,2048,8192] [--steps N] [--fill fast|prefill] [--profile] [--ablate KERNEL+KERNEL,KERNEL] [--json FILE]';
 
 const tiny = { vocab_size: 2048, hidden_size: 256, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 4, max_position_embeddings: 65536, rms_norm_eps: 1e-5, tie_word_embeddings: true };
 const ARCHS: Record<string, () => ModelConfig> = {
@@ -65,6 +65,7 @@ export const benchCommand: CliCommand = {
       steps: { type: 'string', default: '32' },
       fill: { type: 'string', default: 'fast' },
       profile: { type: 'boolean', default: false },
+      ablate: { type: 'string' },
       json: { type: 'string' },
     });
     if (f.backend !== 'gpu') throw new InvalidRequestError('bench measures the GPU backend only: drop --backend or pass --backend gpu');
@@ -78,6 +79,8 @@ export const benchCommand: CliCommand = {
       steps: intFlag('steps', f.steps as string, 1)!,
       fill: f.fill,
       profile: f.profile === true,
+      // --ablate a+b,c: GPU time per step without kernels a and b, then without c (measurement only).
+      ablate: typeof f.ablate === 'string' ? f.ablate.split(',').map((g) => g.split('+').map((x) => x.trim()).filter(Boolean)) : undefined,
       log: (s: string) => process.stderr.write(`${s}\n`),
     } as const;
     const archs = typeof f.arch === 'string' ? f.arch.split(',').map((a) => a.trim()) : [];

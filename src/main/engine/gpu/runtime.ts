@@ -69,6 +69,11 @@ export class GpuRuntime {
   private nextId = 1;
   /** Dispatches recorded since creation (for per-token counters). */
   dispatchCount = 0;
+  /**
+   * Measurement only (bench --ablate): dispatches with these labels are left out, so the GPU time
+   * without them shows what they cost inside a whole step. The results are then wrong by design.
+   */
+  ablate: ReadonlySet<string> | null = null;
   private stagingPool: GPUBuffer[] = [];
   private dispatchSlots: DispatchSlot[] = [];
   private pipelineSlots: PipelineSlot[] = [];
@@ -231,6 +236,7 @@ export class GpuRuntime {
   dispatch(pipeline: GPUComputePipeline, bindings: (GPUBuffer | GPUBufferBinding | null)[], workgroups: [number, number?, number?], label?: string): void {
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
+    if (this.ablate?.has(label ?? pipeline.label)) return;
     const max = this.maxWorkgroups;
     if (x > max || y > max || z > max) throw new Error(`dispatch ${label ?? pipeline.label}: ${x}×${y}×${z} workgroups exceeds the limit ${max} per dimension`);
     const bindGroup = this.slotBindGroup(pipeline, bindings, label);

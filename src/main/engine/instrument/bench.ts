@@ -19,6 +19,12 @@ export interface BenchOptions {
   /** fast: mark the cache rows filled without computing them; prefill: run a real prefill first. */
   fill: 'fast' | 'prefill';
   profile: boolean;
+  /**
+   * Groups of kernel labels (e.g. ["attn_decode_combine"], ["rope_store"]) each left out of the decode
+   * step in a separate GPU-timed run: the step's GPU time without them shows what they cost in place
+   * (measurement only; the tokens of those runs are meaningless).
+   */
+  ablate?: string[][];
   bandwidthBytes?: number;
   log?: (line: string) => void;
 }
@@ -41,6 +47,8 @@ export interface DecodeFigure {
    * null without timestamps. Close to msPerToken: the GPU is the bound; well below: the CPU side is.
    */
   gpuMsPerToken: number | null;
+  /** GPU ms per step with each group of kernels left out (BenchOptions.ablate), where timestamps exist. */
+  ablations: { without: string[]; gpuMsPerToken: number }[];
   /** Steps in flight during the timed steps (generation's DECODE_DEPTH). */
   depth: number;
   /** ms per token with one step queued ahead of the awaited one instead (the shallowest overlap). */
@@ -139,10 +147,10 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   // ahead of the awaited one.
   b.truncate(start);
   const depth1Ms = await run(2, false);
-  // GPU time per step: each step's pass stamped at its start and end (a separate run of the same steps).
-  let gpuMs: number | null = null;
-  const timer = GpuTimer.create(b.rt, o.steps);
-  if (timer) {
+  // GPU time per step: each step's pass stamped at its start and end (separate runs of the same steps).
+  const gpuTime = async (): Promise<number | null> => {
+    const timer = GpuTimer.create(b.rt, o.steps);
+    if (!timer) return null;
     b.truncate(start);
     try {
       const pending: Promise<number>[] = [];
@@ -152,9 +160,21 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
       }
       await Promise.all(pending);
       const spans = await timer.collect();
-      gpuMs = spans.reduce((a, x) => a + x.ms, 0) / spans.length;
+      return spans.reduce((a, x) => a + x.ms, 0) / spans.length;
     } finally {
       timer.destroy();
+    }
+  };
+  const gpuMs = await gpuTime();
+  const ablations: DecodeFigure['ablations'] = [];
+  if (gpuMs !== null) {
+    for (const without of o.ablate ?? []) {
+      b.rt.ablate = new Set(without);
+      try {
+        ablations.push({ without, gpuMsPerToken: (await gpuTime())! });
+      } finally {
+        b.rt.ablate = null;
+      }
     }
   }
   const counted = work.total.bytes / o.steps;
@@ -164,7 +184,7 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   return {
     context, steps: o.steps, msPerToken: ms, tokPerS: 1000 / ms, minBytesPerToken: minBytes, countedBytesPerToken: counted,
     floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
-    gpuMsPerToken: gpuMs, depth: DECODE_DEPTH, depth1MsPerToken: depth1Ms,
+    gpuMsPerToken: gpuMs, ablations, depth: DECODE_DEPTH, depth1MsPerToken: depth1Ms,
     recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches, replayedShare,
   };
 }
@@ -219,6 +239,7 @@ export async function runBench(b: GpuBackend, model: string, weightBytes: number
   for (const c of o.contexts) {
     const d = await timeDecode(b, c, o, bw, wpt);
     decode.push(d);
+    for (const a of d.ablations) log(`  without ${a.without.join(' + ')}: GPU ${a.gpuMsPerToken.toFixed(3)} ms/step (they cost ${(d.gpuMsPerToken! - a.gpuMsPerToken).toFixed(3)} ms)`);
     log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed), ${d.dispatchesPerToken} dispatches; GPU ${d.gpuMsPerToken === null ? 'n/a' : `${d.gpuMsPerToken.toFixed(3)} ms`}/step; ${d.depth} steps in flight (one ahead only: ${(1000 / d.depth1MsPerToken).toFixed(1)} tok/s)`);
   }
   const kv = b.kvReport();
