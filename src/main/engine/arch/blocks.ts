@@ -79,7 +79,7 @@ export function linear(
   const norm = x.norm ? { w: p.weight(x.norm), eps: p.c.rmsNormEps } : undefined;
   linearOp.linear(p.rt, {
     x: x.buf, xStride: x.stride, xOffset: x.offset, y: y.buf, yStride: y.stride, yOffset: y.offset,
-    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate, act: o.act, norm,
+    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate, act: o.act, norm, role,
   });
   const shape = { rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate, norm: !!norm };
   p.count(role, linearOp.flops(shape), linearOp.bytes(shape));

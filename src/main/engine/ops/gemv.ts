@@ -64,6 +64,6 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
       y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, flags: linearFlags(a), act_offset: actOffset,
       eps: a.norm?.eps ?? 0, pad0: 0, pad1: 0, pad2: 0,
     }));
-    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y, nw], grid, 'gemv');
+    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y, nw], grid, a.role ? `gemv:${a.role}` : 'gemv');
   }
 }

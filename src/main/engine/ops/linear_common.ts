@@ -35,6 +35,8 @@ export interface LinearArgs {
    * `eps` as it is read, so y = RMSNorm(x)·Wᵀ without a separate normalisation pass.
    */
   norm?: { w: GPUBuffer; eps: number };
+  /** Dispatch label suffix naming the layer's role (profiles and bench --ablate show e.g. "gemv:qkv"). */
+  role?: string;
   xStride?: number; // elements between rows of x; default inDim
   xOffset?: number; // default 0
   yStride?: number; // elements between rows of y; default outDim
