@@ -2,15 +2,25 @@
 //   out_g = (tile(a_g, e) + a_g · W_vb[g]) ⊙ sigmoid(gate_g)
 // where a_g [d_l] is the attended latent, W_vb is v_b_proj's raw memory read row-major as
 // [n_q, d_l, e·d_l] (a reshape of the [e·d_l, n_q·d_l] tensor, not a transpose) and gate is g_proj's raw
-// output. One invocation per output column pair for NT tokens: weight rows read coalesced, a_g of those
-// tokens in workgroup memory.
+// output. A workgroup owns CO groups of 8 output columns of one group g for NT tokens; its RS·CO
+// threads split the d_l-long sum into RS row slices (thread (rs, co) takes rows rs, rs + RS, ...), each
+// loading its 8 columns of a row as one 16-byte word (f16; two for f32), so a decode call (n = 1) has
+// several independent loads in flight per thread. The RS partial sums of each column meet in workgroup
+// memory, where the residual and gate are applied. Consecutive threads take consecutive words of one
+// row (coalesced whatever the subgroup size; no subgroup builtins).
 
 override W_F16: bool = true;
-override DL: u32 = 128u; // latent width: a constant so the weight loop unrolls and keeps loads in flight
-
-const WG: u32 = 64u;
-const NT: u32 = 4u;
-const MAX_DL: u32 = 512u;
+// VEC: e·d_l % 8 == 0 (f16) or % 4 (f32), so every 8-column group is whole 16-byte words. Otherwise the
+// scalar path reads column pairs (e·d_l is even) and masks the last group.
+override VEC: bool = true;
+override NT: u32 = 1u;   // tokens per workgroup, 1..4
+override RS: u32 = 32u;  // row slices
+override CO: u32 = 4u;   // 8-column groups per workgroup
+// KR > 0 (hardware drivers): d_l as a pipeline constant, so the row loop has a constant trip count the
+// driver unrolls with every load issued up front. 0 reads it from the uniforms (software drivers).
+override KR: u32 = 0u;
+override WGS: u32 = RS * CO;
+override M: u32 = CO * 8u * NT; // outputs per workgroup: [NT tokens, CO·8 columns]
 
 struct Params {
   n: u32,
@@ -25,57 +35,127 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;          // [n, nq, dl] f32
-@group(0) @binding(2) var<storage, read> w: array<u32>;          // v_b_proj raw [nq, dl, e·dl], f16 pairs or f32
+@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;    // v_b_proj raw [nq, dl, e·dl], f16 pairs or f32
 @group(0) @binding(3) var<storage, read> gate: array<f32>;       // [n, gate_stride] f32: H = nq·e·dl values at gate_off, before the sigmoid
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;  // [n, H] f32
 
-var<workgroup> as_: array<f32, NT * MAX_DL>; // a_g of NT tokens
+var<workgroup> part: array<f32, RS * M>; // [RS row slices, M outputs] partial sums
 
-fn load_w(idx: u32) -> vec2<f32> {
-  if (W_F16) {
-    return unpack2x16float(w[idx / 2u]);
-  }
-  return vec2<f32>(bitcast<f32>(w[idx]), bitcast<f32>(w[idx + 1u]));
+struct W8 {
+  lo: vec4f, // columns c .. c+3
+  hi: vec4f, // columns c+4 .. c+7
 }
 
-@compute @workgroup_size(WG)
+// One column pair from element e (even) of W_vb, zero when not ok.
+fn pair(e: u32, ok: bool) -> vec2f {
+  if (!ok) {
+    return vec2f(0.0);
+  }
+  if (W_F16) {
+    return unpack2x16float(w[e >> 3u][(e >> 1u) & 3u]);
+  }
+  return vec2f(bitcast<f32>(w[e >> 2u][e & 3u]), bitcast<f32>(w[(e + 1u) >> 2u][(e + 1u) & 3u]));
+}
+
+// Eight weights from element e of W_vb; `valid` of them are in the row (8 on the VEC path).
+fn load8(e: u32, valid: u32) -> W8 {
+  if (VEC) {
+    if (W_F16) {
+      let v = w[e >> 3u];
+      return W8(vec4f(unpack2x16float(v.x), unpack2x16float(v.y)), vec4f(unpack2x16float(v.z), unpack2x16float(v.w)));
+    }
+    let i = e >> 2u;
+    return W8(bitcast<vec4f>(w[i]), bitcast<vec4f>(w[i + 1u]));
+  }
+  return W8(vec4f(pair(e, valid > 0u), pair(e + 2u, valid > 2u)), vec4f(pair(e + 4u, valid > 4u), pair(e + 6u, valid > 6u)));
+}
+
+fn store8(i: u32, v: W8) {
+  part[i] = v.lo.x;
+  part[i + 1u] = v.lo.y;
+  part[i + 2u] = v.lo.z;
+  part[i + 3u] = v.lo.w;
+  part[i + 4u] = v.hi.x;
+  part[i + 5u] = v.hi.y;
+  part[i + 6u] = v.hi.z;
+  part[i + 7u] = v.hi.w;
+}
+
+fn fma8(acc: W8, x: f32, wv: W8) -> W8 {
+  return W8(acc.lo + x * wv.lo, acc.hi + x * wv.hi);
+}
+
+@compute @workgroup_size(WGS)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let g = wg.y;
   let t0 = wg.z * NT;
   let nt = min(NT, p.n - t0);
   let width = p.e * p.dl;
   let hidden = p.nq * width;
-  for (var i = tid; i < NT * p.dl; i += WG) {
-    let t = i / p.dl;
-    var x = 0.0;
-    if (t < nt) {
-      x = a[((t0 + t) * p.nq + g) * p.dl + i % p.dl];
+
+  let co = tid % CO;
+  let rs = tid / CO;
+  let c = (wg.x * CO + co) * 8u; // first of this thread's 8 columns
+  let valid = select(0u, min(8u, width - c), c < width);
+  let cc = select(0u, c, c < width); // columns past the end read column 0 and store nothing
+  // a_g of token t (clamped to the last real token: padding tokens compute and store nothing)
+  let ab0 = (t0 * p.nq + g) * p.dl;
+  let ab1 = ((t0 + min(1u, nt - 1u)) * p.nq + g) * p.dl;
+  let ab2 = ((t0 + min(2u, nt - 1u)) * p.nq + g) * p.dl;
+  let ab3 = ((t0 + min(3u, nt - 1u)) * p.nq + g) * p.dl;
+  var a0 = W8(vec4f(0.0), vec4f(0.0));
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
+  let kr = select(p.dl, KR, KR > 0u);
+  let kpt = (kr + RS - 1u) / RS;
+  for (var k = 0u; k < kpt; k++) {
+    let r = rs + k * RS;
+    if (r < kr) {
+      let wv = load8((g * p.dl + r) * width + cc, valid);
+      a0 = fma8(a0, a[ab0 + r], wv);
+      if (NT > 1u) {
+        a1 = fma8(a1, a[ab1 + r], wv);
+      }
+      if (NT > 2u) {
+        a2 = fma8(a2, a[ab2 + r], wv);
+      }
+      if (NT > 3u) {
+        a3 = fma8(a3, a[ab3 + r], wv);
+      }
     }
-    as_[t * MAX_DL + i % p.dl] = x;
+  }
+  let pb = rs * M + co * 8u;
+  store8(pb, a0);
+  if (NT > 1u) {
+    store8(pb + CO * 8u, a1);
+  }
+  if (NT > 2u) {
+    store8(pb + 2u * CO * 8u, a2);
+  }
+  if (NT > 3u) {
+    store8(pb + 3u * CO * 8u, a3);
   }
   workgroupBarrier();
 
-  let c = (wg.x * WG + tid) * 2u;
-  if (c >= width) {
-    return;
-  }
-  // The residual tile: column c of the group's output repeats latent element c mod dl.
-  var acc: array<vec2<f32>, NT>;
-  for (var t = 0u; t < NT; t++) {
-    acc[t] = vec2<f32>(as_[t * MAX_DL + c % p.dl], as_[t * MAX_DL + (c + 1u) % p.dl]);
-  }
-  for (var r = 0u; r < DL; r++) {
-    let wv = load_w((g * p.dl + r) * width + c);
-    for (var t = 0u; t < NT; t++) {
-      acc[t] += as_[t * MAX_DL + r] * wv;
+  // Output i = (token, column) sums its RS slices (four independent chains), adds the residual tile
+  // (column c of the group's output repeats latent element c mod dl) and applies the gate.
+  for (var i = tid; i < M; i += WGS) {
+    var s = vec4f(0.0);
+    var k = 0u;
+    for (; k + 3u < RS; k += 4u) {
+      s += vec4f(part[k * M + i], part[(k + 1u) * M + i], part[(k + 2u) * M + i], part[(k + 3u) * M + i]);
     }
-  }
-  for (var t = 0u; t < nt; t++) {
-    let o = (t0 + t) * hidden + g * width + c;
-    let gi = (t0 + t) * p.gate_stride + p.gate_off + g * width + c;
-    let gv = vec2<f32>(gate[gi], gate[gi + 1u]);
-    let y = acc[t] / (1.0 + exp(-gv));
-    out[o] = y.x;
-    out[o + 1u] = y.y;
+    for (; k < RS; k++) {
+      s.x += part[k * M + i];
+    }
+    let t = i / (CO * 8u);
+    let col = wg.x * CO * 8u + i % (CO * 8u);
+    if (t < nt && col < width) {
+      let tok = t0 + t;
+      let x = a[(tok * p.nq + g) * p.dl + col % p.dl] + ((s.x + s.y) + (s.z + s.w));
+      let gv = gate[tok * p.gate_stride + p.gate_off + g * width + col];
+      out[tok * hidden + g * width + col] = x / (1.0 + exp(-gv));
+    }
   }
 }

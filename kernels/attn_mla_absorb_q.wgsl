@@ -1,14 +1,25 @@
 // Absorbed MLA query: q̃_h = W_UK_hᵀ · q_nope_h (d_c wide) followed by q_rope_h, so that scores can be
 // taken straight against the latent cache row [c ‖ k_rope]. W_UK_h = rows [h·(d_nope+d_v), +d_nope) of
-// kv_b_proj [n_h·(d_nope+d_v), d_c]. One invocation per output column pair for NT tokens: the weight
-// rows are read coalesced, once per NT tokens; q_nope of those tokens sits in workgroup memory.
+// kv_b_proj [n_h·(d_nope+d_v), d_c].
+// A workgroup owns CO groups of 8 output columns of one head for NT tokens; its RS·CO threads split the
+// d_nope-long sum into RS row slices (thread (rs, co) takes rows rs, rs + RS, ...), each loading its
+// 8 columns of a row as one 16-byte word (f16; two for f32), so a decode call (n = 1, ~2 MB of weights)
+// has tens of thousands of threads with several independent loads in flight. The RS partial sums of
+// each column meet in workgroup memory. Consecutive threads take consecutive words of one row
+// (coalesced whatever the subgroup size; no subgroup builtins). Workgroups with x = 0 also copy q_rope.
 
 override W_F16: bool = true;
-override DNOPE: u32 = 128u; // = d_nope: a constant so the weight loop unrolls and keeps loads in flight
-
-const WG: u32 = 64u;
-const NT: u32 = 4u;        // tokens per workgroup
-const MAX_NOPE: u32 = 256u;
+// VEC: d_c % 8 == 0 (f16) or % 4 (f32), so every 8-column group is whole 16-byte words. Otherwise the
+// scalar path reads column pairs (d_c is even) and masks the last group.
+override VEC: bool = true;
+override NT: u32 = 1u;   // tokens per workgroup, 1..4
+override RS: u32 = 32u;  // row slices
+override CO: u32 = 4u;   // 8-column groups per workgroup
+// KR > 0 (hardware drivers): d_nope as a pipeline constant, so the row loop has a constant trip count
+// the driver unrolls with every load issued up front. 0 reads it from the uniforms (software drivers).
+override KR: u32 = 0u;
+override WGS: u32 = RS * CO;
+override M: u32 = CO * 8u * NT; // outputs per workgroup: [NT tokens, CO·8 columns]
 
 struct Params {
   n: u32,
@@ -23,63 +34,132 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;          // [n, nh, d_nope + d_rope] f32 (rope applied)
-@group(0) @binding(2) var<storage, read> w: array<u32>;          // kv_b_proj [nh·(d_nope+d_v), d_c], f16 pairs or f32
+@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;    // kv_b_proj [nh·(d_nope+d_v), d_c], f16 pairs or f32
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;  // [n, nh, d_c + d_rope] f32
 
-var<workgroup> qn: array<f32, NT * MAX_NOPE>; // q_nope of NT tokens
+var<workgroup> part: array<f32, RS * M>; // [RS row slices, M outputs] partial sums
 
-fn load_w(idx: u32) -> vec2<f32> {
-  if (W_F16) {
-    return unpack2x16float(w[idx / 2u]);
-  }
-  return vec2<f32>(bitcast<f32>(w[idx]), bitcast<f32>(w[idx + 1u]));
+struct W8 {
+  lo: vec4f, // columns c .. c+3
+  hi: vec4f, // columns c+4 .. c+7
 }
 
-@compute @workgroup_size(WG)
+// One column pair from element e (even) of kv_b_proj, zero when not ok.
+fn pair(e: u32, ok: bool) -> vec2f {
+  if (!ok) {
+    return vec2f(0.0);
+  }
+  if (W_F16) {
+    return unpack2x16float(w[e >> 3u][(e >> 1u) & 3u]);
+  }
+  return vec2f(bitcast<f32>(w[e >> 2u][e & 3u]), bitcast<f32>(w[(e + 1u) >> 2u][(e + 1u) & 3u]));
+}
+
+// Eight weights from element e of kv_b_proj; `valid` of them are in the row (8 on the VEC path).
+fn load8(e: u32, valid: u32) -> W8 {
+  if (VEC) {
+    if (W_F16) {
+      let v = w[e >> 3u];
+      return W8(vec4f(unpack2x16float(v.x), unpack2x16float(v.y)), vec4f(unpack2x16float(v.z), unpack2x16float(v.w)));
+    }
+    let i = e >> 2u;
+    return W8(bitcast<vec4f>(w[i]), bitcast<vec4f>(w[i + 1u]));
+  }
+  return W8(vec4f(pair(e, valid > 0u), pair(e + 2u, valid > 2u)), vec4f(pair(e + 4u, valid > 4u), pair(e + 6u, valid > 6u)));
+}
+
+fn store8(i: u32, v: W8) {
+  part[i] = v.lo.x;
+  part[i + 1u] = v.lo.y;
+  part[i + 2u] = v.lo.z;
+  part[i + 3u] = v.lo.w;
+  part[i + 4u] = v.hi.x;
+  part[i + 5u] = v.hi.y;
+  part[i + 6u] = v.hi.z;
+  part[i + 7u] = v.hi.w;
+}
+
+fn fma8(acc: W8, x: f32, wv: W8) -> W8 {
+  return W8(acc.lo + x * wv.lo, acc.hi + x * wv.hi);
+}
+
+@compute @workgroup_size(WGS)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let h = wg.y;
   let t0 = wg.z * NT;
   let nt = min(NT, p.n - t0);
   let dq = p.d_nope + p.d_rope;
   let dout = p.d_c + p.d_rope;
-  for (var e = tid; e < NT * p.d_nope; e += WG) {
-    let t = e / p.d_nope;
-    var x = 0.0;
-    if (t < nt) {
-      x = q[((t0 + t) * p.nh + h) * dq + e % p.d_nope];
+
+  if (wg.x == 0u) {
+    // The rope part passes through unchanged.
+    for (var e = tid; e < nt * p.d_rope; e += WGS) {
+      let t = e / p.d_rope;
+      let j = e % p.d_rope;
+      out[((t0 + t) * p.nh + h) * dout + p.d_c + j] = q[((t0 + t) * p.nh + h) * dq + p.d_nope + j];
     }
-    qn[t * MAX_NOPE + e % p.d_nope] = x;
+  }
+
+  let co = tid % CO;
+  let rs = tid / CO;
+  let c = (wg.x * CO + co) * 8u; // first of this thread's 8 columns
+  let valid = select(0u, min(8u, p.d_c - c), c < p.d_c);
+  let cc = select(0u, c, c < p.d_c); // columns past the end read column 0 and store nothing
+  let row0 = h * (p.d_nope + p.d_v);
+  // q_nope of token t (clamped to the last real token: padding tokens compute and store nothing)
+  let qb0 = (t0 * p.nh + h) * dq;
+  let qb1 = ((t0 + min(1u, nt - 1u)) * p.nh + h) * dq;
+  let qb2 = ((t0 + min(2u, nt - 1u)) * p.nh + h) * dq;
+  let qb3 = ((t0 + min(3u, nt - 1u)) * p.nh + h) * dq;
+  var a0 = W8(vec4f(0.0), vec4f(0.0));
+  var a1 = a0;
+  var a2 = a0;
+  var a3 = a0;
+  let kr = select(p.d_nope, KR, KR > 0u);
+  let kpt = (kr + RS - 1u) / RS;
+  for (var k = 0u; k < kpt; k++) {
+    let r = rs + k * RS;
+    if (r < kr) {
+      let wv = load8((row0 + r) * p.d_c + cc, valid);
+      a0 = fma8(a0, q[qb0 + r], wv);
+      if (NT > 1u) {
+        a1 = fma8(a1, q[qb1 + r], wv);
+      }
+      if (NT > 2u) {
+        a2 = fma8(a2, q[qb2 + r], wv);
+      }
+      if (NT > 3u) {
+        a3 = fma8(a3, q[qb3 + r], wv);
+      }
+    }
+  }
+  let pb = rs * M + co * 8u;
+  store8(pb, a0);
+  if (NT > 1u) {
+    store8(pb + CO * 8u, a1);
+  }
+  if (NT > 2u) {
+    store8(pb + 2u * CO * 8u, a2);
+  }
+  if (NT > 3u) {
+    store8(pb + 3u * CO * 8u, a3);
   }
   workgroupBarrier();
 
-  let c = (wg.x * WG + tid) * 2u; // output column pair
-  if (c >= dout) {
-    return;
-  }
-  if (c >= p.d_c) {
-    // The rope part passes through unchanged.
-    for (var t = 0u; t < nt; t++) {
-      let src = ((t0 + t) * p.nh + h) * dq + p.d_nope + c - p.d_c;
-      let dst = ((t0 + t) * p.nh + h) * dout + c;
-      out[dst] = q[src];
-      out[dst + 1u] = q[src + 1u];
+  // Output i = (token, column) sums its RS slices (four independent chains).
+  for (var i = tid; i < M; i += WGS) {
+    var s = vec4f(0.0);
+    var k = 0u;
+    for (; k + 3u < RS; k += 4u) {
+      s += vec4f(part[k * M + i], part[(k + 1u) * M + i], part[(k + 2u) * M + i], part[(k + 3u) * M + i]);
     }
-    return;
-  }
-  var acc: array<vec2<f32>, NT>;
-  for (var t = 0u; t < NT; t++) {
-    acc[t] = vec2<f32>(0.0);
-  }
-  let row0 = h * (p.d_nope + p.d_v);
-  for (var r = 0u; r < DNOPE; r++) {
-    let wv = load_w((row0 + r) * p.d_c + c);
-    for (var t = 0u; t < NT; t++) {
-      acc[t] += qn[t * MAX_NOPE + r] * wv;
+    for (; k < RS; k++) {
+      s.x += part[k * M + i];
     }
-  }
-  for (var t = 0u; t < nt; t++) {
-    let dst = ((t0 + t) * p.nh + h) * dout + c;
-    out[dst] = acc[t].x;
-    out[dst + 1u] = acc[t].y;
+    let t = i / (CO * 8u);
+    let col = wg.x * CO * 8u + i % (CO * 8u);
+    if (t < nt && col < p.d_c) {
+      out[((t0 + t) * p.nh + h) * dout + col] = (s.x + s.y) + (s.z + s.w);
+    }
   }
 }

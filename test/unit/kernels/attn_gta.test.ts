@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { attention, gtaDecodeValues, sigmoid } from '../../../src/main/engine/cpu/attention';
 import { packKv, type KvFormat } from '../../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, recordAttnDecode } from '../../../src/main/engine/ops/attn_decode';
-import { recordGtaDecodeV, type GtaDecodeVShape } from '../../../src/main/engine/ops/attn_gta_decode_v';
+import { recordGtaDecodeV, recordGtaDecodeVSplit, type GtaDecodeVShape } from '../../../src/main/engine/ops/attn_gta_decode_v';
+import type { ColumnSplit } from '../../../src/main/engine/ops/attn_mla_absorb_q';
 import { recordAttnPrefill } from '../../../src/main/engine/ops/attn_prefill';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, relL2, roundToF16 } from '../../helpers/gpu';
 
@@ -46,6 +47,44 @@ describe('attn_gta_decode_v', () => {
         for (const b of Object.values(bufs)) b.destroy();
       });
     }
+  }
+});
+
+/**
+ * The decoder on random inputs with its gate inside wider rows (stride, offset: as in the fused qkcg
+ * projection), against the CPU reference on the gate gathered dense.
+ */
+async function decodeVCase(s: GtaDecodeVShape, seed: number, gateAt: { stride: number; offset: number }, split?: ColumnSplit): Promise<void> {
+  const rt = await gpuRuntime();
+  const H = s.nq * s.e * s.dl;
+  const w = randomF32(s.nq * s.dl * s.e * s.dl, seed, -0.3, 0.3);
+  const wk = s.wF16 ? roundToF16(w) : w;
+  const a = randomF32(s.n * s.nq * s.dl, seed + 1);
+  const rows = randomF32(s.n * gateAt.stride, seed + 2, -4, 4);
+  const gate = new Float32Array(s.n * H);
+  for (let t = 0; t < s.n; t++) gate.set(rows.subarray(t * gateAt.stride + gateAt.offset, t * gateAt.stride + gateAt.offset + H), t * H);
+  const bufs = { a: rt.upload(a, 'a'), w: rt.upload(packKv(wk, s.wF16 ? 'f16' : 'f32'), 'v_b_proj'), gate: rt.upload(rows, 'qkcg'), out: poisonedF32(rt, s.n * H, 'out') };
+  await checked(rt, () => (split ? recordGtaDecodeVSplit(rt, bufs, s, gateAt, split) : recordGtaDecodeV(rt, bufs, s, gateAt)));
+  const got = await rt.readF32(bufs.out, s.n * H);
+  expect(maxAbsErr(got, gtaDecodeValues(a, wk, gate, s))).toBeLessThan(1e-5);
+  for (const b of Object.values(bufs)) b.destroy();
+}
+
+// Decode (n = 1) and prefill (n > 1) take different work splits; these cover the dispatch variants:
+// element-wise loads (e·d_l % 4 ≠ 0, partial last column group), the row loop unrolled (the hardware
+// default) or not (the lavapipe default), splits whose slices do not divide d_l, padding tokens past n.
+describe('attn_gta_decode_v work splits, gate inside wider rows', () => {
+  const gtaRow = { stride: 1792, offset: 512 }; // GTA-1B: [q ‖ k ‖ c] is 512 wide, then the 1280 gate values
+  for (const wF16 of [true, false]) {
+    const dt = wF16 ? 'f16' : 'f32';
+    for (const n of [1, 6]) {
+      it(`d_l 13, e 2 (element loads): n=${n}, ${dt}`, () => decodeVCase({ n, nq: 3, dl: 13, e: 2, wF16 }, 60 + n, { stride: 3 * 26 + 9, offset: 5 }));
+      it(`GTA-1B, default split: n=${n}, ${dt}`, () => decodeVCase({ n, nq: 5, dl: 128, e: 2, wF16 }, 70 + n, gtaRow));
+    }
+    it(`GTA-1B, rows unrolled, decode split: n=1, ${dt}`, () => decodeVCase({ n: 1, nq: 5, dl: 128, e: 2, wF16 }, 80, gtaRow, { rs: 64, co: 2, nt: 1, unroll: true }));
+    it(`e 3, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
+      decodeVCase({ n: 7, nq: 2, dl: 24, e: 3, wF16 }, 81, { stride: 2 * 72 + 3, offset: 3 }, { rs: 5, co: 3, nt: 3, unroll: true }));
+    it(`d_l 13, rows unrolled, 16 slices: n=2, ${dt}`, () => decodeVCase({ n: 2, nq: 3, dl: 13, e: 2, wF16 }, 82, { stride: 78, offset: 0 }, { rs: 16, co: 2, nt: 2, unroll: true }));
   }
 });
 

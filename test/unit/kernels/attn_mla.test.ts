@@ -5,14 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { attention, mlaAbsorbQ, mlaExpandKV, mlaUpV } from '../../../src/main/engine/cpu/attention';
 import { packKv, type KvFormat } from '../../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, recordAttnDecode } from '../../../src/main/engine/ops/attn_decode';
-import { recordMlaAbsorbQ, type MlaShape } from '../../../src/main/engine/ops/attn_mla_absorb_q';
-import { recordMlaUpV } from '../../../src/main/engine/ops/attn_mla_up_v';
+import { recordMlaAbsorbQ, recordMlaAbsorbQSplit, type ColumnSplit, type MlaShape } from '../../../src/main/engine/ops/attn_mla_absorb_q';
+import { recordMlaUpV, recordMlaUpVSplit, type RowSplit } from '../../../src/main/engine/ops/attn_mla_up_v';
 import { recordAttnPrefill } from '../../../src/main/engine/ops/attn_prefill';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, relL2, roundToF16 } from '../../helpers/gpu';
 
 type Dims = Omit<MlaShape, 'n' | 'wF16'>;
 const small: Dims = { nh: 3, dNope: 24, dRope: 8, dV: 20, dC: 64 };
 const plm: Dims = { nh: 16, dNope: 128, dRope: 64, dV: 128, dC: 512 }; // PLM-1.8B
+// d_c not a multiple of 4: the kernels' element-wise (non-16-byte) paths, a partial last column group
+const odd: Dims = { nh: 2, dNope: 13, dRope: 6, dV: 11, dC: 38 };
 
 function packW(w: Float32Array, f16: boolean): Uint32Array {
   return packKv(w, f16 ? 'f16' : 'f32');
@@ -50,6 +52,58 @@ describe('attn_mla_absorb_q / attn_mla_up_v', () => {
       });
     }
   }
+});
+
+async function absorbCase(d: Dims, n: number, wF16: boolean, seed: number, split?: ColumnSplit): Promise<void> {
+  const rt = await gpuRuntime();
+  const s: MlaShape = { ...d, n, wF16 };
+  const w = weights(d, wF16, seed);
+  const q = randomF32(n * s.nh * (s.dNope + s.dRope), seed + 1);
+  const bufs = { q: rt.upload(q, 'q'), w: rt.upload(packW(w, wF16), 'w'), out: poisonedF32(rt, n * s.nh * (s.dC + s.dRope), 'out') };
+  await checked(rt, () => (split ? recordMlaAbsorbQSplit(rt, bufs, s, split) : recordMlaAbsorbQ(rt, bufs, s)));
+  const got = await rt.readF32(bufs.out, n * s.nh * (s.dC + s.dRope));
+  expect(maxAbsErr(got, mlaAbsorbQ(q, w, s))).toBeLessThan(1e-5 * Math.sqrt(d.dNope / 24));
+  for (const b of Object.values(bufs)) b.destroy();
+}
+
+async function upVCase(d: Dims, n: number, wF16: boolean, seed: number, split?: RowSplit): Promise<void> {
+  const rt = await gpuRuntime();
+  const s: MlaShape = { ...d, n, wF16 };
+  const w = weights(d, wF16, seed);
+  const a = randomF32(n * s.nh * s.dC, seed + 1);
+  const bufs = { a: rt.upload(a, 'a'), w: rt.upload(packW(w, wF16), 'w'), out: poisonedF32(rt, n * s.nh * s.dV, 'out') };
+  await checked(rt, () => (split ? recordMlaUpVSplit(rt, bufs, s, split) : recordMlaUpV(rt, bufs, s)));
+  const got = await rt.readF32(bufs.out, n * s.nh * s.dV);
+  expect(maxAbsErr(got, mlaUpV(a, w, s))).toBeLessThan(1e-5 * Math.sqrt(d.dC / 64));
+  for (const b of Object.values(bufs)) b.destroy();
+}
+
+// Decode (n = 1) and prefill chunks (n > 1) take different work splits; these cover the dispatch
+// variants: element-wise loads (d_c % 4 ≠ 0), row loops unrolled (the hardware default) or not (the
+// lavapipe default), splits whose slices or lanes do not divide the rows, padding tokens past n.
+describe('attn_mla_absorb_q / attn_mla_up_v work splits', () => {
+  for (const wF16 of [true, false]) {
+    const dt = wF16 ? 'f16' : 'f32';
+    for (const n of [1, 6]) {
+      it(`absorb q, d_c 38 (element loads): n=${n}, ${dt}`, () => absorbCase(odd, n, wF16, 61 + n));
+      it(`up-project v, d_c 38 (element loads): n=${n}, ${dt}`, () => upVCase(odd, n, wF16, 71 + n));
+    }
+    it(`absorb q, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
+      absorbCase(small, 7, wF16, 81, { rs: 5, co: 3, nt: 3, unroll: true }));
+    it(`absorb q, rows unrolled, decode split: n=1, ${dt}`, () => absorbCase(small, 1, wF16, 82, { rs: 32, co: 4, nt: 1, unroll: true }));
+    it(`absorb q, d_c 38, rows unrolled, 16 slices: n=2, ${dt}`, () => absorbCase(odd, 2, wF16, 83, { rs: 16, co: 2, nt: 2, unroll: true }));
+    it(`up-project v, words unrolled, 3 lanes × 5 rows, 3 tokens per workgroup: n=7, ${dt}`, () =>
+      upVCase(small, 7, wF16, 91, { tpr: 3, rpw: 5, nt: 3, unroll: true }));
+    it(`up-project v, words unrolled, decode split: n=1, ${dt}`, () => upVCase(small, 1, wF16, 92, { tpr: 16, rpw: 8, nt: 1, unroll: true }));
+  }
+  it('PLM-1.8B dimensions, absorb q, n=1 and n=5, f16', async () => {
+    await absorbCase(plm, 1, true, 101);
+    await absorbCase(plm, 5, true, 102);
+  });
+  it('PLM-1.8B dimensions, up-project v, n=1 and n=5, f16', async () => {
+    await upVCase(plm, 1, true, 103);
+    await upVCase(plm, 5, true, 104);
+  });
 });
 
 /**

@@ -2,11 +2,20 @@
 import code from '../../../../kernels/attn_gta_decode_v.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { packUniform, requireEven, shapeError } from './attn_common';
+import { checkColumnSplit, type ColumnSplit } from './attn_mla_absorb_q';
 
 const kernel: KernelSource = { name: 'attn_gta_decode_v', code };
-const WG = 64;
-const NT = 4;
+const NT = 4; // tokens per workgroup past one token
 const MAX_DL = 512;
+
+/**
+ * Decode (one token; GTA-1B: 0.33 MB of weights, 5 groups × 32 eight-column groups × 128 rows) is bound
+ * by latency and loads in flight: 64 row slices × 2 column groups (128 threads, 2 loads of 16 bytes
+ * each at d_l 128; 80 workgroups). More tokens: 4 per workgroup, 8 row slices × 8 column groups.
+ */
+export function gtaDecodeVSplit(n: number): ColumnSplit {
+  return n === 1 ? { rs: 64, co: 2, nt: 1 } : { rs: 8, co: 8, nt: NT };
+}
 
 /** GTA-1B: nq 5, dl 128, e 2 (H = nq·e·dl = 1280). */
 export interface GtaDecodeVShape {
@@ -29,16 +38,32 @@ export function recordGtaDecodeV(
   /** Where the gate sits: rows `stride` elements apart, from column `offset` (default: dense [n, H]). */
   gateAt: { stride?: number; offset?: number } = {},
 ): void {
+  recordGtaDecodeVSplit(rt, b, s, gateAt, gtaDecodeVSplit(s.n));
+}
+
+/** recordGtaDecodeV with a chosen work split (tests and tools/bench/small-kbench.ts). */
+export function recordGtaDecodeVSplit(
+  rt: GpuRuntime,
+  b: { a: GPUBuffer; w: GPUBuffer; gate: GPUBuffer; out: GPUBuffer },
+  s: GtaDecodeVShape,
+  gateAt: { stride?: number; offset?: number },
+  split: ColumnSplit,
+): void {
   requireEven('attn_gta_decode_v', { width: s.e * s.dl });
   if (s.dl > MAX_DL) throw shapeError('attn_gta_decode_v', `value_dim ${s.dl} exceeds ${MAX_DL}`);
+  checkColumnSplit('attn_gta_decode_v', split);
   if (s.n < 1) return;
   const H = s.nq * s.e * s.dl;
   const gateStride = gateAt.stride ?? H;
   const gateOff = gateAt.offset ?? 0;
   if (gateOff + H > gateStride) throw shapeError('attn_gta_decode_v', `the gate's ${H} values at column ${gateOff} exceed its row of ${gateStride}`);
+  const width = s.e * s.dl;
   const u = rt.uniform(packUniform({ n: s.n, nq: s.nq, dl: s.dl, e: s.e, gateStride, gateOff, pad0: 0, pad1: 0 }));
-  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0, DL: s.dl });
-  rt.dispatch(pipe, [u, b.a, b.w, b.gate, b.out], [Math.ceil((s.e * s.dl) / 2 / WG), s.nq, Math.ceil(s.n / NT)], 'attn_gta_decode_v');
+  const vec = width % (s.wF16 ? 8 : 4) === 0;
+  const pipe = rt.pipeline(kernel, {
+    W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, RS: split.rs, CO: split.co, KR: (split.unroll ?? !rt.software) ? s.dl : 0,
+  });
+  rt.dispatch(pipe, [u, b.a, b.w, b.gate, b.out], [Math.ceil(width / 8 / split.co), s.nq, Math.ceil(s.n / split.nt)], 'attn_gta_decode_v');
 }
 
 /** Multiply-adds ×2 of a_g·W_vb[g]; the residual add and the gate product counted as one FLOP each, the sigmoid as 4. */
@@ -47,7 +72,7 @@ export function gtaDecodeVFlops(s: GtaDecodeVShape): number {
   return 2 * s.n * s.nq * s.dl * s.e * s.dl + s.n * H * 6;
 }
 
-/** W_vb read once per NT tokens; a, gate in; out. */
+/** W_vb read once per workgroup's tokens (1 for decode, else NT); a, gate in; out. */
 export function gtaDecodeVBytes(s: GtaDecodeVShape): number {
   const H = s.nq * s.e * s.dl;
   return Math.ceil(s.n / NT) * s.nq * s.dl * s.e * s.dl * (s.wF16 ? 2 : 4) + 4 * s.n * (s.nq * s.dl + 2 * H);

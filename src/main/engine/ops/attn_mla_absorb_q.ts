@@ -4,9 +4,39 @@ import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { packUniform, requireEven, shapeError } from './attn_common';
 
 const kernel: KernelSource = { name: 'attn_mla_absorb_q', code };
-const WG = 64;
-const NT = 4;
+const NT = 4; // tokens per workgroup past one token
 const MAX_NOPE = 256;
+
+/**
+ * Work split of the column kernels (absorb_q here, attn_gta_decode_v alike): `rs` row slices × `co`
+ * 8-column groups per workgroup (rs·co threads), `nt` tokens per workgroup.
+ */
+export interface ColumnSplit {
+  rs: number;
+  co: number;
+  nt: number;
+  /**
+   * Compile the row count into the pipeline so the row loop unrolls. Default: on hardware drivers, off
+   * on software ones (lavapipe), where unrolled loops compile slowly; tests force it to cover both.
+   */
+  unroll?: boolean;
+}
+
+/**
+ * Decode (one token) reads ~2 MB of weights once and is bound by loads in flight: 32 row slices × 4
+ * column groups (128 threads, 4 loads of 16 bytes each at d_nope 128; PLM-1.8B: 256 workgroups). More
+ * tokens: 4 per workgroup, 8 row slices × 8 column groups (64 threads), the weights re-read from L2
+ * once per 4 tokens.
+ */
+/** The kernels keep [rs, co·8·nt] partial sums in workgroup memory: at most 16 KiB (lavapipe has 32). */
+export function checkColumnSplit(op: string, sp: ColumnSplit): void {
+  const ok = [sp.rs, sp.co, sp.nt].every((v) => Number.isInteger(v) && v >= 1) && sp.nt <= NT && sp.rs * sp.co <= 256 && sp.rs * sp.co * 8 * sp.nt <= 4096;
+  if (!ok) throw shapeError(op, `work split ${JSON.stringify(sp)}: want nt 1..${NT}, rs·co ≤ 256 threads, rs·co·8·nt ≤ 4096 partial sums`);
+}
+
+export function absorbQSplit(n: number): ColumnSplit {
+  return n === 1 ? { rs: 32, co: 4, nt: 1 } : { rs: 8, co: 8, nt: NT };
+}
 
 /** MLA dimensions, PLM-1.8B: nh 16, dNope 128, dRope 64, dV 128, dC 512. */
 export interface MlaShape {
@@ -30,11 +60,20 @@ export function checkMla(op: string, s: MlaShape): void {
  * attn_prefill / attn_decode over the latent cache (dk = dC + dRope, scale 1/sqrt(dNope + dRope)).
  */
 export function recordMlaAbsorbQ(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape): void {
+  recordMlaAbsorbQSplit(rt, b, s, absorbQSplit(s.n));
+}
+
+/** recordMlaAbsorbQ with a chosen work split (tests and tools/bench/small-kbench.ts). */
+export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape, split: ColumnSplit): void {
   checkMla('attn_mla_absorb_q', s);
+  checkColumnSplit('attn_mla_absorb_q', split);
   if (s.n < 1) return;
   const u = rt.uniform(packUniform({ n: s.n, nh: s.nh, dNope: s.dNope, dRope: s.dRope, dV: s.dV, dC: s.dC, pad0: 0, pad1: 0 }));
-  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0, DNOPE: s.dNope });
-  rt.dispatch(pipe, [u, b.q, b.w, b.out], [Math.ceil((s.dC + s.dRope) / 2 / WG), s.nh, Math.ceil(s.n / NT)], 'attn_mla_absorb_q');
+  const vec = s.dC % (s.wF16 ? 8 : 4) === 0;
+  const pipe = rt.pipeline(kernel, {
+    W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, RS: split.rs, CO: split.co, KR: (split.unroll ?? !rt.software) ? s.dNope : 0,
+  });
+  rt.dispatch(pipe, [u, b.q, b.w, b.out], [Math.ceil(s.dC / 8 / split.co), s.nh, Math.ceil(s.n / split.nt)], 'attn_mla_absorb_q');
 }
 
 /** Multiply-adds ×2 of the absorption (the rope copy is free). */
@@ -42,7 +81,7 @@ export function mlaAbsorbQFlops(s: MlaShape): number {
   return 2 * s.n * s.nh * s.dNope * s.dC;
 }
 
-/** W_UK read once per NT tokens, q in, q̃ out. */
+/** W_UK read once per workgroup's tokens (1 for decode, else NT), q in, q̃ out. */
 export function mlaAbsorbQBytes(s: MlaShape): number {
   const wBytes = s.wF16 ? 2 : 4;
   return Math.ceil(s.n / NT) * s.nh * s.dNope * s.dC * wBytes + 4 * s.n * s.nh * (s.dNope + s.dRope + s.dC + s.dRope);

@@ -2,29 +2,57 @@
 import code from '../../../../kernels/attn_mla_up_v.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { checkMla, type MlaShape } from './attn_mla_absorb_q';
-import { packUniform } from './attn_common';
+import { packUniform, shapeError } from './attn_common';
 
 const kernel: KernelSource = { name: 'attn_mla_up_v', code };
-const RPW = 4;
-const NT = 4;
+const NT = 4; // tokens per workgroup past one token
+
+/** Work split of attn_mla_up_v: `tpr` lanes per row × `rpw` rows per workgroup, `nt` tokens per workgroup. */
+export interface RowSplit {
+  tpr: number;
+  rpw: number;
+  nt: number;
+  /** Compile the row's word count into the pipeline so each lane's loads unroll (default: hardware drivers only). */
+  unroll?: boolean;
+}
+
+/**
+ * Decode (one token) reads ~2 MB of weights once and is bound by loads in flight: 16 lanes per row, 8
+ * rows per workgroup (128 threads; PLM-1.8B d_c 512: 4 loads of 16 bytes per lane, 256 workgroups).
+ * More tokens: 4 per workgroup, the weights re-read from L2 once per 4 tokens.
+ */
+export function upVSplit(n: number): RowSplit {
+  return n === 1 ? { tpr: 16, rpw: 8, nt: 1 } : { tpr: 16, rpw: 8, nt: NT };
+}
 
 /**
  * a: [n, nh, dC] f32 (attention output over the latent: attn_prefill/attn_decode with dv = dC);
  * w: kv_b_proj [nh·(dNope+dV), dC] array<u32>; out: [n, nh, dV] f32, ready for o_proj.
  */
 export function recordMlaUpV(rt: GpuRuntime, b: { a: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape): void {
+  recordMlaUpVSplit(rt, b, s, upVSplit(s.n));
+}
+
+/** recordMlaUpV with a chosen work split (tests and tools/bench/small-kbench.ts). */
+export function recordMlaUpVSplit(rt: GpuRuntime, b: { a: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape, split: RowSplit): void {
   checkMla('attn_mla_up_v', s);
+  const ok = [split.tpr, split.rpw, split.nt].every((v) => Number.isInteger(v) && v >= 1) && split.nt <= NT && split.tpr * split.rpw <= 256;
+  if (!ok) throw shapeError('attn_mla_up_v', `work split ${JSON.stringify(split)}: want nt 1..${NT}, tpr·rpw ≤ 256 threads`);
   if (s.n < 1) return;
   const u = rt.uniform(packUniform({ n: s.n, nh: s.nh, dNope: s.dNope, dV: s.dV, dC: s.dC, pad0: 0, pad1: 0, pad2: 0 }));
-  const pipe = rt.pipeline(kernel, { W_F16: s.wF16 ? 1 : 0, DCL: s.dC });
-  rt.dispatch(pipe, [u, b.a, b.w, b.out], [Math.ceil(s.dV / RPW), s.nh, Math.ceil(s.n / NT)], 'attn_mla_up_v');
+  const perWord = s.wF16 ? 8 : 4;
+  const vec = s.dC % perWord === 0;
+  const pipe = rt.pipeline(kernel, {
+    W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, TPR: split.tpr, RPW: split.rpw, KW: vec && (split.unroll ?? !rt.software) ? s.dC / perWord : 0,
+  });
+  rt.dispatch(pipe, [u, b.a, b.w, b.out], [Math.ceil(s.dV / split.rpw), s.nh, Math.ceil(s.n / split.nt)], 'attn_mla_up_v');
 }
 
 export function mlaUpVFlops(s: MlaShape): number {
   return 2 * s.n * s.nh * s.dV * s.dC;
 }
 
-/** W_UV read once per NT tokens, a in, o out. */
+/** W_UV read once per workgroup's tokens (1 for decode, else NT), a in, o out. */
 export function mlaUpVBytes(s: MlaShape): number {
   const wBytes = s.wF16 ? 2 : 4;
   return Math.ceil(s.n / NT) * s.nh * s.dV * s.dC * wBytes + 4 * s.n * s.nh * (s.dC + s.dV);
