@@ -19,6 +19,10 @@ override CO: u32 = 4u;   // 8-column groups per workgroup
 // KR > 0 (hardware drivers): d_l as a pipeline constant, so the row loop has a constant trip count the
 // driver unrolls with every load issued up front. 0 reads it from the uniforms (software drivers).
 override KR: u32 = 0u;
+// STAGE: the tokens' input rows (NT × the row count) go to workgroup memory first (prefill chunks,
+// where every thread reads NT of them per weight word); XS = NT · rows then, else 1.
+override STAGE: bool = false;
+override XS: u32 = 1u;
 override WGS: u32 = RS * CO;
 override M: u32 = CO * 8u * NT; // outputs per workgroup: [NT tokens, CO·8 columns]
 
@@ -40,6 +44,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;  // [n, H] f32
 
 var<workgroup> part: array<f32, RS * M>; // [RS row slices, M outputs] partial sums
+var<workgroup> xs: array<f32, XS>;       // STAGE: [NT tokens, rows] inputs
 
 struct W8 {
   lo: vec4f, // columns c .. c+3
@@ -81,6 +86,14 @@ fn store8(i: u32, v: W8) {
   part[i + 7u] = v.hi.w;
 }
 
+// Input row element: from workgroup memory (index si) when staged, else from the buffer (index gi).
+fn xload(gi: u32, si: u32) -> f32 {
+  if (STAGE) {
+    return xs[si];
+  }
+  return a[gi];
+}
+
 fn fma8(acc: W8, x: f32, wv: W8) -> W8 {
   return W8(acc.lo + x * wv.lo, acc.hi + x * wv.hi);
 }
@@ -109,19 +122,26 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   var a3 = a0;
   let kr = select(p.dl, KR, KR > 0u);
   let kpt = (kr + RS - 1u) / RS;
+  if (STAGE) {
+    for (var e = tid; e < NT * kr; e += WGS) {
+      let t = min(e / kr, nt - 1u);
+      xs[e] = a[((t0 + t) * p.nq + g) * p.dl + e % kr];
+    }
+    workgroupBarrier();
+  }
   for (var k = 0u; k < kpt; k++) {
     let r = rs + k * RS;
     if (r < kr) {
       let wv = load8((g * p.dl + r) * width + cc, valid);
-      a0 = fma8(a0, a[ab0 + r], wv);
+      a0 = fma8(a0, xload(ab0 + r, r), wv);
       if (NT > 1u) {
-        a1 = fma8(a1, a[ab1 + r], wv);
+        a1 = fma8(a1, xload(ab1 + r, kr + r), wv);
       }
       if (NT > 2u) {
-        a2 = fma8(a2, a[ab2 + r], wv);
+        a2 = fma8(a2, xload(ab2 + r, 2u * kr + r), wv);
       }
       if (NT > 3u) {
-        a3 = fma8(a3, a[ab3 + r], wv);
+        a3 = fma8(a3, xload(ab3 + r, 3u * kr + r), wv);
       }
     }
   }

@@ -84,6 +84,10 @@ describe('attn_gta_decode_v work splits, gate inside wider rows', () => {
     it(`GTA-1B, rows unrolled, decode split: n=1, ${dt}`, () => decodeVCase({ n: 1, nq: 5, dl: 128, e: 2, wF16 }, 80, gtaRow, { rs: 64, co: 2, nt: 1, unroll: true }));
     it(`e 3, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
       decodeVCase({ n: 7, nq: 2, dl: 24, e: 3, wF16 }, 81, { stride: 2 * 72 + 3, offset: 3 }, { rs: 5, co: 3, nt: 3, unroll: true }));
+    it(`e 3, inputs staged, rows unrolled, 5 slices × 3 column groups: n=7, ${dt}`, () =>
+      decodeVCase({ n: 7, nq: 2, dl: 24, e: 3, wF16 }, 83, { stride: 2 * 72 + 3, offset: 3 }, { rs: 5, co: 3, nt: 3, unroll: true, stage: true }));
+    it(`d_l 13, inputs staged, 4 slices × 16 column groups: n=6, ${dt}`, () =>
+      decodeVCase({ n: 6, nq: 3, dl: 13, e: 2, wF16 }, 84, { stride: 78, offset: 0 }, { rs: 4, co: 16, nt: 4, stage: true }));
     it(`d_l 13, rows unrolled, 16 slices: n=2, ${dt}`, () => decodeVCase({ n: 2, nq: 3, dl: 13, e: 2, wF16 }, 82, { stride: 78, offset: 0 }, { rs: 16, co: 2, nt: 2, unroll: true }));
   }
 });

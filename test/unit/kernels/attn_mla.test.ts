@@ -90,6 +90,9 @@ describe('attn_mla_absorb_q / attn_mla_up_v work splits', () => {
     }
     it(`absorb q, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
       absorbCase(small, 7, wF16, 81, { rs: 5, co: 3, nt: 3, unroll: true }));
+    it(`absorb q, inputs staged, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
+      absorbCase(small, 7, wF16, 84, { rs: 5, co: 3, nt: 3, unroll: true, stage: true }));
+    it(`absorb q, d_c 38, inputs staged, 4 slices × 16 column groups: n=6, ${dt}`, () => absorbCase(odd, 6, wF16, 85, { rs: 4, co: 16, nt: 4, stage: true }));
     it(`absorb q, rows unrolled, decode split: n=1, ${dt}`, () => absorbCase(small, 1, wF16, 82, { rs: 32, co: 4, nt: 1, unroll: true }));
     it(`absorb q, d_c 38, rows unrolled, 16 slices: n=2, ${dt}`, () => absorbCase(odd, 2, wF16, 83, { rs: 16, co: 2, nt: 2, unroll: true }));
     it(`up-project v, words unrolled, 3 lanes × 5 rows, 3 tokens per workgroup: n=7, ${dt}`, () =>

@@ -62,6 +62,7 @@ export function recordGtaDecodeVSplit(
   const vec = width % (s.wF16 ? 8 : 4) === 0;
   const pipe = rt.pipeline(kernel, {
     W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, RS: split.rs, CO: split.co, KR: (split.unroll ?? !rt.software) ? s.dl : 0,
+    STAGE: split.stage ? 1 : 0, XS: split.stage ? split.nt * s.dl : 1,
   });
   rt.dispatch(pipe, [u, b.a, b.w, b.gate, b.out], [Math.ceil(width / 8 / split.co), s.nq, Math.ceil(s.n / split.nt)], 'attn_gta_decode_v');
 }

@@ -20,6 +20,8 @@ export interface ColumnSplit {
    * on software ones (lavapipe), where unrolled loops compile slowly; tests force it to cover both.
    */
   unroll?: boolean;
+  /** Copy the tokens' input rows to workgroup memory first (worth it when nt > 1). Default: off. */
+  stage?: boolean;
 }
 
 /**
@@ -72,6 +74,7 @@ export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUB
   const vec = s.dC % (s.wF16 ? 8 : 4) === 0;
   const pipe = rt.pipeline(kernel, {
     W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, RS: split.rs, CO: split.co, KR: (split.unroll ?? !rt.software) ? s.dNope : 0,
+    STAGE: split.stage ? 1 : 0, XS: split.stage ? split.nt * s.dNope : 1,
   });
   rt.dispatch(pipe, [u, b.q, b.w, b.out], [Math.ceil(s.dC / 8 / split.co), s.nh, Math.ceil(s.n / split.nt)], 'attn_mla_absorb_q');
 }
