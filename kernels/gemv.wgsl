@@ -23,6 +23,13 @@ override NORM: bool = false;
 // lane's KPL loads are a loop of constant trip count that the driver unrolls with every load issued
 // up front. NV = 0 reads the length from the uniforms (software drivers, where full unrolls compile slowly).
 override NV: u32 = 0u;
+// ROPE (decode, one row, rows in rotation pairs): the epilogue of a fused q‖k‖v projection. The GPU
+// weights keep each query/key head's rows as adjacent rotation pairs (2i, 2i+1) (weights/rope_pairs.ts),
+// so a pair is two neighbouring rows of one workgroup: rows below rot_rows turn by pos·theta^(−2i/rot_dim)
+// (i = the pair within its head), and rows [store_row0, store_row1) — the keys and values — also go
+// into the KV cache at element cache_base + (row − store_row0). One dispatch instead of GEMV, RoPE, store.
+override ROPE: bool = false;
+override KV_F16: bool = true; // the cache's format (ROPE)
 override KPL: u32 = (NV + TPR - 1u) / TPR;
 
 // Uniform flags rather than override constants: the branches are uniform and cheap, and fewer
@@ -43,9 +50,13 @@ struct Params {
   flags: u32,
   act_offset: u32, // elements from a gate to its up value (ACT 1)
   eps: f32,        // RMSNorm epsilon (NORM)
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
+  rot_rows: u32,   // ROPE: rows [0, rot_rows) rotate (queries, then keys)
+  rot_dim: u32,    // ROPE: rows per head (all rotated)
+  pos: u32,        // ROPE: the token's position
+  theta: f32,      // ROPE: the base
+  store_row0: u32, // ROPE: rows [store_row0, store_row1) are stored into the cache
+  store_row1: u32,
+  cache_base: u32, // ROPE: the element of the cache row pos where row store_row0 goes
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -54,6 +65,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<u32>;         // [out_dim] like w, FLAG_BIAS only
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;      // [BATCH, y_stride]
 @group(0) @binding(5) var<storage, read> nw: array<vec4<u32>>;     // [in_dim] norm weight like w, NORM only
+@group(0) @binding(6) var<storage, read_write> cache: array<u32>;  // KV cache, f16 pairs or f32 bits, ROPE only
+
+const TWO_PI: f32 = 6.283185307179586;
 
 var<workgroup> red: array<f32, 2048>; // [MAX_BATCH, WG] partial sums
 
@@ -297,6 +311,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     workgroupBarrier();
   }
+  var v0 = 0.0; // ROPE: this row's value, before its rotation
   if (lane == 0u && o < p.out_dim) {
     for (var b = 0u; b < BATCH; b++) {
       var v = red[b * WG + lid];
@@ -310,7 +325,46 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       if ((p.flags & FLAG_ACCUM) != 0u) {
         v += y[yi];
       }
-      y[yi] = v;
+      if (ROPE) {
+        v0 = v;
+      } else {
+        y[yi] = v;
+      }
+    }
+  }
+  if (ROPE) {
+    // Row r of this workgroup meets its pair partner r + 1 through workgroup memory (slot 2 of red is
+    // free: ROPE runs one row of x).
+    let r = lid / TPR;
+    if (lane == 0u) {
+      red[2u * WG + r] = v0;
+    }
+    workgroupBarrier();
+    if (lane == 0u && (r & 1u) == 0u && o < p.out_dim) {
+      var a = v0;
+      var c = red[2u * WG + r + 1u];
+      if (o < p.rot_rows) {
+        let i = (o % p.rot_dim) / 2u;
+        let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot_dim));
+        // The angle reduced in turns first, as kernels/rope.wgsl does.
+        let ang = fract(f32(p.pos) * (inv_freq / TWO_PI)) * TWO_PI;
+        let cs = cos(ang);
+        let sn = sin(ang);
+        let a2 = a * cs - c * sn;
+        c = a * sn + c * cs;
+        a = a2;
+      }
+      y[p.y_offset + o] = a;
+      y[p.y_offset + o + 1u] = c;
+      if (o >= p.store_row0 && o < p.store_row1) {
+        let d = p.cache_base + o - p.store_row0;
+        if (KV_F16) {
+          cache[d / 2u] = pack2x16float(vec2f(a, c));
+        } else {
+          cache[d] = bitcast<u32>(a);
+          cache[d + 1u] = bitcast<u32>(c);
+        }
+      }
     }
   }
 }

@@ -11,6 +11,7 @@ import { mlaExpandKV } from '../../src/main/engine/cpu/attention';
 import { GpuKvCache } from '../../src/main/engine/kv/cache';
 import { kvShapeOf } from '../../src/main/engine/kv/layout';
 import { loadWeights } from '../../src/main/engine/model/loader';
+import { fromPairOrder } from '../../src/main/engine/weights/rope_pairs';
 import { attnDecodeScratchBytes, recordAttnDecode } from '../../src/main/engine/ops/attn_decode';
 import type { GpuRuntime } from '../../src/main/engine/gpu/runtime';
 import { gpuRuntime, relL2 } from '../helpers/gpu';
@@ -130,7 +131,9 @@ describe('decoding from the compressed caches equals decoding with expanded per-
     for (let L = 0; L < c.numLayers; L++) {
       const R = nk * dk + nc * dl;
       const rows = await rt.readF32(cache.buffers[L].kv, t * R); // [t, k ‖ c]
-      const keys = Float32Array.from({ length: t * nk * dk }, (_, i) => rows[Math.floor(i / (nk * dk)) * R + (i % (nk * dk))]);
+      // The GPU caches keys with each head's dims in rotation-pair order (weights/rope_pairs.ts).
+      const cached = Float32Array.from({ length: t * nk * dk }, (_, i) => rows[Math.floor(i / (nk * dk)) * R + (i % (nk * dk))]);
+      const keys = fromPairOrder(cached, t, nk, dk);
       const lat = Float32Array.from({ length: t * nc * dl }, (_, i) => rows[Math.floor(i / (nc * dl)) * R + nk * dk + (i % (nc * dl))]);
       const wvb = w.get(`model.layers.${L}.self_attn.v_b_proj.weight`)!; // raw memory read as [nq, dl, e·dl]
       const kx = new Float64Array(t * nq * dk);

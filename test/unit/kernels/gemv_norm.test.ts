@@ -5,9 +5,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as cpu from '../../../src/main/engine/cpu/ops';
 import type { GpuRuntime } from '../../../src/main/engine/gpu/runtime';
-import { f32ToF16Array } from '../../../src/main/engine/ops/convert';
+import { f16ToF32Array, f32ToF16Array } from '../../../src/main/engine/ops/convert';
 import { gemv } from '../../../src/main/engine/ops/gemv';
 import { linear } from '../../../src/main/engine/ops/linear';
+import { fromPairOrder, toPairOrder } from '../../../src/main/engine/weights/rope_pairs';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, relL2, roundToF16 } from '../../helpers/gpu';
 
 let rt: GpuRuntime;
@@ -79,5 +80,57 @@ describe('gemv with a fused RMSNorm', () => {
     const norm = { w: rt.buffer(64 * 2, 'g'), eps: 1e-6 };
     expect(() => linear(rt, { x, w, y, rows: 2, inDim: 64, outDim: 64, wF16: true, norm })).toThrow(/one row/);
     expect(() => linear(rt, { x, w, y, rows: 1, inDim: 32, outDim: 64, wF16: true, norm, act: 'relu2' })).toThrow(/cannot be combined/);
+  });
+});
+
+describe('gemv with the RoPE + cache-store epilogue (pair-ordered q/k rows)', () => {
+  // A Llama-like fused projection: 3 query heads and 1 key head of 8 dims, then 8 value rows and 6
+  // more plain rows; its weights in checkpoint order, uploaded in pair order as the loader does.
+  const [nq, nk, d, nv, extra, inDim] = [3, 1, 8, 8, 6, 96];
+  const W = (nq + nk) * d + nv + extra;
+  for (const kv of ['f16', 'f32'] as const) {
+    it(`rotates q and k, stores k ‖ v at the position's cache row (${kv} cache)`, async () => {
+      const pos = 37;
+      const theta = 10000;
+      const x = randomF32(inDim, 5);
+      const w = randomF32(W * inDim, 6);
+      const bias = randomF32(W, 7);
+      const paired = Float32Array.from(w);
+      const pairedBias = Float32Array.from(bias);
+      paired.set(toPairOrder(w.subarray(0, nq * d * inDim), nq, d, inDim), 0);
+      paired.set(toPairOrder(w.subarray(nq * d * inDim, (nq + nk) * d * inDim), nk, d, inDim), nq * d * inDim);
+      pairedBias.set(toPairOrder(bias.subarray(0, nq * d), nq, d, 1), 0);
+      pairedBias.set(toPairOrder(bias.subarray(nq * d, (nq + nk) * d), nk, d, 1), nq * d);
+      const storeWidth = nk * d + nv;
+      const cacheRow = storeWidth + 4; // wider rows: the store must land at cacheBase
+      const cacheWords = ((pos + 2) * cacheRow) / (kv === 'f16' ? 2 : 1);
+      const cache = rt.upload(new Uint32Array(cacheWords).fill(kv === 'f16' ? 0x7e007e00 : 0x7fc00000), 'cache');
+      const y = poisonedF32(rt, W, 'y');
+      await checked(rt, () => gemv(rt, {
+        x: rt.upload(x, 'x'), w: rt.upload(f32ToF16Array(paired), 'w'), bias: rt.upload(f32ToF16Array(pairedBias), 'b'), y, rows: 1, inDim, outDim: W, wF16: true,
+        rope: { rotRows: (nq + nk) * d, rotDim: d, pos, theta, cache, kv, cacheBase: pos * cacheRow + 2, storeRow0: nq * d, storeRow1: nq * d + storeWidth },
+      }, { threadsPerRow: 32 }));
+      // Reference in checkpoint order: linear, rotate-half RoPE on q and k heads, then into pair order.
+      const ref = cpu.linear(Float64Array.from(x), roundToF16(w), 1, inDim, W, roundToF16(bias));
+      cpu.ropeRotateHalf(ref, 1, nq + nk, d, 0, d, [pos], theta);
+      const want = Float64Array.from(ref);
+      const qPairs = toPairOrder(Float32Array.from(ref.subarray(0, nq * d)), nq, d, 1);
+      const kPairs = toPairOrder(Float32Array.from(ref.subarray(nq * d, (nq + nk) * d)), nk, d, 1);
+      want.set(qPairs, 0);
+      want.set(kPairs, nq * d);
+      const got = await rt.readF32(y, W);
+      expect(relL2(got, want)).toBeLessThan(1e-5);
+      const raw = new Uint32Array(await rt.read(cache, cacheWords * 4));
+      const vals = kv === 'f16' ? f16ToF32Array(new Uint16Array(raw.buffer)) : new Float32Array(raw.buffer);
+      const row = vals.subarray(pos * cacheRow + 2, pos * cacheRow + 2 + storeWidth);
+      expect(relL2(row, want.subarray(nq * d, nq * d + storeWidth))).toBeLessThan(kv === 'f16' ? 1e-3 : 1e-5);
+      expect(Number.isNaN(vals[pos * cacheRow]) && Number.isNaN(vals[pos * cacheRow + 2 + storeWidth])).toBe(true);
+    });
+  }
+  it('pair order round-trips and is what a rotate-half pair needs', () => {
+    const v = Float32Array.from({ length: 2 * 8 }, (_, i) => i);
+    const p = toPairOrder(v, 2, 8, 1);
+    expect([...p.subarray(0, 8)]).toEqual([0, 4, 1, 5, 2, 6, 3, 7]);
+    expect([...fromPairOrder(p, 1, 2, 8)]).toEqual([...v]);
   });
 });

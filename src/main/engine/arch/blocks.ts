@@ -72,14 +72,14 @@ export function linear(
   y: Act,
   inDim: number,
   outDim: number,
-  o: { rows?: number; accumulate?: boolean; noBias?: boolean; act?: linearOp.LinearArgs['act'] } = {},
+  o: { rows?: number; accumulate?: boolean; noBias?: boolean; act?: linearOp.LinearArgs['act']; rope?: linearOp.LinearArgs['rope'] } = {},
 ): void {
   const rows = o.rows ?? p.n;
   const bias = o.noBias ? undefined : p.w.tensors.get(`${prefix}.bias`);
   const norm = x.norm ? { w: p.weight(x.norm), eps: p.c.rmsNormEps } : undefined;
   linearOp.linear(p.rt, {
     x: x.buf, xStride: x.stride, xOffset: x.offset, y: y.buf, yStride: y.stride, yOffset: y.offset,
-    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate, act: o.act, norm, role,
+    w: p.weight(`${prefix}.weight`), bias, rows, inDim, outDim, wF16: p.wF16, accumulate: o.accumulate, act: o.act, norm, role, rope: o.rope,
   });
   const shape = { rows, inDim, outDim, wF16: p.wF16, bias: !!bias, accumulate: o.accumulate, norm: !!norm };
   p.count(role, linearOp.flops(shape), linearOp.bytes(shape));
@@ -115,6 +115,44 @@ export function ropeStore(
   };
   ropeStoreOp.recordRopeStore(p.rt, { src, cache, normW: vNorm ? p.weight(vNorm.weight) : undefined, vout: vNorm?.out }, shape);
   p.count('rope_store', ropeStoreOp.ropeStoreFlops(shape), ropeStoreOp.ropeStoreBytes(shape));
+}
+
+/**
+ * A rotate-half family's fused projection [q ‖ k ‖ v-like ‖ rest] of x into `out` [n, W], with RoPE on
+ * its q and k heads and the k ‖ v-like slice stored into cache row pos0 + t. A fused decode step over
+ * pair-ordered weights (rope_pairs.ts) does all of it in the GEMV's epilogue; otherwise a GEMV/matmul
+ * and then rope_store, with GPT-J pairs when the weights are pair-ordered.
+ */
+export function projectRopeStore(
+  p: Pass,
+  prefix: string,
+  x: Act,
+  out: GPUBuffer,
+  cache: GPUBuffer,
+  s: { role: string; W: number; nq: number; nk: number; d: number; storeWidth: number },
+): void {
+  const H = p.c.hiddenSize;
+  const shape = {
+    srcStride: s.W, rotDim: s.d, interleaved: p.w.pairOrder, dstStride: s.storeWidth,
+    q: { heads: s.nq, base: 0, headStride: s.d, rotOff: 0 },
+    k: { heads: s.nk, base: s.nq * s.d, headStride: s.d, rotOff: 0, dst: 0 },
+    v: { base: (s.nq + s.nk) * s.d, width: s.storeWidth - s.nk * s.d, dst: s.nk * s.d },
+  };
+  if (p.fused && p.w.pairOrder) {
+    const k0 = s.nq * s.d;
+    linear(p, s.role, prefix, x, { buf: out }, H, s.W, {
+      rope: {
+        rotRows: (s.nq + s.nk) * s.d, rotDim: s.d, pos: p.pos0, theta: p.c.ropeTheta, cache, kv: p.kvFormat,
+        cacheBase: p.pos0 * s.storeWidth, storeRow0: k0, storeRow1: k0 + s.storeWidth,
+      },
+    });
+    // The rotation and the store happen in the GEMV; counted as rope_store's work.
+    const st: ropeStoreOp.RopeStoreShape = { ...shape, n: 1, pos0: p.pos0, theta: p.c.ropeTheta, kv: p.kvFormat };
+    p.count('rope_store', ropeStoreOp.ropeStoreFlops(st), 0);
+    return;
+  }
+  linear(p, s.role, prefix, x, { buf: out }, H, s.W);
+  ropeStore(p, out, cache, shape);
 }
 
 /** Store `width` columns of the chunk's rows into cache buffer `cache` at row pos0, column dstOff. */

@@ -11,6 +11,7 @@ import { GpuKvCache } from '../kv/cache';
 import { kvShapeOf, type KvReport } from '../kv/layout';
 import * as argmaxOp from '../ops/argmax';
 import * as sampleOp from '../ops/sample';
+import { fromPairOrder, pairOrderTensors } from '../weights/rope_pairs';
 import { destroyWeights, type GpuWeights } from '../weights/upload';
 import { decodeScratchBytes, embed, linear, mlp, norm } from './blocks';
 import type { Family } from './family';
@@ -282,7 +283,12 @@ export class GpuBackend implements InferenceBackend {
       throw new InvalidRequestError(`no tap named ${missing.map((m) => `"${m}"`).join(', ')} in this model's forward pass; taps are <what>.<layer> with what in embed, attn_norm, q, k, v, latent, gate, attn, v_up (MLA), v_decode (GTA), attn_out, mlp_norm, mlp_act, mlp_out, or final_norm`);
     }
     for (const [name, t] of taps.bufs) {
-      out[name] = await this.rt.readF32(t.buf, taps.totalRows * t.width);
+      let v = await this.rt.readF32(t.buf, taps.totalRows * t.width);
+      // Queries and keys of pair-ordered weights come back in the checkpoint's dim order.
+      const m = /^(q|k)\.(\d+)$/.exec(name);
+      const pair = m && this.weights.pairOrder ? pairOrderTensors(this.config, Number(m[2]))[`model.layers.${m[2]}.self_attn.${m[1]}_proj.weight`] : undefined;
+      if (pair) v = fromPairOrder(v, taps.totalRows, pair.heads, pair.dim);
+      out[name] = v;
       t.buf.destroy();
     }
     return out;

@@ -7,7 +7,7 @@
 // Maps are shared per query group, so the attention-probability tap has n_q maps per layer.
 import type { GtaConfig } from '../../../shared/arch/config';
 import * as decodeVOp from '../ops/attn_gta_decode_v';
-import { attend, gatherRows, linear, ropeStore } from './blocks';
+import { attend, gatherRows, linear, projectRopeStore } from './blocks';
 import type { Family } from './family';
 
 export const gta: Family<GtaConfig> = {
@@ -25,16 +25,10 @@ export const gta: Family<GtaConfig> = {
     const W = nq * dq + nk * dk + nc * dl; // [q ‖ k ‖ c] per row, then the gate's H values
     const WG = W + H;
     const [qkc, attn, dec] = ['qkcg', 'attn', 'decoded'].map((n) => p.act(n));
-    linear(p, 'qkcg', `${pre}qkcg_proj`, x, { buf: qkc }, H, WG);
     const cache = p.kv.buffers[L].kv; // [n_ctx, k ‖ c]
     const R = nk * dk + nc * dl;
     // query_dim = key_dim (config check): q's and k's heads rotate alike.
-    ropeStore(p, qkc, cache, {
-      srcStride: WG, rotDim: dq, interleaved: false, dstStride: R,
-      q: { heads: nq, base: 0, headStride: dq, rotOff: 0 },
-      k: { heads: nk, base: nq * dq, headStride: dk, rotOff: 0, dst: 0 },
-      v: { base: nq * dq + nk * dk, width: nc * dl, dst: nk * dk },
-    });
+    projectRopeStore(p, `${pre}qkcg_proj`, x, qkc, cache, { role: 'qkcg', W: WG, nq, nk, d: dq, storeWidth: R });
     p.tap('q', L, qkc, nq * dq, WG, 0);
     p.tap('k', L, qkc, nk * dk, WG, nq * dq);
     p.tap('latent', L, qkc, nc * dl, WG, nq * dq + nk * dk);

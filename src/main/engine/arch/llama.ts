@@ -1,7 +1,8 @@
-// Llama / Qwen2 (MHA, GQA, MQA): one fused q‖k‖v projection (Qwen2's biases fused alike), then one
-// dispatch for rotate-half RoPE over q's and k's heads and k ‖ v stored into the cache, attention, o_proj.
+// Llama / Qwen2 (MHA, GQA, MQA): one fused q‖k‖v projection (Qwen2's biases fused alike) with RoPE over
+// q's and k's heads and k ‖ v stored into the cache (in the GEMV's epilogue on a decode step, else one
+// rope_store dispatch after it), attention, o_proj.
 import type { LlamaConfig } from '../../../shared/arch/config';
-import { attend, gatherRows, linear, ropeStore } from './blocks';
+import { attend, gatherRows, linear, projectRopeStore } from './blocks';
 import type { Family } from './family';
 
 export const llama: Family<LlamaConfig> = {
@@ -13,15 +14,9 @@ export const llama: Family<LlamaConfig> = {
     const pre = `model.layers.${L}.self_attn.`;
     const W = (nh + 2 * nk) * d; // [q ‖ k ‖ v] per row
     const [qkv, attn] = [p.act('qkv'), p.act('attn')];
-    linear(p, 'qkv', `${pre}qkv_proj`, x, { buf: qkv }, H, W);
     const cache = p.kv.buffers[L].kv; // [n_ctx, k ‖ v]
     const R = 2 * nk * d;
-    ropeStore(p, qkv, cache, {
-      srcStride: W, rotDim: d, interleaved: false, dstStride: R,
-      q: { heads: nh, base: 0, headStride: d, rotOff: 0 },
-      k: { heads: nk, base: nh * d, headStride: d, rotOff: 0, dst: 0 },
-      v: { base: (nh + nk) * d, width: nk * d, dst: nk * d },
-    });
+    projectRopeStore(p, `${pre}qkv_proj`, x, qkv, cache, { role: 'qkv', W, nq: nh, nk, d, storeWidth: R });
     p.tap('q', L, qkv, nh * d, W, 0);
     p.tap('k', L, qkv, nk * d, W, nh * d);
     p.tap('v', L, qkv, nk * d, W, (nh + nk) * d);

@@ -2,6 +2,7 @@
 import code from '../../../../kernels/gemv.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { type LinearArgs, linearFlags, resolveLinear } from './linear_common';
+import { dummyBuffer } from './attn_common';
 import { grid2d, opError, uniformStruct, unusedBinding } from './uniforms';
 
 export { bytes, flops } from './linear_common';
@@ -9,7 +10,7 @@ export { bytes, flops } from './linear_common';
 const kernel: KernelSource = { name: 'gemv', code };
 const params = uniformStruct({
   out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32', act_offset: 'u32',
-  eps: 'f32', pad0: 'u32', pad1: 'u32', pad2: 'u32',
+  eps: 'f32', rot_rows: 'u32', rot_dim: 'u32', pos: 'u32', theta: 'f32', store_row0: 'u32', store_row1: 'u32', cache_base: 'u32',
 });
 
 /** Rows of x that share one pass over W. */
@@ -48,6 +49,7 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
   const loads = vec ? a.inDim / (a.wF16 ? 8 : 4) : a.inDim;
   const tpr = opts.threadsPerRow ?? defaultThreadsPerRow(loads, a.outDim, a.rows);
   if (!Number.isInteger(Math.log2(tpr)) || tpr > 256) throw opError('gemv', `threadsPerRow = ${tpr} must be a power of two ≤ 256`);
+  if (a.rope && tpr > 128) throw opError('gemv', 'a fused RoPE needs at least two rows per workgroup (threadsPerRow ≤ 128)');
   const constantRows = vec && a.wF16 && (opts.constantRows ?? !rt.software);
   const groups = Math.ceil(a.outDim / (256 / tpr));
   const grid = grid2d(rt, groups);
@@ -57,13 +59,15 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
     const batch = Math.min(GEMV_MAX_BATCH, a.rows - r0);
     const pipe = rt.pipeline(kernel, {
       W_F16: a.wF16 ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr, ACT: a.act === 'swiglu' ? 1 : a.act === 'relu2' ? 2 : 0,
-      NORM: a.norm ? 1 : 0, NV: constantRows ? a.inDim / 8 : 0,
+      NORM: a.norm ? 1 : 0, NV: constantRows ? a.inDim / 8 : 0, ROPE: a.rope ? 1 : 0, KV_F16: a.rope?.kv === 'f32' ? 0 : 1,
     });
+    const r = a.rope;
     const u = rt.uniform(params({
       out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset + r0 * a.xStride,
       y_stride: a.yStride, y_offset: a.yOffset + r0 * a.yStride, flags: linearFlags(a), act_offset: actOffset,
-      eps: a.norm?.eps ?? 0, pad0: 0, pad1: 0, pad2: 0,
+      eps: a.norm?.eps ?? 0, rot_rows: r?.rotRows ?? 0, rot_dim: r?.rotDim ?? 0, pos: r?.pos ?? 0, theta: r?.theta ?? 0,
+      store_row0: r?.storeRow0 ?? 0, store_row1: r?.storeRow1 ?? 0, cache_base: r?.cacheBase ?? 0,
     }));
-    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y, nw], grid, a.role ? `gemv:${a.role}` : 'gemv');
+    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y, nw, r ? r.cache : dummyBuffer(rt)], grid, a.role ? `gemv:${a.role}` : 'gemv');
   }
 }

@@ -11,6 +11,7 @@ export { bytes, flops } from './linear_common';
 
 export function linear(rt: GpuRuntime, a: LinearArgs): void {
   if (a.rows <= GEMV_MAX_BATCH) gemv(rt, a);
+  else if (a.rope) throw opError('linear', `a fused RoPE needs one row (GEMV); ${a.rows} given`);
   else if (a.norm) throw opError('linear', `a fused RMSNorm needs one row (GEMV); ${a.rows} given`);
   else if (a.act) throw opError('linear', `a fused activation needs at most ${GEMV_MAX_BATCH} rows (GEMV); ${a.rows} given`);
   else matmul(rt, a);

@@ -35,12 +35,30 @@ export interface LinearArgs {
    * `eps` as it is read, so y = RMSNorm(x)·Wᵀ without a separate normalisation pass.
    */
   norm?: { w: GPUBuffer; eps: number };
+  /**
+   * GEMV, one row only, weights in rotation-pair row order (weights/rope_pairs.ts): RoPE on output rows
+   * [0, rotRows) in heads of rotDim rows, and rows [storeRow0, storeRow1) also stored into `cache` from
+   * element cacheBase (kernels/gemv.wgsl, ROPE). Row counts and offsets even.
+   */
+  rope?: RopeEpilogue;
   /** Dispatch label suffix naming the layer's role (profiles and bench --ablate show e.g. "gemv:qkv"). */
   role?: string;
   xStride?: number; // elements between rows of x; default inDim
   xOffset?: number; // default 0
   yStride?: number; // elements between rows of y; default outDim
   yOffset?: number; // default 0
+}
+
+export interface RopeEpilogue {
+  rotRows: number;
+  rotDim: number;
+  pos: number;
+  theta: number;
+  cache: GPUBuffer; // array<u32>, f16 pairs or f32
+  kv: 'f16' | 'f32';
+  cacheBase: number; // elements
+  storeRow0: number;
+  storeRow1: number;
 }
 
 export interface ResolvedLinear extends LinearArgs {
@@ -62,6 +80,16 @@ export function resolveLinear(op: string, a: LinearArgs): ResolvedLinear {
     if (a.rows !== 1) throw opError(op, `a fused RMSNorm takes one row; ${a.rows} given`);
     if (a.act) throw opError(op, 'a fused RMSNorm and a fused activation cannot be combined');
     requireBytes(op, 'norm weight', a.norm.w, weightBytes(a.inDim, a.wF16));
+  }
+  if (a.rope) {
+    const r = a.rope;
+    if (a.rows !== 1) throw opError(op, `a fused RoPE takes one row; ${a.rows} given`);
+    if (a.accumulate || a.act) throw opError(op, 'a fused RoPE cannot be combined with accumulation or an activation');
+    for (const [k, v] of Object.entries({ outDim: a.outDim, rotRows: r.rotRows, rotDim: r.rotDim, storeRow0: r.storeRow0, storeRow1: r.storeRow1, cacheBase: r.cacheBase, yOffset: a.yOffset ?? 0 })) {
+      if (v % 2 !== 0) throw opError(op, `${k} = ${v} must be even for rotation pairs`);
+    }
+    if (r.rotRows > a.outDim || r.storeRow1 > a.outDim || r.storeRow0 > r.storeRow1) throw opError(op, 'rotated or stored rows exceed the output');
+    requireBytes(op, 'cache', r.cache, (r.cacheBase + r.storeRow1 - r.storeRow0) * (r.kv === 'f16' ? 2 : 4));
   }
   requireBytes(op, 'x', a.x, ((a.rows - 1) * r.xStride + r.xOffset + actOffset + a.inDim) * 4);
   requireBytes(op, 'w', a.w, weightBytes(a.outDim * a.inDim, a.wF16));

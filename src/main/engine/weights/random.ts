@@ -7,6 +7,7 @@ import fillCode from '../../../../kernels/weights_random_fill.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import type { WeightDtype } from '../arch/types';
 import { fusedGroups, partIndex } from './fuse';
+import { usesPairOrder } from './rope_pairs';
 import { tieHead, type GpuWeights } from './upload';
 
 const fillKernel: KernelSource = { name: 'weights_random_fill', code: fillCode };
@@ -33,7 +34,8 @@ export function fillRandom(rt: GpuRuntime, buf: GPUBuffer, words: number, seed: 
 
 /** Every tensor the config's spec names, filled on the GPU; tied heads share the embedding. */
 export async function randomWeights(rt: GpuRuntime, c: ModelConfig, dtype: WeightDtype, seed = 1): Promise<GpuWeights> {
-  const weights: GpuWeights = { dtype, tensors: new Map(), bytes: 0 };
+  // Random rows have no order to keep: they count as pair order, as a checkpoint's would be uploaded.
+  const weights: GpuWeights = { dtype, tensors: new Map(), bytes: 0, pairOrder: usesPairOrder(c) };
   const pipe = rt.pipeline(fillKernel, { W_F16: dtype === 'f16' ? 1 : 0 });
   const maxX = rt.device.limits.maxComputeWorkgroupsPerDimension;
   const specs = weightSpec(c).filter((s) => s.required || s.name !== 'lm_head.weight');

@@ -8,6 +8,7 @@ import { assertSpec, inspectCheckpoint, type CheckpointInfo } from '../model/loa
 import { TensorReader } from '../model/safetensors';
 import type { WeightDtype } from '../arch/types';
 import { fusedGroups, partIndex } from './fuse';
+import { pairOrderTensors, toPairOrder, usesPairOrder } from './rope_pairs';
 
 export interface GpuWeights {
   dtype: WeightDtype;
@@ -18,6 +19,8 @@ export interface GpuWeights {
   tensors: Map<string, GPUBuffer>;
   /** Bytes held on the GPU (a tied head counted once). */
   bytes: number;
+  /** q_proj/k_proj rows (and biases) are in rotation-pair order (rope_pairs.ts). */
+  pairOrder: boolean;
 }
 
 export interface UploadOptions {
@@ -51,7 +54,9 @@ export async function uploadCheckpoint(rt: GpuRuntime, dir: string, opts: Upload
   assertSpec(info.spec);
   const specs = weightSpec(info.config).filter((s) => info.tensors.has(s.name));
   const total = specs.reduce((a, s) => a + info.tensors.get(s.name)!.byteLength, 0);
-  const weights: GpuWeights = { dtype: opts.dtype, tensors: new Map(), bytes: 0 };
+  const weights: GpuWeights = { dtype: opts.dtype, tensors: new Map(), bytes: 0, pairOrder: usesPairOrder(info.config) };
+  const paired = new Map<string, { heads: number; dim: number }>();
+  if (weights.pairOrder) for (let L = 0; L < info.config.numLayers; L++) for (const [k, v] of Object.entries(pairOrderTensors(info.config, L))) paired.set(k, v);
   const eb = opts.dtype === 'f16' ? 2 : 4;
   const elems = (name: string): number => info.tensors.get(name)!.shape.reduce((a, b) => a * b, 1);
   const parts = partIndex(fusedGroups(info.config, (n) => info.tensors.has(n)), elems);
@@ -61,7 +66,9 @@ export async function uploadCheckpoint(rt: GpuRuntime, dir: string, opts: Upload
     for (const s of specs) {
       if (opts.signal?.aborted) throw new CancelledError('Loading the checkpoint was cancelled');
       const t = info.tensors.get(s.name)!;
-      const data = opts.dtype === 'f16' ? await reader.f16(t) : await reader.f32(t);
+      let data = opts.dtype === 'f16' ? await reader.f16(t) : await reader.f32(t);
+      const pair = paired.get(s.name);
+      if (pair) data = toPairOrder(data, pair.heads, pair.dim, t.shape.length === 2 ? t.shape[1] : 1);
       const part = parts.get(s.name);
       if (part) {
         // Written in spec order, so a part's padding to 4 bytes is overwritten by the next part.
