@@ -17,7 +17,8 @@
 //   4. P·V as a small matmul: thread c < DV/2 owns value column pair c of all H heads (H sums), reads one
 //      pair per row and the heads' probabilities four rows at a time (broadcast vec4 loads).
 // No per-thread state is an array: NVIDIA's compiler keeps a dynamically indexed array in local memory,
-// and a loop it does not unroll then waits for each load in turn (an H200 spent ~15 µs a tile that way).
+// and a loop it does not unroll then waits for each load in turn (with arrays, ~15 µs per 8-row tile on
+// an H200; with named registers ~4.4 µs, attn-kbench).
 // Queries, sums and loaded words live in named vectors selected by override constants; only workgroup
 // memory is indexed by loop counters.
 

@@ -5,7 +5,9 @@
 //   source .device/enter.sh && node .device/kbench.mjs [--contexts 128,2048,8192] [--sweep]
 // --sweep also times forced split sizes (splitRows) at the largest context; --parts times the split kernel
 // and the combine alone (the other dispatch skipped) and, for reference, a vec4<u32> read of the same cache
-// bytes and an empty dispatch. A second of GPU work first lets the clocks ramp up.
+// bytes and an empty dispatch; --occupancy times N spinning workgroups with S bytes of workgroup memory
+// each (the time steps up once N exceeds what the GPU runs at once). A second of GPU work first lets the
+// clocks ramp up.
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
 import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
@@ -55,6 +57,29 @@ fn main(@builtin(local_invocation_index) i: u32) {
 }`,
 };
 
+// Each thread touches the workgroup array (so it is allocated) and runs a dependent FMA chain of n.x steps.
+const spinKernel: KernelSource = {
+  name: 'attn_kbench_spin',
+  code: `
+override WORDS: u32 = 1u;
+override THREADS: u32 = 128u;
+@group(0) @binding(0) var<uniform> n: vec4<u32>;
+@group(0) @binding(1) var<storage, read_write> sink: array<f32>;
+var<workgroup> buf: array<f32, WORDS>;
+@compute @workgroup_size(THREADS)
+fn main(@builtin(local_invocation_index) i: u32) {
+  buf[i % WORDS] = f32(i);
+  workgroupBarrier();
+  var x = buf[(i + 1u) % WORDS];
+  for (var k = 0u; k < n.x; k++) {
+    x = x * 0.999999 + 0.5;
+  }
+  if (x == -1.0) {
+    sink[0] = x;
+  }
+}`,
+};
+
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -72,15 +97,15 @@ function randomValues(n: number, seed: number): Float32Array {
   return out;
 }
 
-async function timeCalls(rt: GpuRuntime, timer: GpuTimer, record: () => void): Promise<number> {
+async function timeCalls(rt: GpuRuntime, timer: GpuTimer, record: () => void, calls = CALLS): Promise<number> {
   record();
   await rt.sync(); // compile, warm up
   for (let r = 0; r < REPEATS; r++) {
     timer.time('attn', () => {
-      for (let c = 0; c < CALLS; c++) record();
+      for (let c = 0; c < calls; c++) record();
     });
   }
-  const us = (await timer.collect()).map((s) => (s.ms * 1000) / CALLS).sort((a, b) => a - b);
+  const us = (await timer.collect()).map((s) => (s.ms * 1000) / calls).sort((a, b) => a - b);
   return us[Math.floor(us.length / 2)];
 }
 
@@ -150,6 +175,21 @@ async function main(): Promise<void> {
       console.log(`${''.padEnd(40)} t=${tMax} ${sweep.join('  ')}`);
     }
     for (const b of Object.values(bufs)) b.destroy();
+  }
+  if (process.argv.includes('--occupancy')) {
+    const spin = new Uint32Array([rt.software ? 10 : 4000, 0, 0, 0]);
+    const maxKib = rt.device.limits.maxComputeWorkgroupStorageSize / 1024;
+    for (const threads of [128, 256]) {
+      for (const kib of [0, 8, 18, 28, 40].filter((k) => k < maxKib)) {
+        const pipe = rt.pipeline(spinKernel, { WORDS: Math.max(1, (kib * 1024) / 4), THREADS: threads });
+        const row: string[] = [];
+        for (const n of [132, 264, 528, 1056, 2112]) {
+          const us = await timeCalls(rt, timer, () => rt.dispatch(pipe, [rt.uniform(spin), sink], [n], 'spin'), 5);
+          row.push(`${n}: ${us.toFixed(1)}`);
+        }
+        console.log(`spin ${threads} threads, ${kib} KiB: ${row.join('  ')}`);
+      }
+    }
   }
   if (parts) {
     const pipe = rt.pipeline(emptyKernel);

@@ -1,5 +1,9 @@
-// attn_decode (split-K flash decoding + combine) vs the float64 CPU reference. Sizes cross the kernel's
-// 32-key tiles and the splits; head widths cross the 64-column value chunks and split heads into blocks.
+// attn_decode (split-K flash decoding + combine) vs the float64 CPU reference. Sizes cross the kernels'
+// tiles (32, 16, 8 or 4 rows) and the splits, splits hold 1 to 6 tiles (the next tile's loads are in
+// flight while one is computed); head widths cross the value pairs a thread owns and split heads into
+// blocks. The cache-view cases lay K and V out as the engine does:
+// one buffer with rows [k heads ‖ v heads] (GQA, GTA), or values that are the first columns of the key
+// rows (absorbed MLA's latent).
 import { describe, expect, it } from 'vitest';
 import { groupedAttention } from '../../../src/main/engine/cpu/attention';
 import { packKv, type KvFormat } from '../../../src/main/engine/ops/attn_common';
@@ -69,6 +73,65 @@ const mqaWide: Case[] = [
   { name: 'wide MQA, 3 heads, dk 100, dv 260, default splits', t: 300, hq: 3, hk: 1, dk: 100, dv: 260 },
 ];
 
+interface ViewCase extends Case {
+  /** 'split': rows [k (hk·dk) ‖ v (hv·dv)] in one buffer; 'prefix': values = the first dv columns of the key rows. */
+  layout: 'split' | 'prefix';
+}
+
+async function runViewCase(c: ViewCase, kv: KvFormat): Promise<void> {
+  const rt = await gpuRuntime();
+  const hv = c.hv ?? c.hk;
+  const seed = c.t * 11 + c.dk + 3 * c.dv;
+  const q = randomF32(c.hq * c.dk, seed, -2, 2);
+  let k = randomF32(c.t * c.hk * c.dk, seed + 1);
+  if (kv === 'f16') k = roundToF16(k);
+  let v: Float32Array;
+  let rows: Float32Array;
+  let views: Pick<AttnDecodeShape, 'kView' | 'vView'>;
+  if (c.layout === 'prefix') {
+    v = new Float32Array(c.t * c.dv);
+    for (let j = 0; j < c.t; j++) v.set(k.subarray(j * c.dk, j * c.dk + c.dv), j * c.dv);
+    rows = k;
+    views = { kView: { row: c.dk, head: 0 }, vView: { row: c.dk, head: 0 } };
+  } else {
+    v = randomF32(c.t * hv * c.dv, seed + 2);
+    if (kv === 'f16') v = roundToF16(v);
+    const kr = c.hk * c.dk;
+    const row = kr + hv * c.dv;
+    rows = new Float32Array(c.t * row);
+    for (let j = 0; j < c.t; j++) {
+      rows.set(k.subarray(j * kr, (j + 1) * kr), j * row);
+      rows.set(v.subarray(j * hv * c.dv, (j + 1) * hv * c.dv), j * row + kr);
+    }
+    views = { kView: { row }, vView: { row, off: kr } };
+  }
+  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: c.hk, hv, dk: c.dk, dv: c.dv, scale: 1 / Math.sqrt(c.dk), kv, splitRows: c.splitRows, ...views };
+  const cache = rt.upload(packKv(rows, kv), 'kv');
+  const bufs = {
+    q: rt.upload(q, 'q'),
+    k: cache,
+    v: cache,
+    out: poisonedF32(rt, c.hq * c.dv, 'out'),
+    scratch: poisonedF32(rt, attnDecodeScratchBytes(c.hq, c.dv) / 4, 'scratch'),
+  };
+  await checked(rt, () => recordAttnDecode(rt, bufs, shape));
+  const got = await rt.readF32(bufs.out, c.hq * c.dv);
+  const want = groupedAttention(q, k, v, { n: 1, t: c.t, hq: c.hq, hk: c.hk, hv, dk: c.dk, dv: c.dv, scale: shape.scale, pos0: c.t - 1 });
+  expect(maxAbsErr(got, want)).toBeLessThan(TOL);
+  for (const b of [bufs.q, cache, bufs.out, bufs.scratch]) b.destroy();
+}
+
+// Engine layouts: GQA-1B's rows (5 key/value heads of 64, here 2), GTA-1B's [k 64 ‖ latent 128], PLM's
+// latent rows (576-wide keys whose first 512 columns are the values) and a wide value head stored after
+// its key in the same row (not a prefix: staged separately).
+const viewCases: ViewCase[] = [
+  { name: 'GQA rows [k ‖ v], t=151 over splits of 3 tiles (last one 23 rows)', layout: 'split', t: 151, hq: 8, hk: 2, dk: 64, dv: 64, splitRows: 96 },
+  { name: 'GTA rows [k 64 ‖ c 128], t=203, splits of 4 tiles of 16', layout: 'split', t: 203, hq: 5, hk: 1, dk: 64, dv: 128, splitRows: 64 },
+  { name: 'GQA rows [k ‖ v], t=1000, default split plan', layout: 'split', t: 1000, hq: 4, hk: 2, dk: 64, dv: 64 },
+  { name: 'wide MQA, PLM latent rows (values = first 512 of 576), t=45 in one split of 6 tiles', layout: 'prefix', t: 45, hq: 16, hk: 1, dk: 576, dv: 512, splitRows: 48 },
+  { name: 'wide MQA, [k 256 ‖ v 256] rows, 4 heads, t=37 over splits of 16', layout: 'split', t: 37, hq: 4, hk: 1, dk: 256, dv: 256, splitRows: 16 },
+];
+
 describe('attn_decode', () => {
   // Every shape with the f16 cache (the engine's default); the f32 layout differs only in the load, so it
   // runs on the shapes that cross splits and chunks, sparing lavapipe a pipeline compile per case.
@@ -77,4 +140,11 @@ describe('attn_decode', () => {
   it(`${wide.name}, f16 cache`, () => runCase(wide, 'f16'));
   it(`${mqaWide[0].name}, f16 cache`, () => runCase(mqaWide[0], 'f16'));
   it(`${mqaWide[1].name}, f32 cache`, () => runCase(mqaWide[1], 'f32'));
+  it(`${viewCases[0].name}, f16 cache`, () => runViewCase(viewCases[0], 'f16'));
+  it(`${viewCases[0].name}, f32 cache`, () => runViewCase(viewCases[0], 'f32'));
+  it(`${viewCases[1].name}, f16 cache`, () => runViewCase(viewCases[1], 'f16'));
+  it(`${viewCases[2].name}, f16 cache`, () => runViewCase(viewCases[2], 'f16'));
+  it(`${viewCases[3].name}, f16 cache`, () => runViewCase(viewCases[3], 'f16'));
+  it(`${viewCases[3].name}, f32 cache`, () => runViewCase(viewCases[3], 'f32'));
+  it(`${viewCases[4].name}, f16 cache`, () => runViewCase(viewCases[4], 'f16'));
 });

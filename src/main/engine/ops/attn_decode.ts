@@ -31,9 +31,12 @@ const MAX_WV = 8;
 const MAX_SLOTS = 2;
 const MAX_SUMS = 4;
 const MAX_GB = 16;
-// Workgroups to aim for (split × unit × block): about five 128-thread workgroups per SM of an H100/H200
-// (132 SMs), each with a tile of loads in flight; a bandwidth-bound pass needs that many bytes moving.
-const TARGET_WORKGROUPS = 640;
+// Workgroups to aim for (split × unit × block), capped by MAX_SPLITS and one 16-row unit per split. On
+// the H200 at 8192 rows GQA-1B (5 units) ran 32.8 µs with 256 splits of 32 rows against 34.1 with 128 of
+// 64 and 39 with 64 of 128 (attn-kbench --sweep, split kernel + combine, two runs alike): short splits,
+// many workgroups. Workgroup memory, not registers, caps how many run at once per SM there (see
+// WIDE_TARGET_SPLITS), so many small workgroups beat a few long ones.
+const TARGET_WORKGROUPS = 1280;
 
 // attn_decode_mqa_wide.wgsl: one key/value head for all (≤ 16) query heads, 256 threads (16 lanes per
 // head for the scores, one value column pair per thread for P·V). It takes value widths from
@@ -44,8 +47,12 @@ const WIDE_MAX_HEADS = 16;
 const WIDE_MAX_DK = 2 * 18 * WIDE_LANES; // 18 query pairs per lane in registers
 const WIDE_MAX_DV = 2 * WIDE_WG;
 const WIDE_MIN_DV = 256;
-// Splits for the wide kernel: one 256-thread workgroup (about 100 registers a thread) fits twice per SM;
-// each split also writes H·DV·4 bytes of partials (32 KiB for PLM-1.8B), so not many more than that.
+// Splits for the wide kernel. Dawn's Vulkan pipelines on the H200 get about 48 KiB of workgroup memory
+// per SM (attn-kbench --occupancy: 128- or 256-thread workgroups holding 28 KiB run one per SM, 18 KiB
+// two, 8 KiB about four), so this kernel (28 KiB for PLM-1.8B) runs one workgroup, 8 warps, per SM;
+// each split also writes H·DV·4 bytes of partials (32 KiB for PLM-1.8B). Measured at 8192 rows: 128
+// splits of 64 rows 40.6 µs, 256 of 32 44.6, 64 of 128 72 (split kernel + combine); tiles of 4 rows
+// (17.7 KiB, two per SM) were slower than tiles of 8 (51 vs 42 µs).
 const WIDE_TARGET_SPLITS = 160;
 
 export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
