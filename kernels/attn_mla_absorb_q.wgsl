@@ -1,7 +1,8 @@
 // Absorbed MLA query: q̃_h = W_UK_hᵀ · q_nope_h (d_c wide) followed by q_rope_h, so that scores can be
 // taken straight against the latent cache row [c ‖ k_rope]. W_UK_h = rows [h·(d_nope+d_v), +d_nope) of
 // kv_b_proj [n_h·(d_nope+d_v), d_c].
-// A workgroup owns CO groups of 8 output columns of one head for NT tokens; its RS·CO threads split the
+// Two entry points: `main` for decode (n = 1, loads in flight), `main_tokens` for prefill chunks (below).
+// main: a workgroup owns CO groups of 8 output columns of one head for NT tokens; its RS·CO threads split the
 // d_nope-long sum into RS row slices (thread (rs, co) takes rows rs, rs + RS, ...), each loading its
 // 8 columns of a row as one 16-byte word (f16; two for f32), so a decode call (n = 1, ~2 MB of weights)
 // has tens of thousands of threads with several independent loads in flight. The RS partial sums of
@@ -18,10 +19,6 @@ override CO: u32 = 4u;   // 8-column groups per workgroup
 // KR > 0 (hardware drivers): d_nope as a pipeline constant, so the row loop has a constant trip count
 // the driver unrolls with every load issued up front. 0 reads it from the uniforms (software drivers).
 override KR: u32 = 0u;
-// STAGE: the tokens' input rows (NT × the row count) go to workgroup memory first (prefill chunks,
-// where every thread reads NT of them per weight word); XS = NT · rows then, else 1.
-override STAGE: bool = false;
-override XS: u32 = 1u;
 override WGS: u32 = RS * CO;
 override M: u32 = CO * 8u * NT; // outputs per workgroup: [NT tokens, CO·8 columns]
 
@@ -42,7 +39,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;  // [n, nh, d_c + d_rope] f32
 
 var<workgroup> part: array<f32, RS * M>; // [RS row slices, M outputs] partial sums
-var<workgroup> xs: array<f32, XS>;       // STAGE: [NT tokens, rows] inputs
 
 struct W8 {
   lo: vec4f, // columns c .. c+3
@@ -84,14 +80,6 @@ fn store8(i: u32, v: W8) {
   part[i + 7u] = v.hi.w;
 }
 
-// Input row element: from workgroup memory (index si) when staged, else from the buffer (index gi).
-fn xload(gi: u32, si: u32) -> f32 {
-  if (STAGE) {
-    return xs[si];
-  }
-  return q[gi];
-}
-
 fn fma8(acc: W8, x: f32, wv: W8) -> W8 {
   return W8(acc.lo + x * wv.lo, acc.hi + x * wv.hi);
 }
@@ -130,26 +118,19 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   var a3 = a0;
   let kr = select(p.d_nope, KR, KR > 0u);
   let kpt = (kr + RS - 1u) / RS;
-  if (STAGE) {
-    for (var e = tid; e < NT * kr; e += WGS) {
-      let t = min(e / kr, nt - 1u);
-      xs[e] = q[((t0 + t) * p.nh + h) * dq + e % kr];
-    }
-    workgroupBarrier();
-  }
   for (var k = 0u; k < kpt; k++) {
     let r = rs + k * RS;
     if (r < kr) {
       let wv = load8((row0 + r) * p.d_c + cc, valid);
-      a0 = fma8(a0, xload(qb0 + r, r), wv);
+      a0 = fma8(a0, q[qb0 + r], wv);
       if (NT > 1u) {
-        a1 = fma8(a1, xload(qb1 + r, kr + r), wv);
+        a1 = fma8(a1, q[qb1 + r], wv);
       }
       if (NT > 2u) {
-        a2 = fma8(a2, xload(qb2 + r, 2u * kr + r), wv);
+        a2 = fma8(a2, q[qb2 + r], wv);
       }
       if (NT > 3u) {
-        a3 = fma8(a3, xload(qb3 + r, 3u * kr + r), wv);
+        a3 = fma8(a3, q[qb3 + r], wv);
       }
     }
   }
@@ -181,5 +162,68 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     if (t < nt && col < p.d_c) {
       out[((t0 + t) * p.nh + h) * dout + col] = (s.x + s.y) + (s.z + s.w);
     }
+  }
+}
+
+// ---- Prefill chunks (n > 1): main_tokens ----
+// One invocation per output column pair for TT tokens, the whole d_nope sum in the thread (no
+// workgroup reduction); q_nope of the TT tokens sits in workgroup memory and each weight pair is
+// loaded once for all of them. Measured on an H200 (tools/bench/small-kbench.ts) it beats the split
+// kernel above from a few tokens up (n = 512: 72 µs against 160+), where the work is arithmetic and
+// workgroup-memory traffic, not loads in flight.
+
+const WGT: u32 = 64u;
+const TT: u32 = 4u;         // tokens per workgroup
+const MAX_NOPE: u32 = 256u;
+
+var<workgroup> qn: array<f32, TT * MAX_NOPE>; // q_nope of TT tokens
+
+@compute @workgroup_size(WGT)
+fn main_tokens(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let h = wg.y;
+  let t0 = wg.z * TT;
+  let nt = min(TT, p.n - t0);
+  let dq = p.d_nope + p.d_rope;
+  let dout = p.d_c + p.d_rope;
+  for (var e = tid; e < TT * p.d_nope; e += WGT) {
+    let t = e / p.d_nope;
+    var x = 0.0;
+    if (t < nt) {
+      x = q[((t0 + t) * p.nh + h) * dq + e % p.d_nope];
+    }
+    qn[t * MAX_NOPE + e % p.d_nope] = x;
+  }
+  workgroupBarrier();
+
+  let c = (wg.x * WGT + tid) * 2u; // output column pair
+  if (c >= dout) {
+    return;
+  }
+  if (c >= p.d_c) {
+    // The rope part passes through unchanged.
+    for (var t = 0u; t < nt; t++) {
+      let src = ((t0 + t) * p.nh + h) * dq + p.d_nope + c - p.d_c;
+      let dst = ((t0 + t) * p.nh + h) * dout + c;
+      out[dst] = q[src];
+      out[dst + 1u] = q[src + 1u];
+    }
+    return;
+  }
+  var acc: array<vec2f, TT>;
+  for (var t = 0u; t < TT; t++) {
+    acc[t] = vec2f(0.0);
+  }
+  let row0 = h * (p.d_nope + p.d_v);
+  let kr = select(p.d_nope, KR, KR > 0u);
+  for (var r = 0u; r < kr; r++) {
+    let wv = pair((row0 + r) * p.d_c + c, true);
+    for (var t = 0u; t < TT; t++) {
+      acc[t] += qn[t * MAX_NOPE + r] * wv;
+    }
+  }
+  for (var t = 0u; t < nt; t++) {
+    let dst = ((t0 + t) * p.nh + h) * dout + c;
+    out[dst] = acc[t].x;
+    out[dst + 1u] = acc[t].y;
   }
 }

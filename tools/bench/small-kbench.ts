@@ -38,25 +38,11 @@ function optional(mod: object, name: string): SplitFn | undefined {
 }
 
 // Printed as the split's values in order. unroll: 0 = the row loop's trip count from the uniforms (the
-// lavapipe default), else compiled in; stage: 1 = inputs copied to workgroup memory first.
-const COLUMN_SPLITS_1: Split[] = [
-  { rs: 32, co: 4, nt: 1 }, { rs: 64, co: 2, nt: 1 }, { rs: 128, co: 1, nt: 1 }, { rs: 16, co: 8, nt: 1 }, { rs: 64, co: 4, nt: 1 },
-  { rs: 32, co: 8, nt: 1 }, { rs: 32, co: 2, nt: 1 }, { rs: 128, co: 2, nt: 1 }, { rs: 32, co: 4, nt: 1, unroll: 0 },
-];
-const COLUMN_SPLITS_N: Split[] = [
-  { rs: 16, co: 4, nt: 4 }, { rs: 16, co: 8, nt: 4 }, { rs: 32, co: 4, nt: 4 }, { rs: 32, co: 2, nt: 4 }, { rs: 8, co: 8, nt: 4 },
-  { rs: 8, co: 8, nt: 4, unroll: 0 }, { rs: 16, co: 4, nt: 4, unroll: 0 }, { rs: 4, co: 16, nt: 4, unroll: 0 }, { rs: 2, co: 32, nt: 4, unroll: 0 },
-  { rs: 16, co: 8, nt: 2 }, { rs: 16, co: 4, nt: 4, stage: 1 }, { rs: 8, co: 8, nt: 4, unroll: 0, stage: 1 },
-  { rs: 4, co: 16, nt: 4, unroll: 0, stage: 1 }, { rs: 2, co: 32, nt: 4, unroll: 0, stage: 1 }, { rs: 4, co: 16, nt: 4, stage: 1 },
-];
-const ROW_SPLITS_1: Split[] = [
-  { tpr: 16, rpw: 8, nt: 1 }, { tpr: 32, rpw: 4, nt: 1 }, { tpr: 64, rpw: 2, nt: 1 }, { tpr: 16, rpw: 4, nt: 1 }, { tpr: 32, rpw: 2, nt: 1 },
-  { tpr: 16, rpw: 16, nt: 1 }, { tpr: 32, rpw: 8, nt: 1 }, { tpr: 64, rpw: 4, nt: 1 }, { tpr: 32, rpw: 4, nt: 1, unroll: 0 },
-];
-const ROW_SPLITS_N: Split[] = [
-  { tpr: 16, rpw: 8, nt: 4 }, { tpr: 8, rpw: 8, nt: 4 }, { tpr: 32, rpw: 4, nt: 4 }, { tpr: 16, rpw: 4, nt: 4 }, { tpr: 64, rpw: 2, nt: 4 },
-  { tpr: 16, rpw: 8, nt: 4, unroll: 0 }, { tpr: 8, rpw: 8, nt: 4, unroll: 0 }, { tpr: 32, rpw: 4, nt: 4, unroll: 0 },
-];
+// lavapipe default), else compiled in.
+const COLUMN_SPLITS_1: Split[] = [{ rs: 64, co: 2, nt: 1 }, { rs: 32, co: 4, nt: 1 }, { rs: 64, co: 4, nt: 1 }, { rs: 128, co: 1, nt: 1 }, { rs: 64, co: 2, nt: 1, unroll: 0 }];
+const COLUMN_SPLITS_N: Split[] = [{ rs: 16, co: 8, nt: 2 }, { rs: 32, co: 4, nt: 4 }, { rs: 4, co: 16, nt: 4, unroll: 0 }];
+const ROW_SPLITS_1: Split[] = [{ tpr: 32, rpw: 4, nt: 1 }, { tpr: 64, rpw: 2, nt: 1 }, { tpr: 16, rpw: 8, nt: 1 }, { tpr: 32, rpw: 2, nt: 1 }];
+const ROW_SPLITS_N: Split[] = [{ tpr: 32, rpw: 4, nt: 4 }, { tpr: 8, rpw: 8, nt: 4 }, { tpr: 16, rpw: 8, nt: 4 }];
 
 async function main(): Promise<void> {
   const ns = (arg('--n') ?? '1,4,32,512').split(',').map(Number);

@@ -54,7 +54,7 @@ describe('attn_gta_decode_v', () => {
  * The decoder on random inputs with its gate inside wider rows (stride, offset: as in the fused qkcg
  * projection), against the CPU reference on the gate gathered dense.
  */
-async function decodeVCase(s: GtaDecodeVShape, seed: number, gateAt: { stride: number; offset: number }, split?: ColumnSplit): Promise<void> {
+async function decodeVCase(s: GtaDecodeVShape, seed: number, gateAt: { stride: number; offset: number }, split?: ColumnSplit | 'tokens'): Promise<void> {
   const rt = await gpuRuntime();
   const H = s.nq * s.e * s.dl;
   const w = randomF32(s.nq * s.dl * s.e * s.dl, seed, -0.3, 0.3);
@@ -70,7 +70,8 @@ async function decodeVCase(s: GtaDecodeVShape, seed: number, gateAt: { stride: n
   for (const b of Object.values(bufs)) b.destroy();
 }
 
-// Decode (n = 1) and prefill (n > 1) take different work splits; these cover the dispatch variants:
+// Decode (n = 1) and prefill (n > 1) take different kernels (`main`, `main_tokens`); these cover the
+// dispatch variants:
 // element-wise loads (e·d_l % 4 ≠ 0, partial last column group), the row loop unrolled (the hardware
 // default) or not (the lavapipe default), splits whose slices do not divide d_l, padding tokens past n.
 describe('attn_gta_decode_v work splits, gate inside wider rows', () => {
@@ -84,10 +85,10 @@ describe('attn_gta_decode_v work splits, gate inside wider rows', () => {
     it(`GTA-1B, rows unrolled, decode split: n=1, ${dt}`, () => decodeVCase({ n: 1, nq: 5, dl: 128, e: 2, wF16 }, 80, gtaRow, { rs: 64, co: 2, nt: 1, unroll: true }));
     it(`e 3, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
       decodeVCase({ n: 7, nq: 2, dl: 24, e: 3, wF16 }, 81, { stride: 2 * 72 + 3, offset: 3 }, { rs: 5, co: 3, nt: 3, unroll: true }));
-    it(`e 3, inputs staged, rows unrolled, 5 slices × 3 column groups: n=7, ${dt}`, () =>
-      decodeVCase({ n: 7, nq: 2, dl: 24, e: 3, wF16 }, 83, { stride: 2 * 72 + 3, offset: 3 }, { rs: 5, co: 3, nt: 3, unroll: true, stage: true }));
-    it(`d_l 13, inputs staged, 4 slices × 16 column groups: n=6, ${dt}`, () =>
-      decodeVCase({ n: 6, nq: 3, dl: 13, e: 2, wF16 }, 84, { stride: 78, offset: 0 }, { rs: 4, co: 16, nt: 4, stage: true }));
+    it(`d_l 13, 4 slices × 16 column groups, 4 tokens per workgroup: n=6, ${dt}`, () =>
+      decodeVCase({ n: 6, nq: 3, dl: 13, e: 2, wF16 }, 84, { stride: 78, offset: 0 }, { rs: 4, co: 16, nt: 4 }));
+    it(`prefill entry (main_tokens), e 3: n=9, ${dt}`, () => decodeVCase({ n: 9, nq: 2, dl: 24, e: 3, wF16 }, 85, { stride: 2 * 72 + 3, offset: 3 }, 'tokens'));
+    it(`prefill entry (main_tokens) for one token: n=1, ${dt}`, () => decodeVCase({ n: 1, nq: 3, dl: 13, e: 2, wF16 }, 86, { stride: 80, offset: 2 }, 'tokens'));
     it(`d_l 13, rows unrolled, 16 slices: n=2, ${dt}`, () => decodeVCase({ n: 2, nq: 3, dl: 13, e: 2, wF16 }, 82, { stride: 78, offset: 0 }, { rs: 16, co: 2, nt: 2, unroll: true }));
   }
 });

@@ -54,7 +54,7 @@ describe('attn_mla_absorb_q / attn_mla_up_v', () => {
   }
 });
 
-async function absorbCase(d: Dims, n: number, wF16: boolean, seed: number, split?: ColumnSplit): Promise<void> {
+async function absorbCase(d: Dims, n: number, wF16: boolean, seed: number, split?: ColumnSplit | 'tokens'): Promise<void> {
   const rt = await gpuRuntime();
   const s: MlaShape = { ...d, n, wF16 };
   const w = weights(d, wF16, seed);
@@ -78,8 +78,9 @@ async function upVCase(d: Dims, n: number, wF16: boolean, seed: number, split?: 
   for (const b of Object.values(bufs)) b.destroy();
 }
 
-// Decode (n = 1) and prefill chunks (n > 1) take different work splits; these cover the dispatch
-// variants: element-wise loads (d_c % 4 ≠ 0), row loops unrolled (the hardware default) or not (the
+// Decode (n = 1) and prefill chunks (n > 1) take different kernels or work splits (the ops' defaults:
+// absorb q one token → `main`, more → `main_tokens`); these cover the dispatch variants:
+// element-wise loads (d_c % 4 ≠ 0), row loops unrolled (the hardware default) or not (the
 // lavapipe default), splits whose slices or lanes do not divide the rows, padding tokens past n.
 describe('attn_mla_absorb_q / attn_mla_up_v work splits', () => {
   for (const wF16 of [true, false]) {
@@ -90,9 +91,9 @@ describe('attn_mla_absorb_q / attn_mla_up_v work splits', () => {
     }
     it(`absorb q, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
       absorbCase(small, 7, wF16, 81, { rs: 5, co: 3, nt: 3, unroll: true }));
-    it(`absorb q, inputs staged, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
-      absorbCase(small, 7, wF16, 84, { rs: 5, co: 3, nt: 3, unroll: true, stage: true }));
-    it(`absorb q, d_c 38, inputs staged, 4 slices × 16 column groups: n=6, ${dt}`, () => absorbCase(odd, 6, wF16, 85, { rs: 4, co: 16, nt: 4, stage: true }));
+    it(`absorb q, d_c 38, 4 slices × 16 column groups, 4 tokens per workgroup: n=6, ${dt}`, () => absorbCase(odd, 6, wF16, 85, { rs: 4, co: 16, nt: 4 }));
+    it(`absorb q, prefill entry (main_tokens), d_c 38: n=9, ${dt}`, () => absorbCase(odd, 9, wF16, 86, 'tokens'));
+    it(`absorb q, prefill entry (main_tokens) for one token: n=1, ${dt}`, () => absorbCase(small, 1, wF16, 87, 'tokens'));
     it(`absorb q, rows unrolled, decode split: n=1, ${dt}`, () => absorbCase(small, 1, wF16, 82, { rs: 32, co: 4, nt: 1, unroll: true }));
     it(`absorb q, d_c 38, rows unrolled, 16 slices: n=2, ${dt}`, () => absorbCase(odd, 2, wF16, 83, { rs: 16, co: 2, nt: 2, unroll: true }));
     it(`up-project v, words unrolled, 3 lanes × 5 rows, 3 tokens per workgroup: n=7, ${dt}`, () =>

@@ -5,16 +5,21 @@ import { packUniform, requireEven, shapeError } from './attn_common';
 import { checkColumnSplit, type ColumnSplit } from './attn_mla_absorb_q';
 
 const kernel: KernelSource = { name: 'attn_gta_decode_v', code };
-const NT = 4; // tokens per workgroup past one token
+const tokensKernel: KernelSource = { name: 'attn_gta_decode_v', code, entryPoint: 'main_tokens' };
+const TOKENS_WG = 64; // main_tokens: threads per workgroup (a column pair each), 4 tokens per workgroup
+const TOKENS_NT = 4;
 const MAX_DL = 512;
 
 /**
  * Decode (one token; GTA-1B: 0.33 MB of weights, 5 groups × 32 eight-column groups × 128 rows) is bound
  * by latency and loads in flight: 64 row slices × 2 column groups (128 threads, 2 loads of 16 bytes
- * each at d_l 128; 80 workgroups). More tokens: 4 per workgroup, 8 row slices × 8 column groups.
+ * each at d_l 128; 80 workgroups). More tokens: 'tokens', the main_tokens entry (a column pair per
+ * thread, 4 tokens per workgroup, the whole sum in the thread). H200, GTA-1B shapes, random f16 weights
+ * past L2 (small-kbench): n = 1 4.7 µs (32×4: 5.0; the former one-pair-per-thread kernel 9.5); n = 4,
+ * 32, 512: main_tokens 11.0, 10.9, 20 µs, the best split of `main` 6.9, 7.3, 34.
  */
-export function gtaDecodeVSplit(n: number): ColumnSplit {
-  return n === 1 ? { rs: 64, co: 2, nt: 1 } : { rs: 8, co: 8, nt: NT };
+export function gtaDecodeVSplit(n: number): ColumnSplit | 'tokens' {
+  return n === 1 ? { rs: 64, co: 2, nt: 1 } : 'tokens';
 }
 
 /** GTA-1B: nq 5, dl 128, e 2 (H = nq·e·dl = 1280). */
@@ -47,22 +52,27 @@ export function recordGtaDecodeVSplit(
   b: { a: GPUBuffer; w: GPUBuffer; gate: GPUBuffer; out: GPUBuffer },
   s: GtaDecodeVShape,
   gateAt: { stride?: number; offset?: number },
-  split: ColumnSplit,
+  split: ColumnSplit | 'tokens',
 ): void {
   requireEven('attn_gta_decode_v', { width: s.e * s.dl });
   if (s.dl > MAX_DL) throw shapeError('attn_gta_decode_v', `value_dim ${s.dl} exceeds ${MAX_DL}`);
-  checkColumnSplit('attn_gta_decode_v', split);
+  if (split !== 'tokens') checkColumnSplit('attn_gta_decode_v', split);
   if (s.n < 1) return;
   const H = s.nq * s.e * s.dl;
+  const width = s.e * s.dl;
   const gateStride = gateAt.stride ?? H;
   const gateOff = gateAt.offset ?? 0;
   if (gateOff + H > gateStride) throw shapeError('attn_gta_decode_v', `the gate's ${H} values at column ${gateOff} exceed its row of ${gateStride}`);
-  const width = s.e * s.dl;
   const u = rt.uniform(packUniform({ n: s.n, nq: s.nq, dl: s.dl, e: s.e, gateStride, gateOff, pad0: 0, pad1: 0 }));
+  if (split === 'tokens') {
+    // Rows unrolled on hardware drivers as in `main` (lavapipe reads the count).
+    const pipe = rt.pipeline(tokensKernel, { W_F16: s.wF16 ? 1 : 0, KR: rt.software ? 0 : s.dl });
+    rt.dispatch(pipe, [u, b.a, b.w, b.gate, b.out], [Math.ceil(width / 2 / TOKENS_WG), s.nq, Math.ceil(s.n / TOKENS_NT)], 'attn_gta_decode_v');
+    return;
+  }
   const vec = width % (s.wF16 ? 8 : 4) === 0;
   const pipe = rt.pipeline(kernel, {
     W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, RS: split.rs, CO: split.co, KR: (split.unroll ?? !rt.software) ? s.dl : 0,
-    STAGE: split.stage ? 1 : 0, XS: split.stage ? split.nt * s.dl : 1,
   });
   rt.dispatch(pipe, [u, b.a, b.w, b.gate, b.out], [Math.ceil(width / 8 / split.co), s.nq, Math.ceil(s.n / split.nt)], 'attn_gta_decode_v');
 }
@@ -73,8 +83,8 @@ export function gtaDecodeVFlops(s: GtaDecodeVShape): number {
   return 2 * s.n * s.nq * s.dl * s.e * s.dl + s.n * H * 6;
 }
 
-/** W_vb read once per workgroup's tokens (1 for decode, else NT); a, gate in; out. */
+/** W_vb read once per workgroup's tokens (1 for decode, else 4); a, gate in; out. */
 export function gtaDecodeVBytes(s: GtaDecodeVShape): number {
   const H = s.nq * s.e * s.dl;
-  return Math.ceil(s.n / NT) * s.nq * s.dl * s.e * s.dl * (s.wF16 ? 2 : 4) + 4 * s.n * (s.nq * s.dl + 2 * H);
+  return Math.ceil(s.n / TOKENS_NT) * s.nq * s.dl * s.e * s.dl * (s.wF16 ? 2 : 4) + 4 * s.n * (s.nq * s.dl + 2 * H);
 }

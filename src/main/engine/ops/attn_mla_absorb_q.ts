@@ -4,7 +4,10 @@ import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { packUniform, requireEven, shapeError } from './attn_common';
 
 const kernel: KernelSource = { name: 'attn_mla_absorb_q', code };
-const NT = 4; // tokens per workgroup past one token
+const tokensKernel: KernelSource = { name: 'attn_mla_absorb_q', code, entryPoint: 'main_tokens' };
+const NT = 4; // most tokens per workgroup of `main`
+const TOKENS_WG = 64; // main_tokens: threads per workgroup (a column pair each), 4 tokens per workgroup
+const TOKENS_NT = 4;
 const MAX_NOPE = 256;
 
 /**
@@ -20,24 +23,24 @@ export interface ColumnSplit {
    * on software ones (lavapipe), where unrolled loops compile slowly; tests force it to cover both.
    */
   unroll?: boolean;
-  /** Copy the tokens' input rows to workgroup memory first (worth it when nt > 1). Default: off. */
-  stage?: boolean;
 }
 
-/**
- * Decode (one token) reads ~2 MB of weights once and is bound by loads in flight: 32 row slices × 4
- * column groups (128 threads, 4 loads of 16 bytes each at d_nope 128; PLM-1.8B: 256 workgroups). More
- * tokens: 4 per workgroup, 8 row slices × 8 column groups (64 threads), the weights re-read from L2
- * once per 4 tokens.
- */
 /** The kernels keep [rs, co·8·nt] partial sums in workgroup memory: at most 16 KiB (lavapipe has 32). */
 export function checkColumnSplit(op: string, sp: ColumnSplit): void {
   const ok = [sp.rs, sp.co, sp.nt].every((v) => Number.isInteger(v) && v >= 1) && sp.nt <= NT && sp.rs * sp.co <= 256 && sp.rs * sp.co * 8 * sp.nt <= 4096;
   if (!ok) throw shapeError(op, `work split ${JSON.stringify(sp)}: want nt 1..${NT}, rs·co ≤ 256 threads, rs·co·8·nt ≤ 4096 partial sums`);
 }
 
-export function absorbQSplit(n: number): ColumnSplit {
-  return n === 1 ? { rs: 32, co: 4, nt: 1 } : { rs: 8, co: 8, nt: NT };
+/**
+ * Decode (one token) reads ~2 MB of weights once and is bound by loads in flight: 64 row slices × 2
+ * column groups (128 threads, 2 loads of 16 bytes each at d_nope 128; PLM-1.8B: 512 workgroups).
+ * More tokens: 'tokens', the main_tokens entry (a column pair per thread, 4 tokens per workgroup, the
+ * whole sum in the thread). H200, PLM-1.8B shapes, random f16 weights past L2 (small-kbench): n = 1
+ * 5.3 µs (32×4: 5.6, 16×8: 7.3; the former one-pair-per-thread kernel 12.5); n = 4, 32, 512:
+ * main_tokens 13.7, 13.3, 72 µs, the best split of `main` 8.8, 19, 163.
+ */
+export function absorbQSplit(n: number): ColumnSplit | 'tokens' {
+  return n === 1 ? { rs: 64, co: 2, nt: 1 } : 'tokens';
 }
 
 /** MLA dimensions, PLM-1.8B: nh 16, dNope 128, dRope 64, dV 128, dC 512. */
@@ -66,15 +69,21 @@ export function recordMlaAbsorbQ(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer
 }
 
 /** recordMlaAbsorbQ with a chosen work split (tests and tools/bench/small-kbench.ts). */
-export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape, split: ColumnSplit): void {
+export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape, split: ColumnSplit | 'tokens'): void {
   checkMla('attn_mla_absorb_q', s);
-  checkColumnSplit('attn_mla_absorb_q', split);
+  if (split !== 'tokens') checkColumnSplit('attn_mla_absorb_q', split);
   if (s.n < 1) return;
   const u = rt.uniform(packUniform({ n: s.n, nh: s.nh, dNope: s.dNope, dRope: s.dRope, dV: s.dV, dC: s.dC, pad0: 0, pad1: 0 }));
+  if (split === 'tokens') {
+    // Rows unrolled on hardware drivers as in `main` (128 iterations; lavapipe reads the count).
+    const pipe = rt.pipeline(tokensKernel, { W_F16: s.wF16 ? 1 : 0, KR: rt.software ? 0 : s.dNope });
+    const grid: [number, number, number] = [Math.ceil((s.dC + s.dRope) / 2 / TOKENS_WG), s.nh, Math.ceil(s.n / TOKENS_NT)];
+    rt.dispatch(pipe, [u, b.q, b.w, b.out], grid, 'attn_mla_absorb_q');
+    return;
+  }
   const vec = s.dC % (s.wF16 ? 8 : 4) === 0;
   const pipe = rt.pipeline(kernel, {
     W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, RS: split.rs, CO: split.co, KR: (split.unroll ?? !rt.software) ? s.dNope : 0,
-    STAGE: split.stage ? 1 : 0, XS: split.stage ? split.nt * s.dNope : 1,
   });
   rt.dispatch(pipe, [u, b.q, b.w, b.out], [Math.ceil(s.dC / 8 / split.co), s.nh, Math.ceil(s.n / split.nt)], 'attn_mla_absorb_q');
 }
@@ -84,8 +93,8 @@ export function mlaAbsorbQFlops(s: MlaShape): number {
   return 2 * s.n * s.nh * s.dNope * s.dC;
 }
 
-/** W_UK read once per workgroup's tokens (1 for decode, else NT), q in, q̃ out. */
+/** W_UK read once per workgroup's tokens (1 for decode, else 4), q in, q̃ out. */
 export function mlaAbsorbQBytes(s: MlaShape): number {
   const wBytes = s.wF16 ? 2 : 4;
-  return Math.ceil(s.n / NT) * s.nh * s.dNope * s.dC * wBytes + 4 * s.n * s.nh * (s.dNope + s.dRope + s.dC + s.dRope);
+  return Math.ceil(s.n / TOKENS_NT) * s.nh * s.dNope * s.dC * wBytes + 4 * s.n * s.nh * (s.dNope + s.dRope + s.dC + s.dRope);
 }

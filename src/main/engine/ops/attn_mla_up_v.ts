@@ -17,12 +17,16 @@ export interface RowSplit {
 }
 
 /**
- * Decode (one token) reads ~2 MB of weights once and is bound by loads in flight: 16 lanes per row, 8
- * rows per workgroup (128 threads; PLM-1.8B d_c 512: 4 loads of 16 bytes per lane, 256 workgroups).
- * More tokens: 4 per workgroup, the weights re-read from L2 once per 4 tokens.
+ * Decode (one token) reads ~2 MB of weights once and is bound by loads in flight: 32 lanes per row, 4
+ * rows per workgroup (128 threads; PLM-1.8B d_c 512: 2 loads of 16 bytes per lane, 512 workgroups).
+ * More tokens: 4 per workgroup (the weights re-read from L2 once per 4 tokens), 32 lanes × 4 rows
+ * while the grid is small, 8 × 8 from 16 tokens. H200, PLM-1.8B shapes, random f16 weights past L2
+ * (small-kbench): n = 1 4.35 µs (16×8: 5.0; not unrolled: 10.8; the former 16-lane one-pair-per-step
+ * kernel 10.6); n = 4: 5.8 µs (8×8: 9.0; former 22); n = 32, 512: 12.9, 159 µs (32×4: 22, 289; former 34, 390).
  */
 export function upVSplit(n: number): RowSplit {
-  return n === 1 ? { tpr: 16, rpw: 8, nt: 1 } : { tpr: 16, rpw: 8, nt: NT };
+  if (n === 1) return { tpr: 32, rpw: 4, nt: 1 };
+  return n < 16 ? { tpr: 32, rpw: 4, nt: NT } : { tpr: 8, rpw: 8, nt: NT };
 }
 
 /**
