@@ -69,7 +69,11 @@ struct Params {
 
 const TWO_PI: f32 = 6.283185307179586;
 
-var<workgroup> red: array<f32, 2048>; // [MAX_BATCH, WG] partial sums
+// [RED_SLOTS, WG] partial sums: BATCH slots, or the dot, Σ x² (NORM) and the pair exchange (ROPE).
+// Sized per variant: workgroup memory bounds how many workgroups an SM holds (about 48 KiB a SM on
+// Dawn's H200 pipelines), and a decode GEMV needs 3 KiB, not the 8 KiB of an 8-row batch.
+override RED_SLOTS: u32 = 8u;
+var<workgroup> red: array<f32, RED_SLOTS * WG>;
 
 fn wload(i: u32) -> f32 {
   if (W_F16) {

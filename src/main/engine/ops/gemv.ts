@@ -60,6 +60,7 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
     const pipe = rt.pipeline(kernel, {
       W_F16: a.wF16 ? 1 : 0, VEC: vec ? 1 : 0, BATCH: batch, TPR: tpr, ACT: a.act === 'swiglu' ? 1 : a.act === 'relu2' ? 2 : 0,
       NORM: a.norm ? 1 : 0, NV: constantRows ? a.inDim / 8 : 0, ROPE: a.rope ? 1 : 0, KV_F16: a.rope?.kv === 'f32' ? 0 : 1,
+      RED_SLOTS: Math.max(batch, a.rope ? 3 : a.norm ? 2 : 1),
     });
     const r = a.rope;
     const u = rt.uniform(params({
