@@ -2,7 +2,8 @@
 //   out_g = (tile(a_g, e) + a_g · W_vb[g]) ⊙ sigmoid(gate_g)
 // where a_g [d_l] is the attended latent, W_vb is v_b_proj's raw memory read row-major as
 // [n_q, d_l, e·d_l] (a reshape of the [e·d_l, n_q·d_l] tensor, not a transpose) and gate is g_proj's raw
-// output. Two entry points: `main` for decode (n = 1, loads in flight), `main_tokens` for prefill (below).
+// output. Two entry points: `main` for decode (n = 1, loads in flight) and short prefills, `main_tokens`
+// for longer ones (below).
 // main: a workgroup owns CO groups of 8 output columns of one group g for NT tokens; its RS·CO
 // threads split the d_l-long sum into RS row slices (thread (rs, co) takes rows rs, rs + RS, ...), each
 // loading its 8 columns of a row as one 16-byte word (f16; two for f32), so a decode call (n = 1) has
@@ -161,11 +162,24 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
 }
 
-// ---- Prefill (n > 1): main_tokens ----
-// One invocation per output column pair for TT tokens, the whole d_l sum in the thread (no workgroup
-// reduction); a_g of the TT tokens sits in workgroup memory and each weight pair is loaded once for
-// all of them. Measured on an H200 (tools/bench/small-kbench.ts) it beats the split kernel above at
-// n = 512 (20 µs against 34+), where the work is arithmetic and workgroup-memory traffic.
+// ---- Prefill: main_tokens ----
+// The former kernel, kept for prefill past a few dozen tokens: one invocation per output column pair
+// for TT tokens, the whole d_l sum in the thread (no workgroup reduction), a_g of the TT tokens in
+// workgroup memory, each weight pair loaded once (4 bytes) for all of them. H200 (small-kbench): n = 512
+// in 20 µs against 34+ for the best splits of `main`. Its weights are read through a 4-byte view of
+// binding 2 (w1), as before: the same loop reading them through the 16-byte view `w` (a component
+// of a vec4 each) measured 5x slower at n = 4 (58 against 11 µs).
+
+override DL: u32 = 128u; // = d_l, main_tokens' row loop (a constant: it unrolls)
+
+@group(0) @binding(2) var<storage, read> w1: array<u32>; // v_b_proj as above, 4-byte view (main_tokens only)
+
+fn load_w1(idx: u32) -> vec2f {
+  if (W_F16) {
+    return unpack2x16float(w1[idx / 2u]);
+  }
+  return vec2f(bitcast<f32>(w1[idx]), bitcast<f32>(w1[idx + 1u]));
+}
 
 const WGT: u32 = 64u;
 const TT: u32 = 4u;       // tokens per workgroup
@@ -199,9 +213,8 @@ fn main_tokens(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id)
   for (var t = 0u; t < TT; t++) {
     acc[t] = vec2f(as_[t * MAX_DL + c % p.dl], as_[t * MAX_DL + (c + 1u) % p.dl]);
   }
-  let kr = select(p.dl, KR, KR > 0u);
-  for (var r = 0u; r < kr; r++) {
-    let wv = pair((g * p.dl + r) * width + c, true);
+  for (var r = 0u; r < DL; r++) {
+    let wv = load_w1((g * p.dl + r) * width + c);
     for (var t = 0u; t < TT; t++) {
       acc[t] += as_[t * MAX_DL + r] * wv;
     }

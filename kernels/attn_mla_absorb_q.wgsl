@@ -1,7 +1,8 @@
 // Absorbed MLA query: q̃_h = W_UK_hᵀ · q_nope_h (d_c wide) followed by q_rope_h, so that scores can be
 // taken straight against the latent cache row [c ‖ k_rope]. W_UK_h = rows [h·(d_nope+d_v), +d_nope) of
 // kv_b_proj [n_h·(d_nope+d_v), d_c].
-// Two entry points: `main` for decode (n = 1, loads in flight), `main_tokens` for prefill chunks (below).
+// Two entry points: `main` for decode (n = 1, loads in flight) and short chunks, `main_tokens` for
+// longer prefill chunks (below).
 // main: a workgroup owns CO groups of 8 output columns of one head for NT tokens; its RS·CO threads split the
 // d_nope-long sum into RS row slices (thread (rs, co) takes rows rs, rs + RS, ...), each loading its
 // 8 columns of a row as one 16-byte word (f16; two for f32), so a decode call (n = 1, ~2 MB of weights)
@@ -165,12 +166,24 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
 }
 
-// ---- Prefill chunks (n > 1): main_tokens ----
-// One invocation per output column pair for TT tokens, the whole d_nope sum in the thread (no
-// workgroup reduction); q_nope of the TT tokens sits in workgroup memory and each weight pair is
-// loaded once for all of them. Measured on an H200 (tools/bench/small-kbench.ts) it beats the split
-// kernel above from a few tokens up (n = 512: 72 µs against 160+), where the work is arithmetic and
-// workgroup-memory traffic, not loads in flight.
+// ---- Prefill chunks: main_tokens ----
+// The former kernel, kept for prefill chunks past a few tokens: one invocation per output column pair
+// for TT tokens, the whole d_nope sum in the thread (no workgroup reduction), q_nope of the TT tokens
+// in workgroup memory, each weight pair loaded once (4 bytes) for all of them. H200 (small-kbench):
+// n = 32, 512 in 13.3, 71 µs, against 17, 147+ for the best splits of `main`. Its weights are read
+// through a 4-byte view of binding 2 (w1), as before: the same loop reading them through the 16-byte
+// view `w` (a component of a vec4 each) measured 4x slower at n = 4 (58 against 14 µs).
+
+override DNOPE: u32 = 128u; // = d_nope, main_tokens' row loop (a constant: it unrolls)
+
+@group(0) @binding(2) var<storage, read> w1: array<u32>; // kv_b_proj as above, 4-byte view (main_tokens only)
+
+fn load_w1(idx: u32) -> vec2f {
+  if (W_F16) {
+    return unpack2x16float(w1[idx / 2u]);
+  }
+  return vec2f(bitcast<f32>(w1[idx]), bitcast<f32>(w1[idx + 1u]));
+}
 
 const WGT: u32 = 64u;
 const TT: u32 = 4u;         // tokens per workgroup
@@ -214,9 +227,8 @@ fn main_tokens(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id)
     acc[t] = vec2f(0.0);
   }
   let row0 = h * (p.d_nope + p.d_v);
-  let kr = select(p.d_nope, KR, KR > 0u);
-  for (var r = 0u; r < kr; r++) {
-    let wv = pair((row0 + r) * p.d_c + c, true);
+  for (var r = 0u; r < DNOPE; r++) {
+    let wv = load_w1((row0 + r) * p.d_c + c);
     for (var t = 0u; t < TT; t++) {
       acc[t] += qn[t * MAX_NOPE + r] * wv;
     }

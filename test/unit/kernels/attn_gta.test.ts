@@ -82,6 +82,7 @@ describe('attn_gta_decode_v work splits, gate inside wider rows', () => {
       it(`d_l 13, e 2 (element loads): n=${n}, ${dt}`, () => decodeVCase({ n, nq: 3, dl: 13, e: 2, wF16 }, 60 + n, { stride: 3 * 26 + 9, offset: 5 }));
       it(`GTA-1B, default split: n=${n}, ${dt}`, () => decodeVCase({ n, nq: 5, dl: 128, e: 2, wF16 }, 70 + n, gtaRow));
     }
+    it(`GTA-1B, default past 32 tokens (main_tokens): n=37, ${dt}`, () => decodeVCase({ n: 37, nq: 5, dl: 128, e: 2, wF16 }, 79, gtaRow));
     it(`GTA-1B, rows unrolled, decode split: n=1, ${dt}`, () => decodeVCase({ n: 1, nq: 5, dl: 128, e: 2, wF16 }, 80, gtaRow, { rs: 64, co: 2, nt: 1, unroll: true }));
     it(`e 3, rows unrolled, 5 slices × 3 column groups, 3 tokens per workgroup: n=7, ${dt}`, () =>
       decodeVCase({ n: 7, nq: 2, dl: 24, e: 3, wF16 }, 81, { stride: 2 * 72 + 3, offset: 3 }, { rs: 5, co: 3, nt: 3, unroll: true }));

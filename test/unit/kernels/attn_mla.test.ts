@@ -94,6 +94,8 @@ describe('attn_mla_absorb_q / attn_mla_up_v work splits', () => {
     it(`absorb q, d_c 38, 4 slices × 16 column groups, 4 tokens per workgroup: n=6, ${dt}`, () => absorbCase(odd, 6, wF16, 85, { rs: 4, co: 16, nt: 4 }));
     it(`absorb q, prefill entry (main_tokens), d_c 38: n=9, ${dt}`, () => absorbCase(odd, 9, wF16, 86, 'tokens'));
     it(`absorb q, prefill entry (main_tokens) for one token: n=1, ${dt}`, () => absorbCase(small, 1, wF16, 87, 'tokens'));
+    it(`absorb q, default for up to 4 tokens (one workgroup of 4): n=3, ${dt}`, () => absorbCase(small, 3, wF16, 88));
+    it(`up-project v, default from 16 tokens (8 lanes × 8 rows): n=18, ${dt}`, () => upVCase(small, 18, wF16, 89));
     it(`absorb q, rows unrolled, decode split: n=1, ${dt}`, () => absorbCase(small, 1, wF16, 82, { rs: 32, co: 4, nt: 1, unroll: true }));
     it(`absorb q, d_c 38, rows unrolled, 16 slices: n=2, ${dt}`, () => absorbCase(odd, 2, wF16, 83, { rs: 16, co: 2, nt: 2, unroll: true }));
     it(`up-project v, words unrolled, 3 lanes × 5 rows, 3 tokens per workgroup: n=7, ${dt}`, () =>

@@ -13,13 +13,15 @@ const MAX_DL = 512;
 /**
  * Decode (one token; GTA-1B: 0.33 MB of weights, 5 groups × 32 eight-column groups × 128 rows) is bound
  * by latency and loads in flight: 64 row slices × 2 column groups (128 threads, 2 loads of 16 bytes
- * each at d_l 128; 80 workgroups). More tokens: 'tokens', the main_tokens entry (a column pair per
- * thread, 4 tokens per workgroup, the whole sum in the thread). H200, GTA-1B shapes, random f16 weights
- * past L2 (small-kbench): n = 1 4.7 µs (32×4: 5.0; the former one-pair-per-thread kernel 9.5); n = 4,
- * 32, 512: main_tokens 11.0, 10.9, 20 µs, the best split of `main` 6.9, 7.3, 34.
+ * each at d_l 128; 80 workgroups). Up to 32 tokens: 4 per workgroup, 32 × 4. More: 'tokens', the
+ * main_tokens entry (the former kernel: a column pair per thread, 4 tokens per workgroup, the whole
+ * sum in the thread). H200, GTA-1B shapes, random f16 weights past L2 (small-kbench): n = 1 4.6 µs
+ * (32×4: 5.1; the former kernel 9.5); n = 4, 32: 5.6, 6.8 µs (former 11.0, 10.9); n = 512: former
+ * 20 µs, the best splits of `main` 34.
  */
 export function gtaDecodeVSplit(n: number): ColumnSplit | 'tokens' {
-  return n === 1 ? { rs: 64, co: 2, nt: 1 } : 'tokens';
+  if (n === 1) return { rs: 64, co: 2, nt: 1 };
+  return n <= 32 ? { rs: 32, co: 4, nt: 4 } : 'tokens';
 }
 
 /** GTA-1B: nq 5, dl 128, e 2 (H = nq·e·dl = 1280). */
@@ -65,8 +67,7 @@ export function recordGtaDecodeVSplit(
   if (gateOff + H > gateStride) throw shapeError('attn_gta_decode_v', `the gate's ${H} values at column ${gateOff} exceed its row of ${gateStride}`);
   const u = rt.uniform(packUniform({ n: s.n, nq: s.nq, dl: s.dl, e: s.e, gateStride, gateOff, pad0: 0, pad1: 0 }));
   if (split === 'tokens') {
-    // Rows unrolled on hardware drivers as in `main` (lavapipe reads the count).
-    const pipe = rt.pipeline(tokensKernel, { W_F16: s.wF16 ? 1 : 0, KR: rt.software ? 0 : s.dl });
+    const pipe = rt.pipeline(tokensKernel, { W_F16: s.wF16 ? 1 : 0, DL: s.dl });
     rt.dispatch(pipe, [u, b.a, b.w, b.gate, b.out], [Math.ceil(width / 2 / TOKENS_WG), s.nq, Math.ceil(s.n / TOKENS_NT)], 'attn_gta_decode_v');
     return;
   }

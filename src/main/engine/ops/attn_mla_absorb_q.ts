@@ -34,13 +34,15 @@ export function checkColumnSplit(op: string, sp: ColumnSplit): void {
 /**
  * Decode (one token) reads ~2 MB of weights once and is bound by loads in flight: 64 row slices × 2
  * column groups (128 threads, 2 loads of 16 bytes each at d_nope 128; PLM-1.8B: 512 workgroups).
- * More tokens: 'tokens', the main_tokens entry (a column pair per thread, 4 tokens per workgroup, the
- * whole sum in the thread). H200, PLM-1.8B shapes, random f16 weights past L2 (small-kbench): n = 1
- * 5.3 µs (32×4: 5.6, 16×8: 7.3; the former one-pair-per-thread kernel 12.5); n = 4, 32, 512:
- * main_tokens 13.7, 13.3, 72 µs, the best split of `main` 8.8, 19, 163.
+ * Up to 4 tokens: one workgroup for all, 32 × 4. More: 'tokens', the main_tokens entry (the former
+ * kernel: a column pair per thread, 4 tokens per workgroup, the whole sum in the thread).
+ * H200, PLM-1.8B shapes, random f16 weights past L2 (small-kbench): n = 1 5.3 µs (32×4: 5.6, 16×8:
+ * 7.3; the former kernel 12.5); n = 4: 6.8 µs (former 13.7); n = 32, 512: former 13.3, 71 µs, the
+ * best splits of `main` 17, 147.
  */
 export function absorbQSplit(n: number): ColumnSplit | 'tokens' {
-  return n === 1 ? { rs: 64, co: 2, nt: 1 } : 'tokens';
+  if (n === 1) return { rs: 64, co: 2, nt: 1 };
+  return n <= NT ? { rs: 32, co: 4, nt: NT } : 'tokens';
 }
 
 /** MLA dimensions, PLM-1.8B: nh 16, dNope 128, dRope 64, dV 128, dC 512. */
@@ -75,8 +77,7 @@ export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUB
   if (s.n < 1) return;
   const u = rt.uniform(packUniform({ n: s.n, nh: s.nh, dNope: s.dNope, dRope: s.dRope, dV: s.dV, dC: s.dC, pad0: 0, pad1: 0 }));
   if (split === 'tokens') {
-    // Rows unrolled on hardware drivers as in `main` (128 iterations; lavapipe reads the count).
-    const pipe = rt.pipeline(tokensKernel, { W_F16: s.wF16 ? 1 : 0, KR: rt.software ? 0 : s.dNope });
+    const pipe = rt.pipeline(tokensKernel, { W_F16: s.wF16 ? 1 : 0, DNOPE: s.dNope });
     const grid: [number, number, number] = [Math.ceil((s.dC + s.dRope) / 2 / TOKENS_WG), s.nh, Math.ceil(s.n / TOKENS_NT)];
     rt.dispatch(pipe, [u, b.q, b.w, b.out], grid, 'attn_mla_absorb_q');
     return;
