@@ -180,6 +180,23 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
   return splits;
 }
 
+// Several key/value head units (MHA/GQA): variants within 12 KiB of workgroup memory, so about four
+// workgroups share an SM. H200, GQA-1B at 8192 rows: 26.2 µs a layer against 32.8 µs with the 28 KiB
+// variant (attn-kbench); GTA-1B (one unit) got slower that way (17.0 against 14.4 µs), so it keeps the
+// larger tiles.
+const MULTI_UNIT_SMEM = 12 * 1024;
+
+function splitKConfig(s: AttnDecodeShape, a: ReturnType<typeof attnParams>, budget: number): Config {
+  if (a.units > 1) {
+    try {
+      return config(s, a.gu, Math.min(budget, MULTI_UNIT_SMEM));
+    } catch {
+      // Too wide for the small budget: the full one below.
+    }
+  }
+  return config(s, a.gu, budget);
+}
+
 export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape): void {
   if (s.t < 1) throw shapeError('attn_decode', 'the cache is empty; append the new token before attending');
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
@@ -188,7 +205,7 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
   }
   const budget = smemBudget(rt);
   const w = wideConfig(s, b, a, budget);
-  const splits = w ? recordWide(rt, b, s, a, w) : recordSplitK(rt, b, s, a, config(s, a.gu, budget));
+  const splits = w ? recordWide(rt, b, s, a, w) : recordSplitK(rt, b, s, a, splitKConfig(s, a, budget));
   const uc = rt.uniform(packUniform({ nSplits: splits, hq: s.hq, dv: s.dv, pad: 0 }));
   rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
 }
@@ -229,7 +246,7 @@ export function attnDecodeBytes(s: AttnDecodeShape): number {
   if (w) {
     splits = Math.ceil(s.t / splitChunk(s, w.bk, 1, WIDE_TARGET_SPLITS));
   } else {
-    const c = config(s, a.gu, SMEM_BUDGET);
+    const c = splitKConfig(s, a, SMEM_BUDGET);
     blocks = c.blocks;
     splits = Math.ceil(s.t / splitChunk(s, c.bk, a.units * c.blocks, TARGET_WORKGROUPS));
   }
