@@ -20,6 +20,12 @@ override CO: u32 = 4u;   // 8-column groups per workgroup
 // KR > 0 (hardware drivers): d_nope as a pipeline constant, so the row loop has a constant trip count
 // the driver unrolls with every load issued up front. 0 reads it from the uniforms (software drivers).
 override KR: u32 = 0u;
+// FUSE (decode, one token, q = the fused projection row [q (nh·dq) ‖ c (d_c) ‖ k_rope (d_rope)]): the
+// work of rope_store rides along in this dispatch. Workgroups x = 0 rotate q_rope (GPT-J pairs) as they
+// copy it, and one extra row of workgroups (y = nh, x = 0) RMS-normalises the latent c, rotates k_rope
+// and stores [c ‖ k_rope] into the cache row: one dispatch per layer less.
+override FUSE: bool = false;
+override KV_F16: bool = true; // the cache's format (FUSE)
 override WGS: u32 = RS * CO;
 override M: u32 = CO * 8u * NT; // outputs per workgroup: [NT tokens, CO·8 columns]
 
@@ -30,6 +36,10 @@ struct Params {
   d_rope: u32,
   d_v: u32,
   d_c: u32,
+  pos: u32,        // FUSE: the token's position
+  cache_base: u32, // FUSE: first element of its cache row
+  theta: f32,      // FUSE: RoPE base
+  eps: f32,        // FUSE: the latent's RMSNorm epsilon
   _pad0: u32,
   _pad1: u32,
 }
@@ -39,7 +49,63 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;    // kv_b_proj [nh·(d_nope+d_v), d_c], f16 pairs or f32
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;  // [n, nh, d_c + d_rope] f32
 
+@group(0) @binding(4) var<storage, read_write> cache: array<u32>; // FUSE: latent cache, f16 pairs or f32 bits
+@group(0) @binding(5) var<storage, read> nw: array<u32>;            // FUSE: kv_a_layernorm weight [d_c], like w
+
 var<workgroup> part: array<f32, RS * M>; // [RS row slices, M outputs] partial sums
+
+const TWO_PI: f32 = 6.283185307179586;
+
+// Rotation of GPT-J pair i of a d_rope-wide slice at the token's position (the angle reduced in turns).
+fn rot(x0: f32, x1: f32, i: u32) -> vec2f {
+  let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.d_rope));
+  let ang = fract(f32(p.pos) * (inv_freq / TWO_PI)) * TWO_PI;
+  let c = cos(ang);
+  let s = sin(ang);
+  return vec2f(x0 * c - x1 * s, x0 * s + x1 * c);
+}
+
+fn nload(i: u32) -> f32 {
+  if (W_F16) {
+    return unpack2x16float(nw[i >> 1u])[i & 1u];
+  }
+  return bitcast<f32>(nw[i]);
+}
+
+fn store_pair(d: u32, v: vec2f) {
+  if (KV_F16) {
+    cache[d / 2u] = pack2x16float(v);
+  } else {
+    cache[d] = bitcast<u32>(v.x);
+    cache[d + 1u] = bitcast<u32>(v.y);
+  }
+}
+
+// FUSE, workgroup (0, nh): the cache row of the token, [RMSNorm(c)·g ‖ rope(k_rope)].
+fn store_row(tid: u32) {
+  let base = p.nh * (p.d_nope + p.d_rope); // c starts here in the fused row
+  var ss = 0.0;
+  for (var j = tid; j < p.d_c; j += WGS) {
+    let v = q[base + j];
+    ss += v * v;
+  }
+  part[tid] = ss;
+  workgroupBarrier();
+  for (var w = WGS / 2u; w > 0u; w >>= 1u) {
+    if (tid < w) {
+      part[tid] += part[tid + w];
+    }
+    workgroupBarrier();
+  }
+  let scale = inverseSqrt(part[0] / f32(p.d_c) + p.eps);
+  for (var j = 2u * tid; j < p.d_c; j += 2u * WGS) {
+    store_pair(p.cache_base + j, vec2f(q[base + j] * scale * nload(j), q[base + j + 1u] * scale * nload(j + 1u)));
+  }
+  for (var i = tid; i < p.d_rope / 2u; i += WGS) {
+    let e = base + p.d_c + 2u * i;
+    store_pair(p.cache_base + p.d_c + 2u * i, rot(q[e], q[e + 1u], i));
+  }
+}
 
 struct W8 {
   lo: vec4f, // columns c .. c+3
@@ -93,12 +159,29 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   let dq = p.d_nope + p.d_rope;
   let dout = p.d_c + p.d_rope;
 
+  if (FUSE && h == p.nh) {
+    // The extra row of workgroups: x = 0 writes the cache row, the rest have nothing to do.
+    if (wg.x == 0u) {
+      store_row(tid);
+    }
+    return;
+  }
   if (wg.x == 0u) {
-    // The rope part passes through unchanged.
-    for (var e = tid; e < nt * p.d_rope; e += WGS) {
-      let t = e / p.d_rope;
-      let j = e % p.d_rope;
-      out[((t0 + t) * p.nh + h) * dout + p.d_c + j] = q[((t0 + t) * p.nh + h) * dq + p.d_nope + j];
+    if (FUSE) {
+      // One token: q_rope turns here (GPT-J pairs) on its way through.
+      for (var i = tid; i < p.d_rope / 2u; i += WGS) {
+        let e = h * dq + p.d_nope + 2u * i;
+        let r = rot(q[e], q[e + 1u], i);
+        out[h * dout + p.d_c + 2u * i] = r.x;
+        out[h * dout + p.d_c + 2u * i + 1u] = r.y;
+      }
+    } else {
+      // The rope part passes through unchanged.
+      for (var e = tid; e < nt * p.d_rope; e += WGS) {
+        let t = e / p.d_rope;
+        let j = e % p.d_rope;
+        out[((t0 + t) * p.nh + h) * dout + p.d_c + j] = q[((t0 + t) * p.nh + h) * dq + p.d_nope + j];
+      }
     }
   }
 

@@ -4,10 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { attention, mlaAbsorbQ, mlaExpandKV, mlaUpV } from '../../../src/main/engine/cpu/attention';
 import { packKv, type KvFormat } from '../../../src/main/engine/ops/attn_common';
+import { f16ToF32Array } from '../../../src/main/engine/ops/convert';
 import { attnDecodeScratchBytes, recordAttnDecode } from '../../../src/main/engine/ops/attn_decode';
 import { recordMlaAbsorbQ, recordMlaAbsorbQSplit, type ColumnSplit, type MlaShape } from '../../../src/main/engine/ops/attn_mla_absorb_q';
 import { recordMlaUpV, recordMlaUpVSplit, type RowSplit } from '../../../src/main/engine/ops/attn_mla_up_v';
 import { recordAttnPrefill } from '../../../src/main/engine/ops/attn_prefill';
+import { recordRopeStore } from '../../../src/main/engine/ops/rope_store';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, relL2, roundToF16 } from '../../helpers/gpu';
 
 type Dims = Omit<MlaShape, 'n' | 'wF16'>;
@@ -160,4 +162,57 @@ describe('MLA absorbed attention over the latent cache equals expanded per-head 
   it('prefill n=17 after 4 cached tokens, f16 latent', () => absorbedVsExpanded(small, 17, 21, 'f16'));
   it('prefill n=3 at position 0, f32 latent', () => absorbedVsExpanded(small, 3, 3, 'f32'));
   it('PLM-1.8B dimensions (576-wide keys, 512-wide values), decode t=40, f16 latent', () => absorbedVsExpanded(plm, 1, 40, 'f16', 32));
+});
+
+// A decode step without q_lora_rank: the absorption dispatch also does rope_store's work. It must equal
+// rope_store (GPT-J RoPE on q_rope and k_rope, the latent normalised, the cache row written) followed by
+// the plain absorption, on the same fused projection row.
+describe('attn_mla_absorb_q with the fused cache store', () => {
+  for (const [name, d, kv] of [['small dims, f16 cache', small, 'f16'], ['PLM-1.8B dims, f32 cache', plm, 'f32']] as const) {
+    it(name, async () => {
+      const rt = await gpuRuntime();
+      const s: MlaShape = { ...d, n: 1, wF16: true };
+      const dq = s.nh * (s.dNope + s.dRope);
+      const W = dq + s.dC + s.dRope; // [q ‖ c ‖ k_rope]
+      const rowW = s.dC + s.dRope;
+      const pos = 29;
+      const row = randomF32(W, 71, -2, 2);
+      const g = randomF32(s.dC, 72, 0.5, 1.5);
+      const w = rt.upload(packW(weights(d, true, 73), true), 'w');
+      const normW = rt.upload(packW(g, true), 'g');
+      const fresh = () => rt.upload(new Uint32Array(((pos + 2) * rowW) / (kv === 'f16' ? 2 : 1)).fill(kv === 'f16' ? 0x7e007e00 : 0x7fc00000), 'cache');
+      // Reference path: rope_store, then absorb_q on the rotated row.
+      const refSrc = rt.upload(row, 'row');
+      const refCache = fresh();
+      const refOut = poisonedF32(rt, s.nh * (s.dC + s.dRope), 'ref-out');
+      await checked(rt, () => {
+        recordRopeStore(rt, { src: refSrc, cache: refCache, normW, vout: rt.buffer(s.dC * 4, 'lat') }, {
+          n: 1, pos0: pos, srcStride: W, rotDim: s.dRope, interleaved: true, theta: 10000, dstStride: rowW, kv,
+          q: { heads: s.nh, base: 0, headStride: s.dNope + s.dRope, rotOff: s.dNope }, k: { heads: 1, base: dq + s.dC, headStride: s.dRope, rotOff: 0, dst: s.dC },
+          v: { base: dq, width: s.dC, dst: 0 }, vNorm: { wF16: true, eps: 1e-6 },
+        });
+        recordMlaAbsorbQ(rt, { q: refSrc, w, out: refOut }, s);
+      });
+      // Fused path on the raw row.
+      const cache = fresh();
+      const out = poisonedF32(rt, s.nh * (s.dC + s.dRope), 'out');
+      await checked(rt, () => recordMlaAbsorbQ(rt, { q: rt.upload(row, 'row'), w, out }, s, { cache, kv, cacheBase: pos * rowW, normW, pos, theta: 10000, eps: 1e-6 }));
+      expect(relL2(await rt.readF32(out, s.nh * (s.dC + s.dRope)), await rt.readF32(refOut, s.nh * (s.dC + s.dRope)))).toBeLessThan(1e-6);
+      const words = ((pos + 2) * rowW) / (kv === 'f16' ? 2 : 1);
+      const decode = (buf: ArrayBuffer) => (kv === 'f16' ? f16ToF32Array(new Uint16Array(buf)) : new Float32Array(buf));
+      const [a, b] = [decode(await rt.read(cache, words * 4)), decode(await rt.read(refCache, words * 4))];
+      let differ = 0;
+      let written = 0;
+      for (let i = 0; i < a.length; i++) {
+        if (Number.isNaN(b[i])) {
+          if (!Number.isNaN(a[i])) differ++; // written outside the row
+        } else {
+          written++;
+          if (!(Math.abs(a[i] - b[i]) <= (kv === 'f16' ? 2e-3 : 1e-5) * Math.max(1, Math.abs(b[i])))) differ++;
+        }
+      }
+      expect(written).toBe(rowW);
+      expect(differ, 'cache elements that differ').toBe(0);
+    });
+  }
 });

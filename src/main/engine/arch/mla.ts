@@ -13,6 +13,7 @@
 import type { MlaConfig } from '../../../shared/arch/config';
 import * as absorbOp from '../ops/attn_mla_absorb_q';
 import * as upOp from '../ops/attn_mla_up_v';
+import * as ropeStoreOp from '../ops/rope_store';
 import { attend, gatherRows, linear, norm, rope, ropeStore, stageRows, type Act } from './blocks';
 import type { Family } from './family';
 import type { Pass } from './pass';
@@ -52,6 +53,12 @@ export const mla: Family<MlaConfig> = {
     linear(p, 'q_kv_a', `${pre}q_kv_a_proj`, x, { buf: first }, H, W);
     const cache = p.kv.buffers[L].latent; // [n_ctx, d_c + d_rope]
     const lora = c.qLoraRank !== null;
+    if (p.fused && !lora) {
+      // A decode step: the q absorption's dispatch also turns q_rope and k_rope and stores the cache row.
+      absorbed(p, L, c, first, cache, true);
+      linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H, { accumulate });
+      return;
+    }
     // Without q_lora_rank q's rope dims turn here too; the shared k_rope is the row's last dr values;
     // the latent is normalised into the cache and into `lat` (f32, for the expanded prefill and taps).
     ropeStore(p, first, cache, {
@@ -87,16 +94,32 @@ export const mla: Family<MlaConfig> = {
   },
 };
 
-/** Attention over the latent cache in absorbed form (decode, later chunks, taps) → act 'o'. */
-function absorbed(p: Pass, L: number, c: MlaConfig, q: GPUBuffer, cache: GPUBuffer): void {
+/**
+ * Attention over the latent cache in absorbed form (decode, later chunks, taps) → act 'o'. With
+ * `storeRow` (a fused decode step, no q_lora_rank), q is the raw fused projection row and the absorption
+ * dispatch also does rope_store's work (ops/attn_mla_absorb_q.ts, AbsorbFuse).
+ */
+function absorbed(p: Pass, L: number, c: MlaConfig, q: GPUBuffer, cache: GPUBuffer, storeRow = false): void {
   const { numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
   const pre = `model.layers.${L}.self_attn.`;
   const [qt, attn, o] = ['q_absorbed', 'attn', 'o'].map((n) => p.act(n));
   const row = dc + dr;
   const s = shape(p, c);
   const wkvb = p.weight(`${pre}kv_b_proj.weight`);
-  absorbOp.recordMlaAbsorbQ(p.rt, { q, w: wkvb, out: qt }, s);
+  const fuse = storeRow
+    ? { cache, kv: p.kvFormat, cacheBase: p.pos0 * row, normW: p.weight(`${pre}kv_a_layernorm.weight`), pos: p.pos0, theta: p.c.ropeTheta, eps: p.c.rmsNormEps }
+    : undefined;
+  absorbOp.recordMlaAbsorbQ(p.rt, { q, w: wkvb, out: qt }, s, fuse);
   p.count('q_absorb', absorbOp.mlaAbsorbQFlops(s), absorbOp.mlaAbsorbQBytes(s));
+  if (storeRow) {
+    // rope_store's work, done in the same dispatch: counted under its own name as before.
+    const st = {
+      n: 1, pos0: p.pos0, srcStride: 0, rotDim: dr, interleaved: true, theta: p.c.ropeTheta, kv: p.kvFormat, dstStride: row,
+      q: { heads: nh, base: 0, headStride: dn + dr, rotOff: dn }, k: { heads: 1, base: 0, headStride: dr, rotOff: 0, dst: dc },
+      v: { base: 0, width: dc, dst: 0 }, vNorm: { wF16: p.wF16, eps: p.c.rmsNormEps },
+    };
+    p.count('rope_store', ropeStoreOp.ropeStoreFlops(st), ropeStoreOp.ropeStoreBytes(st));
+  }
   attend(p, L, qt, cache, cache, attn, { hq: nh, hk: 1, hv: 1, dk: row, dv: dc, scale: 1 / Math.sqrt(dn + dr), kView: { row }, vView: { row } });
   upOp.recordMlaUpV(p.rt, { a: attn, w: wkvb, out: o }, s);
   p.count('v_up', upOp.mlaUpVFlops(s), upOp.mlaUpVBytes(s));

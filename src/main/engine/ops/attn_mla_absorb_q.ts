@@ -1,7 +1,8 @@
 // Op: absorbed MLA query, q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h] (kernels/attn_mla_absorb_q.wgsl).
 import code from '../../../../kernels/attn_mla_absorb_q.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
-import { packUniform, requireEven, shapeError } from './attn_common';
+import { dummyBuffer, kvBytesPerElement, packUniform, requireEven, shapeError, type KvFormat } from './attn_common';
+import { requireBytes, unusedBinding, weightBytes } from './uniforms';
 
 const kernel: KernelSource = { name: 'attn_mla_absorb_q', code };
 const tokensKernel: KernelSource = { name: 'attn_mla_absorb_q', code, entryPoint: 'main_tokens' };
@@ -66,16 +67,42 @@ export function checkMla(op: string, s: MlaShape): void {
  * w: kv_b_proj [nh·(dNope+dV), dC] array<u32>; out: [n, nh, dC + dRope] f32, the query for
  * attn_prefill / attn_decode over the latent cache (dk = dC + dRope, scale 1/sqrt(dNope + dRope)).
  */
-export function recordMlaAbsorbQ(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape): void {
-  recordMlaAbsorbQSplit(rt, b, s, absorbQSplit(s.n));
+export function recordMlaAbsorbQ(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape, fuse?: AbsorbFuse): void {
+  recordMlaAbsorbQSplit(rt, b, s, absorbQSplit(s.n), fuse);
+}
+
+/**
+ * One decode token whose q is still the raw fused projection row [q (nh·(dNope+dRope)) ‖ c (dC) ‖
+ * k_rope (dRope)] (no q_lora_rank): the dispatch also does rope_store's work — q_rope turned (GPT-J
+ * pairs) as it is copied, and the cache row [RMSNorm(c)·normW ‖ rope(k_rope)] written at cacheBase.
+ */
+export interface AbsorbFuse {
+  cache: GPUBuffer; // latent cache, array<u32> in `kv` format
+  kv: KvFormat;
+  cacheBase: number; // elements: pos · row width
+  normW: GPUBuffer; // kv_a_layernorm.weight [dC], like kv_b_proj
+  pos: number;
+  theta: number;
+  eps: number;
 }
 
 /** recordMlaAbsorbQ with a chosen work split (tests and tools/bench/small-kbench.ts). */
-export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape, split: ColumnSplit | 'tokens'): void {
+export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUBuffer; out: GPUBuffer }, s: MlaShape, split: ColumnSplit | 'tokens', fuse?: AbsorbFuse): void {
   checkMla('attn_mla_absorb_q', s);
   if (split !== 'tokens') checkColumnSplit('attn_mla_absorb_q', split);
   if (s.n < 1) return;
-  const u = rt.uniform(packUniform({ n: s.n, nh: s.nh, dNope: s.dNope, dRope: s.dRope, dV: s.dV, dC: s.dC, pad0: 0, pad1: 0 }));
+  if (fuse) {
+    if (s.n !== 1 || split === 'tokens' || split.nt !== 1) throw shapeError('attn_mla_absorb_q', 'the fused cache store takes one token on the split kernel');
+    const wgs = split.rs * split.co;
+    if (!Number.isInteger(Math.log2(wgs))) throw shapeError('attn_mla_absorb_q', `the fused cache store needs a power-of-two workgroup, not ${wgs}`);
+    requireBytes('attn_mla_absorb_q', 'q row', b.q, (s.nh * (s.dNope + s.dRope) + s.dC + s.dRope) * 4);
+    requireBytes('attn_mla_absorb_q', 'cache', fuse.cache, (fuse.cacheBase + s.dC + s.dRope) * kvBytesPerElement(fuse.kv));
+    requireBytes('attn_mla_absorb_q', 'norm weight', fuse.normW, weightBytes(s.dC, s.wF16));
+  }
+  const u = rt.uniform(packUniform(
+    { n: s.n, nh: s.nh, dNope: s.dNope, dRope: s.dRope, dV: s.dV, dC: s.dC, pos: fuse?.pos ?? 0, cacheBase: fuse?.cacheBase ?? 0, theta: fuse?.theta ?? 0, eps: fuse?.eps ?? 0, pad0: 0, pad1: 0 },
+    ['theta', 'eps'],
+  ));
   if (split === 'tokens') {
     const pipe = rt.pipeline(tokensKernel, { W_F16: s.wF16 ? 1 : 0, DNOPE: s.dNope });
     const grid: [number, number, number] = [Math.ceil((s.dC + s.dRope) / 2 / TOKENS_WG), s.nh, Math.ceil(s.n / TOKENS_NT)];
@@ -85,8 +112,10 @@ export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUB
   const vec = s.dC % (s.wF16 ? 8 : 4) === 0;
   const pipe = rt.pipeline(kernel, {
     W_F16: s.wF16 ? 1 : 0, VEC: vec ? 1 : 0, NT: split.nt, RS: split.rs, CO: split.co, KR: (split.unroll ?? !rt.software) ? s.dNope : 0,
+    FUSE: fuse ? 1 : 0, KV_F16: fuse?.kv === 'f32' ? 0 : 1,
   });
-  rt.dispatch(pipe, [u, b.q, b.w, b.out], [Math.ceil(s.dC / 8 / split.co), s.nh, Math.ceil(s.n / split.nt)], 'attn_mla_absorb_q');
+  const grid: [number, number, number] = [Math.ceil(s.dC / 8 / split.co), s.nh + (fuse ? 1 : 0), Math.ceil(s.n / split.nt)];
+  rt.dispatch(pipe, [u, b.q, b.w, b.out, fuse ? fuse.cache : dummyBuffer(rt), fuse ? fuse.normW : unusedBinding(rt)], grid, 'attn_mla_absorb_q');
 }
 
 /** Multiply-adds ×2 of the absorption (the rope copy is free). */
