@@ -59,6 +59,8 @@ describe('benchmark panel', () => {
     const chart = page.getByTestId('bench-chart');
     await expect.poll(() => chart.locator('canvas').count()).toBe(2);
     expect(await chart.innerText()).toMatch(/bandwidth [\d.]+ GB\/s measured/);
+    // Both sides of a decode step: GPU time (timestamps) and the CPU time to record it.
+    expect(await page.getByTestId('bench-step-sides').innerText()).toMatch(/GPU ([\d.]+ ms|n\/a), CPU [\d.]+ ms/);
     await page.waitForTimeout(300); // ECharts' first frame
     await h.screenshot(page, 'bench');
 

@@ -32,6 +32,9 @@ describe('bench service', () => {
     const least = series('min_bytes_per_token');
     expect(least[1][1] - least[0][1]).toBe(32 * (8 + 16) * 2 * 2);
     expect(series('decode_ms_per_token')).toHaveLength(4);
+    // Both sides of a decode step: CPU recording always, GPU time where the adapter has timestamps.
+    expect(series('decode_cpu_ms_per_step').map(([step]) => step)).toEqual([0, 32]);
+    for (const [, v] of [...series('decode_cpu_ms_per_step'), ...series('decode_gpu_ms_per_step')]) expect(v).toBeGreaterThan(0);
     const [[, gbPerS]] = series('bandwidth_gb_s');
     expect(gbPerS).toBeGreaterThan(0);
     // One bandwidth for every floor: a longer context, more bytes a step, a lower floor.

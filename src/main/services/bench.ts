@@ -141,6 +141,9 @@ export class BenchService {
         { name: 'kv_bytes', step: ctx, value: last!.kv.byContext[0].bytes, unit: 'B' },
         { name: 'min_bytes_per_token', step: ctx, value: d.minBytesPerToken, unit: 'B' },
         { name: 'counted_bytes_per_token', step: ctx, value: d.countedBytesPerToken, unit: 'B' },
+        // The two sides of a step: CPU recording and, where the adapter has timestamps, GPU time.
+        { name: 'decode_cpu_ms_per_step', step: ctx, value: d.recordMsPerToken, unit: 'ms' },
+        ...(d.gpuMsPerToken === null ? [] : [{ name: 'decode_gpu_ms_per_step', step: ctx, value: d.gpuMsPerToken, unit: 'ms' }]),
       ]);
     }
     // runBench measures the bandwidth at every call; the floors use the median of all of them, so floors
