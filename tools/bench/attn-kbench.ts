@@ -3,7 +3,9 @@
 // by GPU timestamps (one stamped pass of CALLS back-to-back calls, median over REPEATS passes).
 //   node tools/bundle.mjs tools/bench/attn-kbench.ts .device/kbench.mjs
 //   source .device/enter.sh && node .device/kbench.mjs [--contexts 128,2048,8192] [--sweep]
-// --sweep also times forced split sizes (splitRows) at the largest context; --parts times the split kernel
+// --sweep also times forced split sizes (splitRows) at the largest context; --wide times the MLA shape with
+// each attn_decode_mqa_wide variant (head slots per workgroup) at every context and
+// with forced split sizes at the largest; --only N times just variant N (0: MLA); --parts times the split kernel
 // and the combine alone (the other dispatch skipped) and, for reference, a vec4<u32> read of the same cache
 // bytes and an empty dispatch; --occupancy times N spinning workgroups with S bytes of workgroup memory
 // each (the time steps up once N exceeds what the GPU runs at once). A second of GPU work first lets the
@@ -120,14 +122,15 @@ async function main(): Promise<void> {
   const contexts = (arg('--contexts') ?? '128,2048,8192').split(',').map(Number);
   const tMax = Math.max(...contexts);
   console.log(`adapter: ${info.vendor} ${info.device} ${info.description} (${info.architecture}); µs per recordAttnDecode call (split kernel + combine), f16 cache, median of ${REPEATS} passes × ${CALLS} calls`);
-  for (const v of variants) {
+  const onlyVariant = arg('--only');
+  for (const v of onlyVariant === undefined ? variants : [variants[Number(onlyVariant)]]) {
     const cache = rt.upload(packKv(randomValues(tMax * v.rowElems, 7), 'f16'), 'cache');
     const q = rt.upload(randomValues(v.hq * v.dk, 9), 'q');
     const out = rt.buffer(v.hq * v.dv * 4, 'out');
     const scratch = rt.buffer(attnDecodeScratchBytes(v.hq, v.dv), 'scratch');
     const bufs = { q, k: cache, v: cache, out, scratch };
     const { name, rowElems: _r, ...shape } = v;
-    if (v === variants[0]) {
+    if (v === variants[0] || onlyVariant !== undefined) {
       // Clock ramp: about a second of back-to-back attention at the largest context.
       const s: AttnDecodeShape = { ...shape, t: tMax, kv: 'f16' };
       const t0 = performance.now();
@@ -173,6 +176,25 @@ async function main(): Promise<void> {
         sweep.push(`rows/split ${splitRows}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
       }
       console.log(`${''.padEnd(40)} t=${tMax} ${sweep.join('  ')}`);
+    }
+    if (process.argv.includes('--wide') && v === variants[0]) {
+      const tunings: NonNullable<AttnDecodeShape['wide']>[] = [
+        { headSlots: 16 },
+        { headSlots: 8 },
+        { headSlots: 4 },
+      ];
+      for (const wide of tunings) {
+        const row: string[] = [];
+        for (const t of contexts) {
+          const s: AttnDecodeShape = { ...shape, t, kv: 'f16', wide };
+          row.push(`t=${t}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+        }
+        for (const splitRows of [32, 64, 128]) {
+          const s: AttnDecodeShape = { ...shape, t: tMax, kv: 'f16', wide, splitRows };
+          row.push(`${splitRows}/split: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+        }
+        console.log(`  wide, ${wide.headSlots} head slots: ${row.join('  ')}`);
+      }
     }
     for (const b of Object.values(bufs)) b.destroy();
   }

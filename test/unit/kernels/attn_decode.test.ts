@@ -22,6 +22,7 @@ interface Case {
   dk: number;
   dv: number;
   splitRows?: number;
+  wide?: AttnDecodeShape['wide'];
 }
 
 async function runCase(c: Case, kv: KvFormat): Promise<void> {
@@ -35,7 +36,7 @@ async function runCase(c: Case, kv: KvFormat): Promise<void> {
     k = roundToF16(k);
     v = roundToF16(v);
   }
-  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: c.hk, hv, dk: c.dk, dv: c.dv, scale: 1 / Math.sqrt(c.dk), kv, splitRows: c.splitRows };
+  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: c.hk, hv, dk: c.dk, dv: c.dv, scale: 1 / Math.sqrt(c.dk), kv, splitRows: c.splitRows, wide: c.wide };
   const bufs = {
     q: rt.upload(q, 'q'),
     k: rt.upload(packKv(k, kv), 'k'),
@@ -67,10 +68,13 @@ const wide: Case = { name: 'dv 512 (8 value chunks, 2 head units of 5)', t: 37, 
 
 // One key/value head for all query heads with values ≥ 256 wide take attn_decode_mqa_wide: absorbed
 // MLA's shape (16 heads, 576/512) over several splits with a partial last tile, and odd widths whose
-// lanes run past dk and dv (clamped loads, zero queries) in the f32 layout with the default split plan.
+// lanes run past dk and dv (clamped loads, zero queries) in the f32 layout with the default split plan;
+// heads in workgroup blocks (8 slots: 10 heads leave the second block partial) over a tile whose rows
+// end in half an entry (dk 102: 25.5 entries of 4).
 const mqaWide: Case[] = [
   { name: 'wide MQA, PLM shape: 16 heads, dk 576, dv 512, 3 splits', t: 70, hq: 16, hk: 1, dk: 576, dv: 512, splitRows: 32 },
   { name: 'wide MQA, 3 heads, dk 100, dv 260, default splits', t: 300, hq: 3, hk: 1, dk: 100, dv: 260 },
+  { name: 'wide MQA, 10 heads in blocks of 8, dk 102, dv 258, splits of 16', t: 41, hq: 10, hk: 1, dk: 102, dv: 258, splitRows: 16, wide: { headSlots: 8 } },
 ];
 
 interface ViewCase extends Case {
@@ -105,7 +109,7 @@ async function runViewCase(c: ViewCase, kv: KvFormat): Promise<void> {
     }
     views = { kView: { row }, vView: { row, off: kr } };
   }
-  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: c.hk, hv, dk: c.dk, dv: c.dv, scale: 1 / Math.sqrt(c.dk), kv, splitRows: c.splitRows, ...views };
+  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: c.hk, hv, dk: c.dk, dv: c.dv, scale: 1 / Math.sqrt(c.dk), kv, splitRows: c.splitRows, wide: c.wide, ...views };
   const cache = rt.upload(packKv(rows, kv), 'kv');
   const bufs = {
     q: rt.upload(q, 'q'),
@@ -130,6 +134,10 @@ const viewCases: ViewCase[] = [
   { name: 'GQA rows [k ‖ v], t=1000, default split plan', layout: 'split', t: 1000, hq: 4, hk: 2, dk: 64, dv: 64 },
   { name: 'wide MQA, PLM latent rows (values = first 512 of 576), t=45 in one split of 6 tiles', layout: 'prefix', t: 45, hq: 16, hk: 1, dk: 576, dv: 512, splitRows: 48 },
   { name: 'wide MQA, [k 256 ‖ v 256] rows, 4 heads, t=37 over splits of 16', layout: 'split', t: 37, hq: 4, hk: 1, dk: 256, dv: 256, splitRows: 16 },
+  // The other wide variants on PLM's rows: blocks of 8 heads (four row groups in the scores), of 4 heads
+  // (eight row groups: one row each).
+  { name: 'wide MQA, PLM latent rows, blocks of 8 heads, t=61 over splits of 32', layout: 'prefix', t: 61, hq: 16, hk: 1, dk: 576, dv: 512, splitRows: 32, wide: { headSlots: 8 } },
+  { name: 'wide MQA, PLM latent rows, blocks of 4 heads, t=29 over splits of 16', layout: 'prefix', t: 29, hq: 16, hk: 1, dk: 576, dv: 512, splitRows: 16, wide: { headSlots: 4 } },
 ];
 
 describe('attn_decode', () => {
@@ -140,6 +148,7 @@ describe('attn_decode', () => {
   it(`${wide.name}, f16 cache`, () => runCase(wide, 'f16'));
   it(`${mqaWide[0].name}, f16 cache`, () => runCase(mqaWide[0], 'f16'));
   it(`${mqaWide[1].name}, f32 cache`, () => runCase(mqaWide[1], 'f32'));
+  it(`${mqaWide[2].name}, f16 cache`, () => runCase(mqaWide[2], 'f16'));
   it(`${viewCases[0].name}, f16 cache`, () => runViewCase(viewCases[0], 'f16'));
   it(`${viewCases[0].name}, f32 cache`, () => runViewCase(viewCases[0], 'f32'));
   it(`${viewCases[1].name}, f16 cache`, () => runViewCase(viewCases[1], 'f16'));
@@ -147,4 +156,7 @@ describe('attn_decode', () => {
   it(`${viewCases[3].name}, f16 cache`, () => runViewCase(viewCases[3], 'f16'));
   it(`${viewCases[3].name}, f32 cache`, () => runViewCase(viewCases[3], 'f32'));
   it(`${viewCases[4].name}, f16 cache`, () => runViewCase(viewCases[4], 'f16'));
+  it(`${viewCases[3].name}, f32 cache`, () => runViewCase(viewCases[3], 'f32'));
+  it(`${viewCases[5].name}, f16 cache`, () => runViewCase(viewCases[5], 'f16'));
+  it(`${viewCases[6].name}, f16 cache`, () => runViewCase(viewCases[6], 'f16'));
 });

@@ -44,21 +44,25 @@ const TARGET_WORKGROUPS = 1280;
 const WIDE_WG = 256;
 const WIDE_LANES = 16;
 const WIDE_MAX_HEADS = 16;
-const WIDE_MAX_DK = 2 * 18 * WIDE_LANES; // 18 query pairs per lane in registers
+const WIDE_MAX_DK = 4 * 9 * WIDE_LANES; // 9 query slots of 4 elements per lane and head in registers
 const WIDE_MAX_DV = 2 * WIDE_WG;
 const WIDE_MIN_DV = 256;
 // Splits for the wide kernel. Dawn's Vulkan pipelines on the H200 get about 48 KiB of workgroup memory
 // per SM (attn-kbench --occupancy: 128- or 256-thread workgroups holding 28 KiB run one per SM, 18 KiB
-// two, 8 KiB about four), so this kernel (28 KiB for PLM-1.8B) runs one workgroup, 8 warps, per SM;
-// each split also writes H·DV·4 bytes of partials (32 KiB for PLM-1.8B). Measured at 8192 rows: 128
-// splits of 64 rows 40.6 µs, 256 of 32 44.6, 64 of 128 72 (split kernel + combine); tiles of 4 rows
-// (17.7 KiB, two per SM) were slower than tiles of 8 (51 vs 42 µs).
+// two, 8 KiB about four), so the kernel (28 KiB for PLM-1.8B) runs one workgroup per SM; each split also
+// writes H·DV·4 bytes of partials (32 KiB for PLM-1.8B) that the combine reads back. H200, 8192 rows,
+// split kernel + combine: 128 splits of 64 rows 36.7 µs, 256 of 32 40.6, 64 of 128 60.3.
 const WIDE_TARGET_SPLITS = 160;
+// Head slots per workgroup (16, 8 or 4; a split runs ceil(hq / slots) workgroups, each staging the
+// rows). PLM-1.8B at 8192 rows: 16 slots 36.7 µs, 8 slots 53.7, 4 slots 85.2 (the same H200 run).
+const WIDE_HEAD_SLOTS = 16;
 
 export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   t: number; // cache rows attended, including the new token's own (= its position + 1)
   /** Rows per split (rounded up to 16, and to whole tiles above one tile); by default chosen to fill the GPU. Tests use it to force splits. */
   splitRows?: number;
+  /** attn_decode_mqa_wide's head slots per workgroup, forced (tests, attn-kbench). */
+  wide?: { headSlots?: 4 | 8 | 16 };
 }
 
 export interface AttnDecodeBuffers {
@@ -144,6 +148,15 @@ interface WideConfig {
   vo: number; // value offset within the key row (elements), when sharedV
   nwk: number; // cache words per thread per tile
   nwv: number;
+  hsl: number; // head slots per workgroup
+  nhb: number; // workgroups per split
+}
+
+/** Workgroup bytes of an attn_decode_mqa_wide variant. */
+function wideSmem(s: AttnDecodeShape, bk: number, hsl: number, sharedV: boolean): number {
+  const ks = bk * Math.ceil(s.dk / 4) * 16;
+  const vs = (sharedV ? 1 : (bk * s.dv) / 2) * 8;
+  return ks + vs + (hsl * bk * (WIDE_LANES + 1) + 2 * hsl * bk + hsl) * 4;
 }
 
 /** The wide kernel's variant, or null when the shape is not one it takes or does not fit the device. */
@@ -153,12 +166,18 @@ function wideConfig(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnTy
   // staged once, with the keys. Without buffers (byte counts) the views alone decide.
   const sharedV = (b === null || b.k === b.v) && a.vRow === a.kRow && a.vOff >= a.kOff && a.vOff + s.dv <= a.kOff + s.dk;
   const wordElems = s.kv === 'f16' ? 2 : 1;
-  for (const bk of [8, 4]) {
-    const vsLen = sharedV ? 1 : (bk * s.dv) / 2;
-    const smem = ((bk * s.dk) / 2 + vsLen) * 8 + (s.hq * bk * (WIDE_LANES + 1) + 2 * s.hq * bk + s.hq) * 4;
-    const nwk = Math.ceil((bk * s.dk) / wordElems / WIDE_WG);
-    const nwv = sharedV ? 0 : Math.ceil((bk * s.dv) / wordElems / WIDE_WG);
-    if (smem <= budget && nwk <= MAX_WK && nwv <= MAX_WV) return { bk, sharedV, vo: sharedV ? a.vOff - a.kOff : 0, nwk, nwv };
+  // Head slots: as asked, but no more than the heads need (3 heads take 4 slots); more where the tile
+  // that the asked number's row groups need (8 rows for 4 slots) does not fit.
+  const first = Math.min(s.wide?.headSlots ?? WIDE_HEAD_SLOTS, s.hq <= 4 ? 4 : s.hq <= 8 ? 8 : 16);
+  for (const hsl of [4, 8, 16].filter((x) => x >= first)) {
+    for (const bk of [8, 4]) {
+      if (bk % (32 / hsl) !== 0) continue; // row groups of the scores: 2, 4 or 8
+      const nwk = Math.ceil((bk * s.dk) / wordElems / WIDE_WG);
+      const nwv = sharedV ? 0 : Math.ceil((bk * s.dv) / wordElems / WIDE_WG);
+      if (wideSmem(s, bk, hsl, sharedV) <= budget && nwk <= MAX_WK && nwv <= MAX_WV) {
+        return { bk, sharedV, vo: sharedV ? a.vOff - a.kOff : 0, nwk, nwv, hsl, nhb: Math.ceil(s.hq / hsl) };
+      }
+    }
   }
   return null;
 }
@@ -173,10 +192,11 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
     ),
   );
   const pipe = rt.pipeline(wideKernel, {
-    KV_F16: s.kv === 'f16' ? 1 : 0, H: s.hq, DK: s.dk, DV: s.dv, BK: w.bk, SHARED_V: w.sharedV ? 1 : 0, VO: w.vo,
-    VS_LEN: w.sharedV ? 1 : (w.bk * s.dv) / 2, NWK: w.nwk, NWV: w.nwv, UNROLL: rt.software ? 0 : 1,
+    KV_F16: s.kv === 'f16' ? 1 : 0, H: s.hq, HSL: w.hsl, DK: s.dk, DV: s.dv, BK: w.bk,
+    SHARED_V: w.sharedV ? 1 : 0, VO: w.vo, VS_LEN: w.sharedV ? 1 : (w.bk * s.dv) / 2, NWK: w.nwk, NWV: w.nwv,
+    UNROLL: rt.software ? 0 : 1,
   });
-  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mqa_wide');
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits * w.nhb], 'attn_decode_mqa_wide');
   return splits;
 }
 
