@@ -54,12 +54,9 @@ struct Params {
 
 var<workgroup> part: array<f32, RS * M>; // [RS row slices, M outputs] partial sums
 
-const TWO_PI: f32 = 6.283185307179586;
-
-// Rotation of GPT-J pair i of a d_rope-wide slice at the token's position (the angle reduced in turns).
+// Rotation of GPT-J pair i of a d_rope-wide slice at the token's position.
 fn rot(x0: f32, x1: f32, i: u32) -> vec2f {
-  let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.d_rope));
-  let ang = fract(f32(p.pos) * (inv_freq / TWO_PI)) * TWO_PI;
+  let ang = rope_angle(p.pos, i, p.d_rope, p.theta); // kernels/common/rope_angle.wgsl
   let c = cos(ang);
   let s = sin(ang);
   return vec2f(x0 * c - x1 * s, x0 * s + x1 * c);

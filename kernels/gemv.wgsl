@@ -67,8 +67,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> nw: array<vec4<u32>>;     // [in_dim] norm weight like w, NORM only
 @group(0) @binding(6) var<storage, read_write> cache: array<u32>;  // KV cache, f16 pairs or f32 bits, ROPE only
 
-const TWO_PI: f32 = 6.283185307179586;
-
 // [RED_SLOTS, WG] partial sums: BATCH slots, or the dot, Σ x² (NORM) and the pair exchange (ROPE).
 // Sized per variant: workgroup memory bounds how many workgroups an SM holds (about 48 KiB a SM on
 // Dawn's H200 pipelines), and a decode GEMV needs 3 KiB, not the 8 KiB of an 8-row batch.
@@ -349,9 +347,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       var c = red[2u * WG + r + 1u];
       if (o < p.rot_rows) {
         let i = (o % p.rot_dim) / 2u;
-        let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot_dim));
-        // The angle reduced in turns first, as kernels/rope.wgsl does.
-        let ang = fract(f32(p.pos) * (inv_freq / TWO_PI)) * TWO_PI;
+        let ang = rope_angle(p.pos, i, p.rot_dim, p.theta); // kernels/common/rope_angle.wgsl
         let cs = cos(ang);
         let sn = sin(ang);
         let a2 = a * cs - c * sn;

@@ -25,8 +25,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;      // [n_tokens, token_stride]
 
-const TWO_PI: f32 = 6.283185307179586;
-
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let half = p.rot_dim / 2u;
@@ -38,11 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let i = idx % half;
   let h = (idx / half) % heads;
   let t = idx / (half * heads);
-  let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot_dim));
-  // Reduce the angle in turns before sin/cos: GPU sin/cos are only accurate near [−π, π], and a
-  // position of thousands would otherwise lose the rotation entirely.
-  let turns = f32(p.pos0 + t) * (inv_freq / TWO_PI);
-  let ang = fract(turns) * TWO_PI;
+  let ang = rope_angle(p.pos0 + t, i, p.rot_dim, p.theta); // kernels/common/rope_angle.wgsl
   let c = cos(ang);
   let s = sin(ang);
   var b = t * p.token_stride + p.base + h * p.head_stride + p.offset;

@@ -7,7 +7,7 @@
 // Layout of a src row (elements): query head h at q_base + h·q_head_stride, key head h at k_base +
 // h·k_head_stride; dims [rot_off, rot_off + rot_dim) of each head rotate: pairs (i, i + rot_dim/2)
 // for Llama's rotate-half, (2i, 2i + 1) when INTERLEAVED; pair i turns by (pos0 + t)·theta^(−2i/rot_dim)
-// (same angle reduction as kernels/rope.wgsl). Stored: src[k_base, k_base + nk·k_head_stride) →
+// (kernels/common/rope_angle.wgsl). Stored: src[k_base, k_base + nk·k_head_stride) →
 // cache columns [k_dst, …) and src[v_base, v_base + v_width) → [v_dst, …), rows dst_stride apart.
 // With KV_F16 two adjacent elements are rounded to f16 and packed in one u32 (low half = even element),
 // so widths, offsets and strides are even.
@@ -18,7 +18,6 @@ override NORM: bool = false;
 override W_F16: bool = true; // the norm weight's format
 
 const WG: u32 = 256u;
-const TWO_PI: f32 = 6.283185307179586;
 
 struct Params {
   n: u32,
@@ -66,7 +65,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   let row = t * p.src_stride;
   let half = p.rot_dim / 2u;
-  let pos = f32(p.pos0 + t);
 
   // 1. Rotate every (head, pair) of the query and key heads in place.
   let pairs = (p.nq + p.nk) * half;
@@ -77,8 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (h >= p.nq) {
       b = row + p.k_base + (h - p.nq) * p.k_head_stride + p.k_rot_off;
     }
-    let inv_freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot_dim));
-    let ang = fract(pos * (inv_freq / TWO_PI)) * TWO_PI;
+    let ang = rope_angle(p.pos0 + t, i, p.rot_dim, p.theta); // kernels/common/rope_angle.wgsl
     let c = cos(ang);
     let s = sin(ang);
     var i0: u32;

@@ -1,5 +1,5 @@
 // Blocks every family shares: embedding, the RMSNorms that also add the residual, linear layers by
-// weight name (bias found by name), the MLP (SwiGLU or ReLU²), KV append, attention over the cache
+// weight name (bias found by name), the MLP (SwiGLU or ReLU²), RoPE with the K/V store, attention over the cache
 // (prefill or split-K decode, with the probability tap), the head and the sampler.
 import * as activationOp from '../ops/activation';
 import * as appendOp from '../ops/attn_append';
@@ -103,16 +103,16 @@ export function rope(p: Pass, x: Act, heads: number, headStride: number, rotDim:
  * slices stored into cache row pos0 + t (with `vNorm`, the value slice RMS-normalised by that weight
  * first and its f32 copy left in `vOut`): one dispatch (ops/rope_store.ts).
  */
-export function ropeStore(
-  p: Pass,
-  src: GPUBuffer,
-  cache: GPUBuffer,
-  s: Pick<ropeStoreOp.RopeStoreShape, 'srcStride' | 'rotDim' | 'interleaved' | 'q' | 'k' | 'v' | 'dstStride'>,
-  vNorm?: { weight: string; out: GPUBuffer },
-): void {
-  const shape: ropeStoreOp.RopeStoreShape = {
-    ...s, n: p.n, pos0: p.pos0, theta: p.c.ropeTheta, kv: p.kvFormat, vNorm: vNorm ? { wF16: p.wF16, eps: p.c.rmsNormEps } : undefined,
-  };
+/** Where a fused projection row's q, k and v-like slices sit and where they go in the cache row. */
+export type RopeStoreLayout = Pick<ropeStoreOp.RopeStoreShape, 'srcStride' | 'rotDim' | 'interleaved' | 'q' | 'k' | 'v' | 'dstStride'>;
+
+/** The rope_store shape of this chunk for a layout (its value slice RMS-normalised when `normed`). */
+export function ropeStoreShape(p: Pass, s: RopeStoreLayout, normed: boolean): ropeStoreOp.RopeStoreShape {
+  return { ...s, n: p.n, pos0: p.pos0, theta: p.c.ropeTheta, kv: p.kvFormat, vNorm: normed ? { wF16: p.wF16, eps: p.c.rmsNormEps } : undefined };
+}
+
+export function ropeStore(p: Pass, src: GPUBuffer, cache: GPUBuffer, s: RopeStoreLayout, vNorm?: { weight: string; out: GPUBuffer }): void {
+  const shape = ropeStoreShape(p, s, !!vNorm);
   ropeStoreOp.recordRopeStore(p.rt, { src, cache, normW: vNorm ? p.weight(vNorm.weight) : undefined, vout: vNorm?.out }, shape);
   p.count('rope_store', ropeStoreOp.ropeStoreFlops(shape), ropeStoreOp.ropeStoreBytes(shape));
 }
@@ -132,7 +132,7 @@ export function projectRopeStore(
   s: { role: string; W: number; nq: number; nk: number; d: number; storeWidth: number },
 ): void {
   const H = p.c.hiddenSize;
-  const shape = {
+  const shape: RopeStoreLayout = {
     srcStride: s.W, rotDim: s.d, interleaved: p.w.pairOrder, dstStride: s.storeWidth,
     q: { heads: s.nq, base: 0, headStride: s.d, rotOff: 0 },
     k: { heads: s.nk, base: s.nq * s.d, headStride: s.d, rotOff: 0, dst: 0 },
@@ -147,19 +147,11 @@ export function projectRopeStore(
       },
     });
     // The rotation and the store happen in the GEMV; counted as rope_store's work.
-    const st: ropeStoreOp.RopeStoreShape = { ...shape, n: 1, pos0: p.pos0, theta: p.c.ropeTheta, kv: p.kvFormat };
-    p.count('rope_store', ropeStoreOp.ropeStoreFlops(st), 0);
+    p.count('rope_store', ropeStoreOp.ropeStoreFlops(ropeStoreShape(p, shape, false)), 0);
     return;
   }
   linear(p, s.role, prefix, x, { buf: out }, H, s.W);
   ropeStore(p, out, cache, shape);
-}
-
-/** Store `width` columns of the chunk's rows into cache buffer `cache` at row pos0, column dstOff. */
-export function append(p: Pass, src: Act, cache: GPUBuffer, width: number, dstStride: number, dstOff = 0): void {
-  const shape = { n: p.n, width, pos0: p.pos0, kv: p.kvFormat, srcStride: src.stride, srcOff: src.offset, dstStride, dstOff };
-  appendOp.recordAttnAppend(p.rt, { src: src.buf, cache }, shape);
-  p.count('kv_append', appendOp.attnAppendFlops(shape), appendOp.attnAppendBytes(shape));
 }
 
 /**

@@ -14,7 +14,7 @@ import type { MlaConfig } from '../../../shared/arch/config';
 import * as absorbOp from '../ops/attn_mla_absorb_q';
 import * as upOp from '../ops/attn_mla_up_v';
 import * as ropeStoreOp from '../ops/rope_store';
-import { attend, gatherRows, linear, norm, rope, ropeStore, stageRows, type Act } from './blocks';
+import { attend, gatherRows, linear, norm, rope, ropeStore, ropeStoreShape, stageRows, type Act, type RopeStoreLayout } from './blocks';
 import type { Family } from './family';
 import type { Pass } from './pass';
 
@@ -53,41 +53,42 @@ export const mla: Family<MlaConfig> = {
     linear(p, 'q_kv_a', `${pre}q_kv_a_proj`, x, { buf: first }, H, W);
     const cache = p.kv.buffers[L].latent; // [n_ctx, d_c + d_rope]
     const lora = c.qLoraRank !== null;
-    if (p.fused && !lora) {
-      // A decode step: the q absorption's dispatch also turns q_rope and k_rope and stores the cache row.
-      absorbed(p, L, c, first, cache, true);
-      linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H, { accumulate });
-      return;
-    }
-    // Without q_lora_rank q's rope dims turn here too; the shared k_rope is the row's last dr values;
-    // the latent is normalised into the cache and into `lat` (f32, for the expanded prefill and taps).
-    ropeStore(p, first, cache, {
+    // The fused row's rope_store layout. Without q_lora_rank q's rope dims turn with k_rope (the row's
+    // last dr values); the latent is normalised into the cache.
+    const layout: RopeStoreLayout = {
       srcStride: W, rotDim: dr, interleaved: true, dstStride: row,
       q: { heads: lora ? 0 : nh, base: 0, headStride: dn + dr, rotOff: dn },
       k: { heads: 1, base: Q + dc, headStride: dr, rotOff: 0, dst: dc },
       v: { base: Q, width: dc, dst: 0 },
-    }, { weight: `${pre}kv_a_layernorm.weight`, out: lat });
-    let q: GPUBuffer;
-    if (!lora) {
-      // One token's query is dense at the row's start; a prompt's rows are gathered.
-      q = first;
-      if (!p.decode) {
+    };
+    if (p.fused && !lora) {
+      // A decode step: the q absorption's dispatch also does rope_store's work.
+      absorbed(p, L, c, first, cache, layout);
+    } else {
+      // The normalised latent also lands in `lat` (f32, for the expanded prefill and taps).
+      ropeStore(p, first, cache, layout, { weight: `${pre}kv_a_layernorm.weight`, out: lat });
+      let q: GPUBuffer;
+      if (!lora) {
+        // One token's query is dense at the row's start; a prompt's rows are gathered.
+        q = first;
+        if (!p.decode) {
+          q = p.act('q');
+          gatherRows(p, { buf: first, stride: W }, q, dq);
+        }
+      } else {
+        const qan = p.act('q_a_norm');
         q = p.act('q');
-        gatherRows(p, { buf: first, stride: W }, q, dq);
+        norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, first, qan, { dim: c.qLoraRank!, xStride: W });
+        linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank!, dq);
+        rope(p, { buf: q }, nh, dn + dr, dr, true, dn);
       }
-    } else {
-      const qan = p.act('q_a_norm');
-      q = p.act('q');
-      norm(p, 'q_a_norm', `${pre}q_a_layernorm.weight`, first, qan, { dim: c.qLoraRank!, xStride: W });
-      linear(p, 'q', `${pre}q_b_proj`, { buf: qan }, { buf: q }, c.qLoraRank!, dq);
-      rope(p, { buf: q }, nh, dn + dr, dr, true, dn);
-    }
-    p.tap('q', L, q, dq, q === first ? W : dq, 0);
-    p.tap('latent', L, lat, dc);
-    if (!p.decode && p.pos0 === 0 && !p.tapping && !p.probs) {
-      expanded(p, L, c, q, { buf: first, stride: W, offset: Q + dc });
-    } else {
-      absorbed(p, L, c, q, cache);
+      p.tap('q', L, q, dq, q === first ? W : dq, 0);
+      p.tap('latent', L, lat, dc);
+      if (!p.decode && p.pos0 === 0 && !p.tapping && !p.probs) {
+        expanded(p, L, c, q, { buf: first, stride: W, offset: Q + dc });
+      } else {
+        absorbed(p, L, c, q, cache);
+      }
     }
     linear(p, 'attn_out', `${pre}o_proj`, { buf: o }, { buf: out }, nh * dv, H, { accumulate });
     p.tap('attn_out', L, out, H);
@@ -96,10 +97,10 @@ export const mla: Family<MlaConfig> = {
 
 /**
  * Attention over the latent cache in absorbed form (decode, later chunks, taps) → act 'o'. With
- * `storeRow` (a fused decode step, no q_lora_rank), q is the raw fused projection row and the absorption
- * dispatch also does rope_store's work (ops/attn_mla_absorb_q.ts, AbsorbFuse).
+ * `storeRow` (a fused decode step, no q_lora_rank: the fused row's rope_store layout), q is the raw fused
+ * projection row and the absorption dispatch also does rope_store's work (ops/attn_mla_absorb_q.ts).
  */
-function absorbed(p: Pass, L: number, c: MlaConfig, q: GPUBuffer, cache: GPUBuffer, storeRow = false): void {
+function absorbed(p: Pass, L: number, c: MlaConfig, q: GPUBuffer, cache: GPUBuffer, storeRow?: RopeStoreLayout): void {
   const { numHeads: nh, qkNopeHeadDim: dn, qkRopeHeadDim: dr, kvLoraRank: dc, vHeadDim: dv } = c;
   const pre = `model.layers.${L}.self_attn.`;
   const [qt, attn, o] = ['q_absorbed', 'attn', 'o'].map((n) => p.act(n));
@@ -113,11 +114,7 @@ function absorbed(p: Pass, L: number, c: MlaConfig, q: GPUBuffer, cache: GPUBuff
   p.count('q_absorb', absorbOp.mlaAbsorbQFlops(s), absorbOp.mlaAbsorbQBytes(s));
   if (storeRow) {
     // rope_store's work, done in the same dispatch: counted under its own name as before.
-    const st = {
-      n: 1, pos0: p.pos0, srcStride: 0, rotDim: dr, interleaved: true, theta: p.c.ropeTheta, kv: p.kvFormat, dstStride: row,
-      q: { heads: nh, base: 0, headStride: dn + dr, rotOff: dn }, k: { heads: 1, base: 0, headStride: dr, rotOff: 0, dst: dc },
-      v: { base: 0, width: dc, dst: 0 }, vNorm: { wF16: p.wF16, eps: p.c.rmsNormEps },
-    };
+    const st = ropeStoreShape(p, storeRow, true);
     p.count('rope_store', ropeStoreOp.ropeStoreFlops(st), ropeStoreOp.ropeStoreBytes(st));
   }
   attend(p, L, qt, cache, cache, attn, { hq: nh, hk: 1, hv: 1, dk: row, dv: dc, scale: 1 / Math.sqrt(dn + dr), kView: { row }, vView: { row } });

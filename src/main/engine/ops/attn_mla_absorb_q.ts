@@ -1,11 +1,12 @@
 // Op: absorbed MLA query, q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h] (kernels/attn_mla_absorb_q.wgsl).
 import code from '../../../../kernels/attn_mla_absorb_q.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+import { withRopeAngle } from './rope_angle';
 import { dummyBuffer, kvBytesPerElement, packUniform, requireEven, shapeError, type KvFormat } from './attn_common';
 import { requireBytes, unusedBinding, weightBytes } from './uniforms';
 
-const kernel: KernelSource = { name: 'attn_mla_absorb_q', code };
-const tokensKernel: KernelSource = { name: 'attn_mla_absorb_q', code, entryPoint: 'main_tokens' };
+const kernel: KernelSource = { name: 'attn_mla_absorb_q', code: withRopeAngle(code) };
+const tokensKernel: KernelSource = { name: 'attn_mla_absorb_q', code: withRopeAngle(code), entryPoint: 'main_tokens' };
 const NT = 4; // most tokens per workgroup of `main`
 const TOKENS_WG = 64; // main_tokens: threads per workgroup (a column pair each), 4 tokens per workgroup
 const TOKENS_NT = 4;

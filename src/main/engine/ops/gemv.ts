@@ -1,13 +1,14 @@
 // GEMV for decode (and batched GEMV for up to 8 rows per pass over W): see kernels/gemv.wgsl.
 import code from '../../../../kernels/gemv.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+import { withRopeAngle } from './rope_angle';
 import { type LinearArgs, linearFlags, resolveLinear } from './linear_common';
 import { dummyBuffer } from './attn_common';
 import { grid2d, opError, uniformStruct, unusedBinding } from './uniforms';
 
 export { bytes, flops } from './linear_common';
 
-const kernel: KernelSource = { name: 'gemv', code };
+const kernel: KernelSource = { name: 'gemv', code: withRopeAngle(code) };
 const params = uniformStruct({
   out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32', act_offset: 'u32',
   eps: 'f32', rot_rows: 'u32', rot_dim: 'u32', pos: 'u32', theta: 'f32', store_row0: 'u32', store_row1: 'u32', cache_base: 'u32',

@@ -1,9 +1,10 @@
 // Rotary position embedding in place, Llama rotate-half or GPT-J interleaved, on a slice of each head.
 import code from '../../../../kernels/rope.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+import { withRopeAngle } from './rope_angle';
 import { grid2d, opError, requireBytes, requirePositiveInts, uniformStruct } from './uniforms';
 
-const kernel: KernelSource = { name: 'rope', code };
+const kernel: KernelSource = { name: 'rope', code: withRopeAngle(code) };
 const params = uniformStruct({
   n_tokens: 'u32', n_heads: 'u32', head_stride: 'u32', offset: 'u32', rot_dim: 'u32', pos0: 'u32', token_stride: 'u32', base: 'u32',
   theta: 'f32', n_heads2: 'u32', base2: 'u32', offset2: 'u32',

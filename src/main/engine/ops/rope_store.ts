@@ -3,10 +3,11 @@
 // kernels/rope_store.wgsl. One dispatch where there were a RoPE pass, one or two appends and a norm.
 import code from '../../../../kernels/rope_store.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
+import { withRopeAngle } from './rope_angle';
 import { dummyBuffer, kvBytesPerElement, requireEven, type KvFormat } from './attn_common';
 import { grid2d, opError, requireBytes, requirePositiveInts, uniformStruct, unusedBinding, weightBytes } from './uniforms';
 
-const kernel: KernelSource = { name: 'rope_store', code };
+const kernel: KernelSource = { name: 'rope_store', code: withRopeAngle(code) };
 const params = uniformStruct({
   n: 'u32', pos0: 'u32', src_stride: 'u32', rot_dim: 'u32', theta: 'f32', nq: 'u32', q_base: 'u32', q_head_stride: 'u32',
   q_rot_off: 'u32', nk: 'u32', k_base: 'u32', k_head_stride: 'u32', k_rot_off: 'u32', k_dst: 'u32', v_base: 'u32', v_width: 'u32',
