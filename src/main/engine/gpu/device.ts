@@ -6,12 +6,12 @@ import { GpuUnavailableError } from '../../../shared/errors';
 
 // allow_unsafe_apis: subgroup matrices and timestamp queries; vulkan_enable_f16_on_nvidia: without it
 // NVIDIA's Vulkan driver hides shader-f16 from Dawn (../shared/docs/webgpu.md).
-// WORKBENCH_DAWN_SKIP_VALIDATION=1 adds skip_validation: Dawn then stops checking each command
-// (about half of its CPU cost per dispatch on lavapipe), so an invalid command is undefined behaviour
-// instead of an error. Opt-in, for measuring how much of decode is validation; tests never set it.
-const DAWN_TOGGLES = [
-  `enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia${process.env.WORKBENCH_DAWN_SKIP_VALIDATION === '1' ? ',skip_validation' : ''}`,
-];
+// WORKBENCH_DAWN_TOGGLES=a,b appends Dawn toggles, only to measure what they cost: `skip_validation`
+// (Dawn stops checking each command: about half of its CPU cost per dispatch on lavapipe; an invalid
+// command is then undefined behaviour instead of an error) or `disable_robustness` (no bounds clamps in
+// the shaders; an out-of-bounds access is then undefined). Tests and the app never set it.
+const EXTRA_TOGGLES = (process.env.WORKBENCH_DAWN_TOGGLES ?? '').split(',').map((t) => t.trim()).filter((t) => /^[a-z0-9_]+$/.test(t));
+const DAWN_TOGGLES = [`enable-dawn-features=${['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia', ...EXTRA_TOGGLES].join(',')}`];
 
 let gpuSingleton: GPU | null = null;
 function gpu(): GPU {

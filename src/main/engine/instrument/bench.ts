@@ -55,6 +55,9 @@ export interface DecodeFigure {
   depth1MsPerToken: number;
   /** Share of the timed steps replayed from a captured step rather than recorded (arch/replay.ts). */
   replayedShare: number;
+  /** Mean CPU ms of a replayed step and of a step recorded by the op descriptors (null when none was). */
+  recordMsReplayed: number | null;
+  recordMsRecorded: number | null;
   tokPerS: number;
   /** Weights read once plus the cache at this context: the least a token must move. */
   minBytesPerToken: number;
@@ -83,6 +86,8 @@ export interface BenchResult {
   /** Per-op GPU time of one decode step per context (each dispatch timed alone), or why there is none. */
   opTimes: { context: number; totalMs: number; ops: OpTime[] }[] | string;
 }
+
+const fmtMs = (ms: number | null): string => (ms === null ? 'n/a' : `${ms.toFixed(3)} ms`);
 
 function randomIds(n: number, vocab: number, seed: number): number[] {
   const r = new Rng(seed);
@@ -123,13 +128,25 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   // CPU time spent recording and submitting steps (decodeChained returns once its step is queued):
   // when it is close to the time per token, decode is bound by the CPU, not the GPU.
   let recordMs = 0;
+  const split = { replayed: 0, replayedMs: 0, recorded: 0, recordedMs: 0 };
   const run = async (depth: number, timed: boolean): Promise<number> => {
     const queue: Promise<number>[] = [];
     const t0 = performance.now();
     for (let i = 0; i < o.steps; i++) {
       const r0 = performance.now();
+      const before = b.replayedSteps;
       queue.push(b.decodeChained(greedy).token);
-      if (timed) recordMs += performance.now() - r0;
+      if (timed) {
+        const dt = performance.now() - r0;
+        recordMs += dt;
+        if (b.replayedSteps > before) {
+          split.replayed++;
+          split.replayedMs += dt;
+        } else {
+          split.recorded++;
+          split.recordedMs += dt;
+        }
+      }
       if (queue.length >= depth) await queue.shift();
     }
     await Promise.all(queue);
@@ -191,6 +208,8 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
     floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
     gpuMsPerToken: gpuMs, ablations, depth: DECODE_DEPTH, depth1MsPerToken: depth1Ms,
     recordMsPerToken: recordMs / o.steps, dispatchesPerToken: dispatches, replayedShare,
+    recordMsReplayed: split.replayed ? split.replayedMs / split.replayed : null,
+    recordMsRecorded: split.recorded ? split.recordedMs / split.recorded : null,
   };
 }
 
@@ -245,7 +264,7 @@ export async function runBench(b: GpuBackend, model: string, weightBytes: number
     const d = await timeDecode(b, c, o, bw, wpt);
     decode.push(d);
     for (const a of d.ablations) log(`  without ${a.without.join(' + ')}: GPU ${a.gpuMsPerToken.toFixed(3)} ms/step (they cost ${(d.gpuMsPerToken! - a.gpuMsPerToken).toFixed(3)} ms)`);
-    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed), ${d.dispatchesPerToken} dispatches; GPU ${d.gpuMsPerToken === null ? 'n/a' : `${d.gpuMsPerToken.toFixed(3)} ms`}/step; ${d.depth} steps in flight (one ahead only: ${(1000 / d.depth1MsPerToken).toFixed(1)} tok/s)`);
+    log(`decode @${c}: ${d.tokPerS.toFixed(1)} tok/s (${d.msPerToken.toFixed(3)} ms/token); floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms, ${(d.minBytesPerToken / 2 ** 20).toFixed(1)} MiB/token); ${(100 * d.ofFloor).toFixed(1)}% of floor; recording ${d.recordMsPerToken.toFixed(3)} ms/token CPU (${(100 * d.replayedShare).toFixed(0)}% of steps replayed: ${fmtMs(d.recordMsReplayed)} each, recorded ${fmtMs(d.recordMsRecorded)}), ${d.dispatchesPerToken} dispatches; GPU ${d.gpuMsPerToken === null ? 'n/a' : `${d.gpuMsPerToken.toFixed(3)} ms`}/step; ${d.depth} steps in flight (one ahead only: ${(1000 / d.depth1MsPerToken).toFixed(1)} tok/s)`);
   }
   const kv = b.kvReport();
   const opTimes = o.profile ? await profileDecode(b, o.contexts, log) : 'not requested (--profile)';
