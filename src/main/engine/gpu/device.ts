@@ -6,12 +6,18 @@ import { GpuUnavailableError } from '../../../shared/errors';
 
 // allow_unsafe_apis: subgroup matrices and timestamp queries; vulkan_enable_f16_on_nvidia: without it
 // NVIDIA's Vulkan driver hides shader-f16 from Dawn (../shared/docs/webgpu.md).
-// WORKBENCH_DAWN_TOGGLES=a,b appends Dawn toggles, only to measure what they cost: `skip_validation`
-// (Dawn stops checking each command: about half of its CPU cost per dispatch on lavapipe; an invalid
-// command is then undefined behaviour instead of an error) or `disable_robustness` (no bounds clamps in
-// the shaders; an out-of-bounds access is then undefined). Tests and the app never set it.
+// disable_robustness: Dawn otherwise clamps every buffer index in every shader, a guard for untrusted web
+// content. The workbench runs only its own kernels, which keep their indices in range themselves (and
+// are tested against the CPU reference with the clamps off, as they ship); on the H200 the clamps cost
+// 9–20% of a decode step's GPU time (docs/benchmarks.md). WORKBENCH_DAWN_ROBUSTNESS=1 puts them back,
+// to tell a kernel's out-of-range read from other trouble.
+// WORKBENCH_DAWN_TOGGLES=a,b appends Dawn toggles, only to measure what they cost (e.g. `skip_validation`:
+// Dawn stops checking each command; an invalid command is then undefined behaviour). Tests never set it.
+const ROBUST = process.env.WORKBENCH_DAWN_ROBUSTNESS === '1';
 const EXTRA_TOGGLES = (process.env.WORKBENCH_DAWN_TOGGLES ?? '').split(',').map((t) => t.trim()).filter((t) => /^[a-z0-9_]+$/.test(t));
-const DAWN_TOGGLES = [`enable-dawn-features=${['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia', ...EXTRA_TOGGLES].join(',')}`];
+const DAWN_TOGGLES = [
+  `enable-dawn-features=${['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia', ...(ROBUST ? [] : ['disable_robustness']), ...EXTRA_TOGGLES].join(',')}`,
+];
 
 let gpuSingleton: GPU | null = null;
 function gpu(): GPU {
@@ -71,7 +77,7 @@ export async function probeAdapter(): Promise<{ adapter: AdapterInfo | null; err
 }
 
 /** Optional features the engine uses when the adapter has them (kernels keep a path without each). */
-export const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+export const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix' as GPUFeatureName];
 
 export interface CreateDeviceOptions {
   /** Features the caller cannot work without; a missing one is an error naming it. */

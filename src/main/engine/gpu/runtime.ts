@@ -90,10 +90,17 @@ export class GpuRuntime {
   readonly software: boolean;
   /** device.limits builds a fresh object on every read through the native binding: read once. */
   readonly maxWorkgroups: number;
+  /**
+   * WGSL subgroup matrices (`chromium_experimental_subgroup_matrix`, tensor cores on NVIDIA) are on the
+   * device. Dawn's matrix shapes on the H200: f16→f16/f32 at 16×16×16, 16×8×16, 16×8×8. Kernels that use
+   * them keep a path without.
+   */
+  readonly subgroupMatrix: boolean;
 
   constructor(device: GPUDevice) {
     this.device = device;
     this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+    this.subgroupMatrix = device.features.has('chromium-experimental-subgroup-matrix') && device.features.has('shader-f16') && device.features.has('subgroups');
     // GPUDevice.adapterInfo is newer than some typings; absent, the device counts as hardware.
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     this.software = !!info && (info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`));
