@@ -1,18 +1,58 @@
-// Tiled matmul for prefill: see kernels/matmul.wgsl.
+// Tiled matmul for prefill: kernels/matmul.wgsl (f32 FMAs, any adapter) and kernels/matmul_mma.wgsl
+// (subgroup matrices: tensor cores, f16 inputs, f32 accumulation), chosen per call by `matmul`.
 import code from '../../../../kernels/matmul.wgsl?raw';
+import mmaCode from '../../../../kernels/matmul_mma.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
-import { type LinearArgs, linearFlags, resolveLinear } from './linear_common';
+import { type LinearArgs, type ResolvedLinear, linearFlags, resolveLinear } from './linear_common';
 import { opError, uniformStruct, unusedBinding } from './uniforms';
 
 export { bytes, flops } from './linear_common';
 
 const kernel: KernelSource = { name: 'matmul', code };
+/** Exported so a benchmark can swap in another builtin spelling; nothing else should touch it. */
+export const mmaKernel: KernelSource = { name: 'matmul_mma', code: mmaCode };
 const params = uniformStruct({
   n: 'u32', out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32',
 });
 const TILE = 64;
 
+/**
+ * The subgroup-matrix kernel's shape: sgm × sgn subgroups of 32 lanes, each fm × fn fragments of 16×16,
+ * so a workgroup tile of (sgm·fm·16) tokens × (sgn·fn·16) outputs. `wDirect`: right fragments read
+ * straight from the weight rows (only where in % 16 == 0), else staged through workgroup memory.
+ */
+export interface MmaConfig {
+  sgm: number;
+  sgn: number;
+  fm: number;
+  fn: number;
+  wDirect?: boolean;
+}
+
+/** 128 × 128 tiles, 8 subgroups of 64 × 32 (measured on the H200: tools/bench/matmul-kbench.ts). */
+export const MMA_DEFAULT: MmaConfig = { sgm: 2, sgn: 4, fm: 4, fn: 2 };
+/** Below this many rows the f32 kernel is kept (the subgroup-matrix path was measured on n = 2048). */
+export const MMA_MIN_ROWS = 256;
+
+/** The subgroup-matrix kernel can run on this device: the feature, and 32-lane subgroups. */
+export function mmaAvailable(rt: GpuRuntime): boolean {
+  if (!rt.subgroupMatrix) return false;
+  const info = (rt.device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+  return (info?.subgroupMinSize ?? 32) === 32 && (info?.subgroupMaxSize ?? 32) === 32;
+}
+
+/** Whether `matmul` takes the subgroup-matrix kernel for these arguments. */
+export function usesMma(rt: GpuRuntime, a: Pick<LinearArgs, 'rows' | 'wF16'>): boolean {
+  return a.wF16 && a.rows >= MMA_MIN_ROWS && mmaAvailable(rt);
+}
+
 export function matmul(rt: GpuRuntime, args: LinearArgs): void {
+  if (usesMma(rt, args)) matmulMma(rt, args);
+  else matmulF32(rt, args);
+}
+
+/** The f32-FMA kernel on any adapter (kernels/matmul.wgsl). */
+export function matmulF32(rt: GpuRuntime, args: LinearArgs): void {
   const a = resolveLinear('matmul', args);
   const grid: [number, number] = [Math.ceil(a.outDim / TILE), Math.ceil(a.rows / TILE)];
   const max = rt.maxWorkgroups;
@@ -22,4 +62,31 @@ export function matmul(rt: GpuRuntime, args: LinearArgs): void {
     n: a.rows, out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset, y_stride: a.yStride, y_offset: a.yOffset, flags: linearFlags(a),
   }));
   rt.dispatch(pipe, [u, a.w, a.x, a.bias ?? unusedBinding(rt), a.y], grid, 'matmul');
+}
+
+/** The subgroup-matrix kernel (kernels/matmul_mma.wgsl); f16 weights, an adapter with `mmaAvailable`. */
+export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA_DEFAULT): void {
+  const a: ResolvedLinear = resolveLinear('matmul_mma', args);
+  if (!a.wF16) throw opError('matmul_mma', 'the subgroup-matrix matmul takes f16 weights');
+  if (!mmaAvailable(rt)) throw opError('matmul_mma', 'the device has no subgroup matrices with 32-lane subgroups');
+  const { sgm, sgn, fm, fn } = cfg;
+  const wg = sgm * sgn * 32;
+  const bm = sgm * fm * 16;
+  const bn = sgn * fn * 16;
+  const xv = (bm * 32) / (4 * wg);
+  const wv = (bn * 32) / (8 * wg);
+  if (fm > 4 || fn > 4 || fm * fn > 8 || wg > 1024 || !Number.isInteger(xv) || !Number.isInteger(wv) || xv < 1 || wv < 1 || xv > 8 || wv > 8) {
+    throw opError('matmul_mma', `tile config ${JSON.stringify(cfg)} is outside what the kernel supports`);
+  }
+  const grid: [number, number] = [Math.ceil(a.rows / bm), Math.ceil(a.outDim / bn)];
+  const max = rt.maxWorkgroups;
+  if (grid[0] > max || grid[1] > max) throw opError('matmul_mma', `${a.rows}×${a.outDim} needs ${grid[0]}×${grid[1]} tiles, over the dispatch limit ${max}`);
+  const xvec = a.xStride % 4 === 0 && a.xOffset % 4 === 0;
+  const wdir = !!cfg.wDirect && a.inDim % 16 === 0;
+  const flags = linearFlags(a) | (xvec ? 4 : 0) | (wdir ? 8 : 0);
+  const pipe = rt.pipeline(mmaKernel, { SGM: sgm, SGN: sgn, FM: fm, FN: fn });
+  const u = rt.uniform(params({
+    n: a.rows, out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset, y_stride: a.yStride, y_offset: a.yOffset, flags,
+  }));
+  rt.dispatch(pipe, [u, a.w, a.x, a.bias ?? unusedBinding(rt), a.y, a.w], grid, 'matmul');
 }
