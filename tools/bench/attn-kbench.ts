@@ -13,8 +13,10 @@
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
 import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
+import { groupedAttention } from '../../src/main/engine/cpu/attention';
 import { packKv } from '../../src/main/engine/ops/attn_common';
-import { attnDecodeScratchBytes, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
+import { attnDecodeScratchBytes, attnDecodeUsesMma, mmaKernel, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
+import { f16ToF32Array } from '../../src/main/engine/ops/convert';
 
 const CALLS = 50;
 const REPEATS = 7;
@@ -111,6 +113,169 @@ async function timeCalls(rt: GpuRuntime, timer: GpuTimer, record: () => void, ca
   return us[Math.floor(us.length / 2)];
 }
 
+// --probe: a minimal subgroup-matrix kernel (f16 16×16 left × right → f32, loaded from and stored to
+// storage) in the current spelling (majorness as a template argument) and in the deprecated one.
+const probeKernel = (current: boolean): string => `
+enable f16;
+enable chromium_experimental_subgroup_matrix;
+@group(0) @binding(0) var<storage, read> a: array<f16>;
+@group(0) @binding(1) var<storage, read_write> c: array<f32>;
+@compute @workgroup_size(32)
+fn main() {
+  ${
+    current
+      ? `let l = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&a, 0u, 16u);
+  let r = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&a, 256u, 16u);
+  subgroupMatrixStore<row_major>(&c, 0u, subgroupMatrixMultiplyAccumulate(l, r, subgroup_matrix_result<f32, 16, 16>()), 16u);`
+      : `let l = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&a, 0u, false, 16u);
+  let r = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&a, 256u, true, 16u);
+  subgroupMatrixStore(&c, 0u, subgroupMatrixMultiplyAccumulate(l, r, subgroup_matrix_result<f32, 16, 16>()), false, 16u);`
+  }
+}`;
+
+/** The deprecated spelling of attn_decode_mla_mma's loads and stores (majorness as a bool argument). */
+function legacySpelling(code: string): string {
+  return code
+    .replace(/subgroupMatrixLoad<(\w+), (row|col)_major>\(([^,]+), ([^,]+), ([^)]+)\)/g, (_m, t, maj, ptr, off, stride) => `subgroupMatrixLoad<${t}>(${ptr}, ${off}, ${maj === 'col'}, ${stride})`)
+    .replace(/subgroupMatrixStore<(row|col)_major>\(([^,]+), ([^,]+), ([^,]+), ([^)]+)\)/g, (_m, maj, ptr, off, val, stride) => `subgroupMatrixStore(${ptr}, ${off}, ${val}, ${maj === 'col'}, ${stride})`);
+}
+
+async function compileMessages(rt: GpuRuntime, label: string, code: string): Promise<{ errors: number; text: string }> {
+  rt.device.pushErrorScope('validation');
+  const m = rt.device.createShaderModule({ label, code });
+  const info = await m.getCompilationInfo();
+  const err = await rt.device.popErrorScope();
+  const msgs = info.messages.map((x) => `${x.type} ${x.lineNum}:${x.linePos} ${x.message}`);
+  if (err) msgs.push(`validation: ${err.message}`);
+  return { errors: info.messages.filter((x) => x.type === 'error').length + (err ? 1 : 0), text: msgs.join(' | ').slice(0, 1500) || 'clean' };
+}
+
+async function probe(rt: GpuRuntime): Promise<void> {
+  console.log(`subgroup matrices: ${rt.subgroupMatrix}; features: ${[...rt.device.features].join(', ')}`);
+  if (!rt.subgroupMatrix) return;
+  const cur = await compileMessages(rt, 'probe-current', probeKernel(true));
+  const old = await compileMessages(rt, 'probe-legacy', probeKernel(false));
+  console.log(`probe, current spelling (majorness template): ${cur.text}`);
+  console.log(`probe, deprecated spelling (bool argument): ${old.text}`);
+  let k = await compileMessages(rt, 'mma-current', mmaKernel.code);
+  console.log(`attn_decode_mla_mma as written: ${k.text}`);
+  if (k.errors > 0 && cur.errors > 0 && old.errors === 0) {
+    mmaKernel.code = legacySpelling(mmaKernel.code);
+    k = await compileMessages(rt, 'mma-legacy', mmaKernel.code);
+    console.log(`attn_decode_mla_mma in the deprecated spelling (used from here on): ${k.text}`);
+  }
+}
+
+interface CheckCase {
+  name: string;
+  t: number;
+  hq: number;
+  dk: number;
+  dv: number;
+  row: number; // cache row elements (key view: columns 0 .. dk; values: vOff .. vOff + dv)
+  vOff: number;
+  splitRows?: number;
+  cap?: number; // cache rows allocated (≥ t; rows past t are NaN)
+}
+
+function maxAbs(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    m = Number.isNaN(d) ? Infinity : Math.max(m, d);
+  }
+  return m;
+}
+
+function maxOf(x: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}
+
+function relL2(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let n = 0;
+  let d = 0;
+  for (let i = 0; i < want.length; i++) {
+    n += (got[i] - want[i]) ** 2;
+    d += want[i] ** 2;
+  }
+  return Number.isNaN(n) ? Infinity : Math.sqrt(n / d);
+}
+
+async function checkCase(rt: GpuRuntime, c: CheckCase): Promise<void> {
+  const cap = c.cap ?? c.t + 19;
+  const seed = c.t * 13 + c.dk + c.hq;
+  const q = randomValues(c.hq * c.dk, seed).map((x) => 2 * x);
+  const rows = randomValues(cap * c.row, seed + 1);
+  rows.fill(NaN, c.t * c.row);
+  const words = packKv(rows, 'f16');
+  const f16rows = f16ToF32Array(new Uint16Array(words.buffer));
+  const k = new Float32Array(c.t * c.dk);
+  const v = new Float32Array(c.t * c.dv);
+  for (let j = 0; j < c.t; j++) {
+    k.set(f16rows.subarray(j * c.row, j * c.row + c.dk), j * c.dk);
+    v.set(f16rows.subarray(j * c.row + c.vOff, j * c.row + c.vOff + c.dv), j * c.dv);
+  }
+  const scale = 1 / Math.sqrt(c.dk);
+  const want = groupedAttention(q, k, v, { n: 1, t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, pos0: c.t - 1 });
+  const cache = rt.upload(words, 'cache');
+  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows, kView: { row: c.row }, vView: { row: c.row, off: c.vOff } };
+  const outs: string[] = [];
+  for (const mma of [true, false]) {
+    const bufs = {
+      q: rt.upload(q, 'q'),
+      k: cache,
+      v: cache,
+      out: rt.upload(new Float32Array(c.hq * c.dv).fill(NaN), 'out'),
+      scratch: rt.upload(new Float32Array(attnDecodeScratchBytes(c.hq, c.dv) / 4).fill(NaN), 'scratch'),
+    };
+    const s = { ...shape, mma };
+    const used = attnDecodeUsesMma(rt, s, bufs);
+    rt.device.pushErrorScope('validation');
+    recordAttnDecode(rt, bufs, s);
+    rt.submit();
+    const err = await rt.device.popErrorScope();
+    const got = await rt.readF32(bufs.out, c.hq * c.dv);
+    const e = maxAbs(got, want);
+    outs.push(`${mma ? 'mma' : 'old'}${used ? '' : ' (mma not taken)'}: max abs ${e.toExponential(2)}, max rel ${(e / maxOf(want)).toExponential(2)}, rel L2 ${relL2(got, want).toExponential(2)}${err ? ` ERROR ${err.message.slice(0, 300)}` : ''}`);
+    for (const b of [bufs.q, bufs.out, bufs.scratch]) b.destroy();
+  }
+  cache.destroy();
+  console.log(`check ${c.name.padEnd(52)} ${outs.join('  |  ')}`);
+}
+
+async function check(rt: GpuRuntime): Promise<void> {
+  const plm = { hq: 16, dk: 576, dv: 512, row: 576, vOff: 0 };
+  const cases: CheckCase[] = [
+    { name: 'PLM t=8 (t ≤ 16: no mma)', t: 8, ...plm },
+    { name: 'PLM t=17 (one split, last tile overlaps)', t: 17, ...plm },
+    { name: 'PLM t=128 default plan', t: 128, ...plm },
+    { name: 'PLM t=300 splits of 64 (G=4, last 44 rows)', t: 300, ...plm, splitRows: 64 },
+    { name: 'PLM t=1000 splits of 128 (G=8)', t: 1000, ...plm, splitRows: 128 },
+    { name: 'PLM t=1000 splits of 32 (G=2)', t: 1000, ...plm, splitRows: 32 },
+    { name: 'PLM t=2048 default plan', t: 2048, ...plm },
+    { name: 'PLM t=8191 default plan', t: 8191, ...plm },
+    { name: 'PLM t=8192 default plan, cache of 8192 rows', t: 8192, ...plm, cap: 8192 },
+    { name: '5 heads, dk 64, dv 48 (stored via smem), t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32 },
+    { name: '16 heads, dk 96, values at column 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48 },
+  ];
+  for (const c of cases) await checkCase(rt, c);
+}
+
+async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Parameters<typeof recordAttnDecode>[1], contexts: number[]): Promise<void> {
+  const { name: _n, rowElems: _r, ...shape } = v;
+  for (const t of contexts.filter((x) => x > 16)) {
+    const row: string[] = [];
+    for (const splitRows of [16, 32, 64, 128]) {
+      if (Math.ceil(t / splitRows) > 256) continue;
+      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', splitRows };
+      row.push(`${splitRows}/split: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+    }
+    console.log(`  mma t=${t}: ${row.join('  ')}`);
+  }
+}
+
 async function main(): Promise<void> {
   const adapter = await requestAdapter();
   const info = describeAdapter(adapter);
@@ -122,6 +287,12 @@ async function main(): Promise<void> {
   const contexts = (arg('--contexts') ?? '128,2048,8192').split(',').map(Number);
   const tMax = Math.max(...contexts);
   console.log(`adapter: ${info.vendor} ${info.device} ${info.description} (${info.architecture}); µs per recordAttnDecode call (split kernel + combine), f16 cache, median of ${REPEATS} passes × ${CALLS} calls`);
+  if (process.argv.includes('--probe')) await probe(rt);
+  if (process.argv.includes('--check')) await check(rt);
+  if (process.argv.includes('--check-only')) {
+    timer.destroy();
+    return;
+  }
   const onlyVariant = arg('--only');
   for (const v of onlyVariant === undefined ? variants : [variants[Number(onlyVariant)]]) {
     const cache = rt.upload(packKv(randomValues(tMax * v.rowElems, 7), 'f16'), 'cache');
@@ -139,13 +310,19 @@ async function main(): Promise<void> {
         await rt.sync();
       }
     }
-    const row: string[] = [];
-    for (const t of contexts) {
-      const s: AttnDecodeShape = { ...shape, t, kv: 'f16' };
-      row.push(`t=${t}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+    // With subgroup matrices: the default (attn_decode_mla_mma where it applies) and the kernels without.
+    const mmaModes = rt.subgroupMatrix && attnDecodeUsesMma(rt, { ...shape, t: tMax, kv: 'f16' }) ? [true, false] : [true];
+    for (const mma of mmaModes) {
+      const row: string[] = [];
+      for (const t of contexts) {
+        const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma };
+        row.push(`t=${t}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+      }
+      const tag = mmaModes.length > 1 ? (mma ? ' [mma]' : ' [no mma]') : '';
+      console.log(`${(name + tag).padEnd(48)} ${row.join('  ')}`);
     }
-    console.log(`${name.padEnd(40)} ${row.join('  ')}`);
-    if (parts) {
+    if (mmaModes.length > 1 && process.argv.includes('--mma')) await mmaSweep(rt, timer, v, bufs, contexts);
+    for (const mma of parts ? mmaModes : []) {
       // The split kernel alone, the combine alone (over the scratch the last full call left), the read floor.
       const dispatch = rt.dispatch.bind(rt);
       const only = (keep: (label: string) => boolean) => {
@@ -155,7 +332,7 @@ async function main(): Promise<void> {
       };
       const split: string[] = [];
       for (const t of contexts) {
-        const s: AttnDecodeShape = { ...shape, t, kv: 'f16' };
+        const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma };
         only((l) => l !== 'attn_decode_combine');
         const a = await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s));
         only((l) => l === 'attn_decode_combine');
@@ -167,7 +344,7 @@ async function main(): Promise<void> {
         const r = await timeCalls(rt, timer, () => rt.dispatch(pipe, [rt.uniform(u), cache, sink], [1024], 'read'));
         split.push(`t=${t}: split ${a.toFixed(1)} combine ${c.toFixed(1)} read ${r.toFixed(1)}`);
       }
-      console.log(`${''.padEnd(40)} ${split.join('  ')}`);
+      console.log(`${(mmaModes.length > 1 ? (mma ? '  parts [mma]' : '  parts [no mma]') : '').padEnd(48)} ${split.join('  ')}`);
     }
     if (process.argv.includes('--sweep')) {
       const sweep: string[] = [];

@@ -1,9 +1,11 @@
 // Op: one-token attention over a long cache, flash-decoding with split-K (kernels/attn_decode.wgsl) and
 // the merge of the splits (kernels/attn_decode_combine.wgsl); one key/value head with wide values (absorbed
-// MLA) takes kernels/attn_decode_mqa_wide.wgsl instead, same partials and merge. Same shapes and cache views as prefill
-// with n = 1 and pos0 = t − 1: the new token's K/V must already be appended at row t − 1.
+// MLA) takes kernels/attn_decode_mqa_wide.wgsl instead, or, where the device has subgroup matrices and the
+// cache is f16, kernels/attn_decode_mla_mma.wgsl (tensor cores); same partials and merge. Same shapes and
+// cache views as prefill with n = 1 and pos0 = t − 1: the new token's K/V must already be appended at row t − 1.
 import code from '../../../../kernels/attn_decode.wgsl?raw';
 import combineCode from '../../../../kernels/attn_decode_combine.wgsl?raw';
+import mmaCode from '../../../../kernels/attn_decode_mla_mma.wgsl?raw';
 import wideCode from '../../../../kernels/attn_decode_mqa_wide.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { kvBytesPerElement, packUniform, shapeError } from './attn_common';
@@ -12,6 +14,8 @@ import { attnParams, type AttnShape } from './attn_prefill';
 const kernel: KernelSource = { name: 'attn_decode', code };
 const combine: KernelSource = { name: 'attn_decode_combine', code: combineCode };
 const wideKernel: KernelSource = { name: 'attn_decode_mqa_wide', code: wideCode };
+/** attn_decode_mla_mma.wgsl (exported for attn-kbench's builtin-spelling probe). */
+export const mmaKernel: KernelSource = { name: 'attn_decode_mla_mma', code: mmaCode };
 /** Upper bound on splits; the scratch buffer is sized for it (and the combine's weight table). */
 export const MAX_SPLITS = 256;
 // Splits are whole multiples of 16 rows: with tiles of 32 rows that would break replay (the plan may
@@ -63,6 +67,8 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   splitRows?: number;
   /** attn_decode_mqa_wide's head slots per workgroup, forced (tests, attn-kbench). */
   wide?: { headSlots?: 4 | 8 | 16 };
+  /** false: never the subgroup-matrix kernel, even where it applies (tests, attn-kbench). */
+  mma?: boolean;
 }
 
 export interface AttnDecodeBuffers {
@@ -200,6 +206,75 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
   return splits;
 }
 
+// attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
+// one subgroup per workgroup, one workgroup per split of G tiles of 16 rows (G ≤ MMA_MAX_G: its named
+// accumulators). It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16
+// cache, key and value widths multiples of 16, values a column range of the key rows, 16-byte aligned
+// rows and offsets (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at
+// min(its first row, t − 16) so that no load passes row t − 1 (no cache padding needed); t ≤ 16 is
+// ceil(t / 16) = 1, one replay bucket, and keeps the other kernels.
+const MMA_MAX_HEADS = 16;
+const MMA_MAX_G = 8;
+// Splits to aim for (split plan from ceil(t / 16) only, like the others).
+const MMA_TARGET_SPLITS = 128;
+
+interface MmaConfig {
+  g: number; // tiles of 16 rows per split
+  chunk: number;
+}
+
+const smemMax = new WeakMap<GpuRuntime, number>();
+
+/** Workgroup bytes of attn_decode_mla_mma for G tiles per split (qs, ss, ps). */
+function mmaSmem(dk: number, g: number): number {
+  return 16 * (dk + 8) * 2 + 16 * (16 * g + 4) * 4 + 16 * (16 * g + 8) * 2;
+}
+
+/** Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside. */
+function mmaShapeOk(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>): boolean {
+  if (s.kv !== 'f16' || s.mma === false) return false;
+  if (a.units !== 1 || s.hq > MMA_MAX_HEADS || s.dk % 16 !== 0 || s.dv % 16 !== 0) return false;
+  const sharedV = (b === null || b.k === b.v) && a.vRow === a.kRow && a.vOff >= a.kOff && a.vOff + s.dv <= a.kOff + s.dk;
+  return sharedV && a.kRow % 8 === 0 && a.kOff % 8 === 0 && a.vOff % 8 === 0;
+}
+
+/** attn_decode_mla_mma's plan, or null where it does not apply (depends on t only through ceil(t / 16)). */
+function mmaConfig(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, smemLimit: number): MmaConfig | null {
+  if (!subgroupMatrix || s.t <= SPLIT_ROWS || !mmaShapeOk(s, b, a)) return null;
+  const chunk = splitChunk(s, SPLIT_ROWS, 1, MMA_TARGET_SPLITS);
+  const g = chunk / SPLIT_ROWS;
+  if (g > MMA_MAX_G || mmaSmem(s.dk, g) > smemLimit) return null;
+  return { g, chunk };
+}
+
+function mmaSmemLimit(rt: GpuRuntime): number {
+  let b = smemMax.get(rt);
+  if (b === undefined) {
+    b = rt.device.limits.maxComputeWorkgroupStorageSize;
+    smemMax.set(rt, b);
+  }
+  return b;
+}
+
+/** Whether recordAttnDecode takes attn_decode_mla_mma for this shape on this device (tests, attn-kbench). */
+export function attnDecodeUsesMma(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null = null): boolean {
+  const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
+  return mmaConfig(rt.subgroupMatrix, s, b, a, mmaSmemLimit(rt)) !== null;
+}
+
+function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: MmaConfig): number {
+  const splits = Math.ceil(s.t / c.chunk);
+  const u = rt.uniform(
+    packUniform(
+      { t: s.t, chunk: c.chunk, hq: s.hq, kRow: a.kRow, kOff: a.kOff, vRow: a.vRow, vOff: a.vOff, scale: s.scale, nSplits: splits, p0: 0, p1: 0, p2: 0 },
+      ['scale'],
+    ),
+  );
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g });
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mla_mma');
+  return splits;
+}
+
 // Several key/value head units (MHA/GQA): variants within 12 KiB of workgroup memory, so about four
 // workgroups share an SM. H200, GQA-1B at 8192 rows: 26.2 µs a layer against 32.8 µs with the 28 KiB
 // variant (attn-kbench); GTA-1B (one unit) got slower that way (17.0 against 14.4 µs), so it keeps the
@@ -223,9 +298,15 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
   if (b.scratch.size < attnDecodeScratchBytes(s.hq, s.dv)) {
     throw shapeError('attn_decode', `scratch buffer holds ${b.scratch.size} bytes; ${attnDecodeScratchBytes(s.hq, s.dv)} needed`);
   }
-  const budget = smemBudget(rt);
-  const w = wideConfig(s, b, a, budget);
-  const splits = w ? recordWide(rt, b, s, a, w) : recordSplitK(rt, b, s, a, splitKConfig(s, a, budget));
+  const mma = mmaConfig(rt.subgroupMatrix, s, b, a, mmaSmemLimit(rt));
+  let splits: number;
+  if (mma) {
+    splits = recordMma(rt, b, s, a, mma);
+  } else {
+    const budget = smemBudget(rt);
+    const w = wideConfig(s, b, a, budget);
+    splits = w ? recordWide(rt, b, s, a, w) : recordSplitK(rt, b, s, a, splitKConfig(s, a, budget));
+  }
   const uc = rt.uniform(packUniform({ nSplits: splits, hq: s.hq, dv: s.dv, pad: 0 }));
   rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
 }
@@ -256,9 +337,19 @@ export function attnDecodeFlops(s: AttnDecodeShape): number {
   return 2 * s.hq * s.t * (s.dk + s.dv);
 }
 
-/** The cache rows read once per head unit and block, plus q, the partials and the output. */
-export function attnDecodeBytes(s: AttnDecodeShape): number {
+/**
+ * The cache rows read once per head unit and block, plus q, the partials and the output. Pass the
+ * runtime to count the kernel it takes: attn_decode_mla_mma reads each latent row once from memory (its
+ * value columns again, from the cache, right after), so it counts t·dk elements.
+ */
+export function attnDecodeBytes(s: AttnDecodeShape, rt?: Pick<GpuRuntime, 'subgroupMatrix'>): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
+  // 48 KiB: NVIDIA's workgroup memory, the only devices with subgroup matrices here.
+  const mma = mmaConfig(rt?.subgroupMatrix ?? false, s, null, a, 48 * 1024);
+  if (mma) {
+    const splits = Math.ceil(s.t / mma.chunk);
+    return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * 4 * splits * s.hq * (s.dv + 2) + 4 * s.hq * s.dv;
+  }
   // The 28 KiB budget every supported adapter offers (lavapipe 32 KiB, NVIDIA 48 KiB).
   const w = wideConfig(s, null, a, SMEM_BUDGET);
   let blocks = 1;

@@ -1,0 +1,127 @@
+// attn_decode_mla_mma (absorbed-MLA decode attention on subgroup matrices) vs the float64 CPU reference.
+// The kernel runs only where the adapter offers subgroup matrices (NVIDIA through Dawn); lavapipe has
+// none, so there its cases are skipped with that reason and only the path choice is checked (a runtime
+// stand-in that claims the feature). Inputs are random, outputs and scratch are NaN before the kernel
+// runs, and the cache holds rows past t that are NaN: a load or a probability that reaches them shows.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { groupedAttention } from '../../../src/main/engine/cpu/attention';
+import type { GpuRuntime } from '../../../src/main/engine/gpu/runtime';
+import { packKv } from '../../../src/main/engine/ops/attn_common';
+import { attnDecodeBytes, attnDecodeScratchBytes, attnDecodeUsesMma, recordAttnDecode, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
+import { f16ToF32Array } from '../../../src/main/engine/ops/convert';
+import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, relL2 } from '../../helpers/gpu';
+
+// f16 queries (q·scale rounded) and f16 probabilities, f32 products and sums: about 2^-11 relative per
+// term. Measured on an H200 (attn-kbench --check, PLM shape up to 8192 rows): rel L2 ≤ 4e-4. A row
+// counted twice or missed among 300 moves the output by about 1/300 of a value row: rel L2 ~ 5e-2.
+const REL_L2 = 2e-3;
+const MAX_REL = 4e-3; // max |error| over max |reference|
+
+interface Case {
+  name: string;
+  t: number;
+  hq: number;
+  dk: number;
+  dv: number;
+  row: number; // cache row elements: keys are columns 0 .. dk, values vOff .. vOff + dv
+  vOff: number;
+  splitRows?: number;
+  mma: boolean; // whether the case must take attn_decode_mla_mma
+}
+
+const plm = { hq: 16, dk: 576, dv: 512, row: 576, vOff: 0 };
+const cases: Case[] = [
+  { name: 'PLM shape, t=8 (t ≤ 16 keeps the kernels without subgroup matrices)', t: 8, ...plm, mma: false },
+  { name: 'PLM shape, t=17: one split, its second tile overlaps the first', t: 17, ...plm, mma: true },
+  { name: 'PLM shape, t=100, default plan (16-row splits, last one 4 rows)', t: 100, ...plm, mma: true },
+  { name: 'PLM shape, t=300 in splits of 64 (4 tiles; last split 44 rows)', t: 300, ...plm, splitRows: 64, mma: true },
+  { name: 'PLM shape, t=611 in splits of 128 (8 tiles; last split 99 rows)', t: 611, ...plm, splitRows: 128, mma: true },
+  { name: 'PLM shape, t=203 in splits of 48 (3 tiles)', t: 203, ...plm, splitRows: 48, mma: true },
+  { name: '5 heads (output tiles stored row by row), dk 64, dv 48, t=45 in splits of 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, mma: true },
+  { name: '16 heads, dk 96, values at columns 16 .. 80 of 112-wide rows, t=77 in splits of 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, mma: true },
+];
+
+async function runCase(rt: GpuRuntime, c: Case): Promise<void> {
+  const cap = c.t + 21; // rows allocated; those past t are NaN
+  const seed = c.t * 13 + c.dk + c.hq;
+  const q = randomF32(c.hq * c.dk, seed, -2, 2);
+  const rows = randomF32(cap * c.row, seed + 1);
+  rows.fill(NaN, c.t * c.row);
+  const words = packKv(rows, 'f16');
+  const f16rows = f16ToF32Array(new Uint16Array(words.buffer));
+  const k = new Float32Array(c.t * c.dk);
+  const v = new Float32Array(c.t * c.dv);
+  for (let j = 0; j < c.t; j++) {
+    k.set(f16rows.subarray(j * c.row, j * c.row + c.dk), j * c.dk);
+    v.set(f16rows.subarray(j * c.row + c.vOff, j * c.row + c.vOff + c.dv), j * c.dv);
+  }
+  const scale = 1 / Math.sqrt(c.dk);
+  const shape: AttnDecodeShape = {
+    t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows,
+    kView: { row: c.row }, vView: { row: c.row, off: c.vOff },
+  };
+  const cache = rt.upload(words, 'cache');
+  const bufs = {
+    q: rt.upload(q, 'q'),
+    k: cache,
+    v: cache,
+    out: poisonedF32(rt, c.hq * c.dv, 'out'),
+    scratch: poisonedF32(rt, attnDecodeScratchBytes(c.hq, c.dv) / 4, 'scratch'),
+  };
+  expect(attnDecodeUsesMma(rt, shape, bufs)).toBe(c.mma);
+  await checked(rt, () => recordAttnDecode(rt, bufs, shape));
+  const got = await rt.readF32(bufs.out, c.hq * c.dv);
+  const want = groupedAttention(q, k, v, { n: 1, t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, pos0: c.t - 1 });
+  let peak = 0;
+  for (const x of want) peak = Math.max(peak, Math.abs(x));
+  expect(relL2(got, want)).toBeLessThan(REL_L2);
+  expect(maxAbsErr(got, want) / peak).toBeLessThan(MAX_REL);
+  for (const b of [cache, bufs.q, bufs.out, bufs.scratch]) b.destroy();
+}
+
+let rt: GpuRuntime;
+beforeAll(async () => {
+  rt = await gpuRuntime();
+});
+
+describe('attn_decode_mla_mma against the CPU reference', () => {
+  for (const c of cases) {
+    it(c.name, async (ctx) => {
+      if (!rt.subgroupMatrix) {
+        return ctx.skip('this adapter has no subgroup matrices (chromium-experimental-subgroup-matrix with shader-f16 and subgroups; lavapipe lacks them), so attn_decode_mla_mma cannot run here');
+      }
+      await runCase(rt, c);
+    });
+  }
+});
+
+// Where recordAttnDecode takes the kernel: a stand-in runtime that claims subgroup matrices (the choice
+// reads only that flag and the workgroup-memory limit), so this runs on every adapter.
+describe('attn_decode_mla_mma path choice', () => {
+  const fake = { subgroupMatrix: true, device: { limits: { maxComputeWorkgroupStorageSize: 48 * 1024 } } } as unknown as GpuRuntime;
+  const mla: AttnDecodeShape = { t: 100, hq: 16, hk: 1, hv: 1, dk: 576, dv: 512, scale: 0.1, kv: 'f16', kView: { row: 576 }, vView: { row: 576 } };
+  it('takes the absorbed-MLA shape from t = 17 on, with f16 caches only', () => {
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 16 })).toBe(false);
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 17 })).toBe(true);
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 8192 })).toBe(true);
+    expect(attnDecodeUsesMma(fake, { ...mla, kv: 'f32' })).toBe(false);
+    expect(attnDecodeUsesMma(fake, { ...mla, mma: false })).toBe(false);
+    expect(attnDecodeUsesMma({ ...fake, subgroupMatrix: false } as GpuRuntime, mla)).toBe(false);
+  });
+  it('leaves other shapes to the other kernels', () => {
+    expect(attnDecodeUsesMma(fake, { ...mla, hq: 20 })).toBe(false); // more heads than one 16-row tile
+    expect(attnDecodeUsesMma(fake, { ...mla, hq: 4, hk: 2, hv: 2, kView: undefined, vView: undefined })).toBe(false); // two key heads
+    expect(attnDecodeUsesMma(fake, { ...mla, dk: 584, kView: { row: 584 }, vView: { row: 584 } })).toBe(false); // dk not a multiple of 16
+    expect(attnDecodeUsesMma(fake, { ...mla, vView: { row: 576, off: 72 } })).toBe(false); // values past the key columns
+    expect(attnDecodeUsesMma(fake, { ...mla, dk: 64, dv: 128, kView: { row: 192 }, vView: { row: 192, off: 64 } })).toBe(false); // GTA: values beside the keys
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles per split: more than its accumulators
+  });
+  it('depends on t only through ceil(t / 16) (replay), and the byte count follows the path', () => {
+    for (let t = 17; t <= 400; t++) {
+      expect(attnDecodeUsesMma(fake, { ...mla, t })).toBe(attnDecodeUsesMma(fake, { ...mla, t: Math.ceil(t / 16) * 16 }));
+    }
+    // The subgroup-matrix kernel reads each latent row once (values are its columns): fewer bytes.
+    expect(attnDecodeBytes({ ...mla, t: 4096 }, fake)).toBeLessThan(attnDecodeBytes({ ...mla, t: 4096 }));
+    expect(attnDecodeBytes({ ...mla, t: 8 }, fake)).toBe(attnDecodeBytes({ ...mla, t: 8 }));
+  });
+});
