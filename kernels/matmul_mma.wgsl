@@ -6,7 +6,11 @@
 //
 // A workgroup of SGM × SGN subgroups of 32 lanes computes a BM × BN tile (BM = SGM·FM·16 tokens,
 // BN = SGN·FN·16 outputs); each subgroup an (FM·16) × (FN·16) block as FM × FN 16×16 result fragments,
-// so every left fragment is reused FN times and every right fragment FM times. The K loop steps BK = 32
+// so every left fragment is reused FN times and every right fragment FM times. Entry points: `main`
+// with FM × FN = 4 × 2 (64 tokens × 32 outputs per subgroup), `main44` with 4 × 4 (64 × 64); the host
+// sets FM and FN to match. Fragments are named variables, never arrays: an array of subgroup matrices
+// indexed in a loop was measured 3–4× slower on the H100 than the same work unrolled (run 1 → 2 of
+// tools/bench/matmul-kbench.ts). The K loop steps BK = 32
 // at a time: all lanes stage the X tile (16-byte loads, f32 → f16) and the W tile (16-byte loads of
 // 8 f16) into workgroup memory, rows padded to 40 halves (80 bytes: the 16 rows of a fragment fall in
 // distinct banks); the next tile's global loads are issued into registers before the current tile's
@@ -29,8 +33,8 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 
 override SGM: u32 = 2u; // subgroups along tokens
 override SGN: u32 = 4u; // subgroups along outputs
-override FM: u32 = 4u;  // 16-token fragments per subgroup (≤ 4)
-override FN: u32 = 2u;  // 16-output fragments per subgroup (≤ 4); FM·FN ≤ 8
+override FM: u32 = 4u; // 16-token fragments per subgroup: 4 (both entry points)
+override FN: u32 = 2u; // 16-output fragments per subgroup: 2 (main) or 4 (main44)
 
 const SG: u32 = 32u;
 const BK: u32 = 32u;
@@ -161,91 +165,210 @@ fn stage_tile(tid: u32, wdir: bool) {
   }
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let sg = tid / SG;
-  let lane = tid % SG;
-  let sgm = sg % SGM;
-  let sgn = sg / SGM;
-  let row0 = wid.x * BM; // x: token tiles, so neighbouring workgroups share a W tile in L2
-  let col0 = wid.y * BN;
-  let interior = row0 + BM <= p.n && col0 + BN <= p.out_dim;
-  let fast = interior && (p.flags & FLAG_BIAS) == 0u;
-  let wdir = (p.flags & FLAG_WDIRECT) != 0u && col0 + BN <= p.out_dim;
-  let xvec = (p.flags & FLAG_XVEC) != 0u;
-  let mr = row0 + sgm * FM * 16u; // this subgroup's first token
-  let mc = col0 + sgn * FN * 16u; // and first output
+fn lfrag(off: u32) -> subgroup_matrix_left<f16, 16, 16> {
+  return subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, off, XS);
+}
 
-  var acc: array<subgroup_matrix_result<f32, 16, 16>, 8>;
-  if (fast && (p.flags & FLAG_ACCUM) != 0u) {
-    for (var i = 0u; i < FM; i++) {
-      for (var j = 0u; j < FN; j++) {
-        let off = (mr + 16u * i) * p.y_stride + p.y_offset + mc + 16u * j;
-        acc[i * FN + j] = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&y, off, p.y_stride);
+// A right fragment: staged (`off` into ws) or, with `wdir`, from the weight rows (`goff` into W).
+fn rfrag(off: u32, goff: u32, wdir: bool) -> subgroup_matrix_right<f16, 16, 16> {
+  if (wdir) {
+    return subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&wh, goff, p.in_dim);
+  }
+  return subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, off, XS);
+}
+
+// A result fragment's start: Y's current values (fast tiles with FLAG_ACCUM) or zeros.
+fn acc0(r: u32, c: u32, ld: bool) -> subgroup_matrix_result<f32, 16, 16> {
+  if (ld) {
+    return subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&y, r * p.y_stride + p.y_offset + c, p.y_stride);
+  }
+  return subgroup_matrix_result<f32, 16, 16>();
+}
+
+// Writes the fragment at token r, output c: straight to Y on fast tiles, else through `cs` with the
+// range checks, bias and accumulation. `fast` is workgroup-uniform (the barriers).
+fn put(m: subgroup_matrix_result<f32, 16, 16>, r: u32, c: u32, fast: bool, sg: u32, lane: u32) {
+  if (fast) {
+    subgroupMatrixStore<row_major>(&y, r * p.y_stride + p.y_offset + c, m, p.y_stride);
+    return;
+  }
+  subgroupMatrixStore<row_major>(&cs, sg * 256u, m, 16u);
+  workgroupBarrier();
+  for (var e = lane; e < 256u; e += SG) {
+    let rr = r + e / 16u;
+    let cc = c + e % 16u;
+    if (rr < p.n && cc < p.out_dim) {
+      var o = cs[sg * 256u + e];
+      if ((p.flags & FLAG_BIAS) != 0u) {
+        o += bload(cc);
       }
+      let yi = rr * p.y_stride + p.y_offset + cc;
+      if ((p.flags & FLAG_ACCUM) != 0u) {
+        o += y[yi];
+      }
+      y[yi] = o;
     }
   }
+  workgroupBarrier();
+}
 
-  load_tile(0u, row0, col0, tid, xvec, wdir);
+// What a workgroup does, from workgroup_id and the uniforms only (so workgroup-uniform: the barriers
+// in `put` depend on `fast`).
+struct Tile {
+  row0: u32,
+  col0: u32,
+  fast: bool,
+  wdir: bool,
+  xvec: bool,
+  ld: bool, // fragments start from Y
+}
+
+fn tile(wid: vec3<u32>) -> Tile {
+  var t: Tile;
+  t.row0 = wid.x * BM; // x: token tiles, so neighbouring workgroups share a W tile in L2
+  t.col0 = wid.y * BN;
+  let interior = t.row0 + BM <= p.n && t.col0 + BN <= p.out_dim;
+  t.fast = interior && (p.flags & FLAG_BIAS) == 0u;
+  t.wdir = (p.flags & FLAG_WDIRECT) != 0u && t.col0 + BN <= p.out_dim;
+  t.xvec = (p.flags & FLAG_XVEC) != 0u;
+  t.ld = t.fast && (p.flags & FLAG_ACCUM) != 0u;
+  return t;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let t = tile(wid);
+  let fast = t.fast;
+  let wdir = t.wdir;
+  let sg = tid / SG;
+  let lane = tid % SG;
+  let mr = t.row0 + (sg % SGM) * FM * 16u; // this subgroup's first token
+  let mc = t.col0 + (sg / SGM) * FN * 16u; // and first output
+  var c00 = acc0(mr, mc, t.ld);
+  var c01 = acc0(mr, mc + 16u, t.ld);
+  var c10 = acc0(mr + 16u, mc, t.ld);
+  var c11 = acc0(mr + 16u, mc + 16u, t.ld);
+  var c20 = acc0(mr + 32u, mc, t.ld);
+  var c21 = acc0(mr + 32u, mc + 16u, t.ld);
+  var c30 = acc0(mr + 48u, mc, t.ld);
+  var c31 = acc0(mr + 48u, mc + 16u, t.ld);
+  let xo = (mr - t.row0) * XS;
+  let wo = (mc - t.col0) * XS;
+  load_tile(0u, t.row0, t.col0, tid, t.xvec, wdir);
   for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
     stage_tile(tid, wdir);
     workgroupBarrier();
     if (k0 + BK < p.in_dim) {
-      load_tile(k0 + BK, row0, col0, tid, xvec, wdir);
+      load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, wdir);
     }
     let kmax = min(BK, p.in_dim - k0);
     for (var kk = 0u; kk < kmax; kk += 16u) {
-      var a: array<subgroup_matrix_left<f16, 16, 16>, 4>;
-      for (var i = 0u; i < FM; i++) {
-        let off = (sgm * FM * 16u + 16u * i) * XS + kk;
-        a[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, off, XS);
-      }
-      for (var j = 0u; j < FN; j++) {
-        var b: subgroup_matrix_right<f16, 16, 16>;
-        if (wdir) {
-          let off = (mc + 16u * j) * p.in_dim + k0 + kk;
-          b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&wh, off, p.in_dim);
-        } else {
-          let off = (sgn * FN * 16u + 16u * j) * XS + kk;
-          b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, off, XS);
-        }
-        for (var i = 0u; i < FM; i++) {
-          acc[i * FN + j] = subgroupMatrixMultiplyAccumulate(a[i], b, acc[i * FN + j]);
-        }
-      }
+      let a0 = lfrag(xo + kk);
+      let a1 = lfrag(xo + 16u * XS + kk);
+      let a2 = lfrag(xo + 32u * XS + kk);
+      let a3 = lfrag(xo + 48u * XS + kk);
+      let go = mc * p.in_dim + k0 + kk;
+      let b0 = rfrag(wo + kk, go, wdir);
+      c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
+      c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
+      c20 = subgroupMatrixMultiplyAccumulate(a2, b0, c20);
+      c30 = subgroupMatrixMultiplyAccumulate(a3, b0, c30);
+      let b1 = rfrag(wo + 16u * XS + kk, go + 16u * p.in_dim, wdir);
+      c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
+      c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
+      c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
+      c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
     }
     workgroupBarrier();
   }
+  put(c00, mr, mc, fast, sg, lane);
+  put(c01, mr, mc + 16u, fast, sg, lane);
+  put(c10, mr + 16u, mc, fast, sg, lane);
+  put(c11, mr + 16u, mc + 16u, fast, sg, lane);
+  put(c20, mr + 32u, mc, fast, sg, lane);
+  put(c21, mr + 32u, mc + 16u, fast, sg, lane);
+  put(c30, mr + 48u, mc, fast, sg, lane);
+  put(c31, mr + 48u, mc + 16u, fast, sg, lane);
+}
 
-  if (fast) {
-    for (var i = 0u; i < FM; i++) {
-      for (var j = 0u; j < FN; j++) {
-        let off = (mr + 16u * i) * p.y_stride + p.y_offset + mc + 16u * j;
-        subgroupMatrixStore<row_major>(&y, off, acc[i * FN + j], p.y_stride);
-      }
+@compute @workgroup_size(WG)
+fn main44(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let t = tile(wid);
+  let fast = t.fast;
+  let wdir = t.wdir;
+  let sg = tid / SG;
+  let lane = tid % SG;
+  let mr = t.row0 + (sg % SGM) * FM * 16u; // this subgroup's first token
+  let mc = t.col0 + (sg / SGM) * FN * 16u; // and first output
+  var c00 = acc0(mr, mc, t.ld);
+  var c01 = acc0(mr, mc + 16u, t.ld);
+  var c02 = acc0(mr, mc + 32u, t.ld);
+  var c03 = acc0(mr, mc + 48u, t.ld);
+  var c10 = acc0(mr + 16u, mc, t.ld);
+  var c11 = acc0(mr + 16u, mc + 16u, t.ld);
+  var c12 = acc0(mr + 16u, mc + 32u, t.ld);
+  var c13 = acc0(mr + 16u, mc + 48u, t.ld);
+  var c20 = acc0(mr + 32u, mc, t.ld);
+  var c21 = acc0(mr + 32u, mc + 16u, t.ld);
+  var c22 = acc0(mr + 32u, mc + 32u, t.ld);
+  var c23 = acc0(mr + 32u, mc + 48u, t.ld);
+  var c30 = acc0(mr + 48u, mc, t.ld);
+  var c31 = acc0(mr + 48u, mc + 16u, t.ld);
+  var c32 = acc0(mr + 48u, mc + 32u, t.ld);
+  var c33 = acc0(mr + 48u, mc + 48u, t.ld);
+  let xo = (mr - t.row0) * XS;
+  let wo = (mc - t.col0) * XS;
+  load_tile(0u, t.row0, t.col0, tid, t.xvec, wdir);
+  for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
+    stage_tile(tid, wdir);
+    workgroupBarrier();
+    if (k0 + BK < p.in_dim) {
+      load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, wdir);
     }
-    return;
-  }
-  for (var i = 0u; i < FM; i++) {
-    for (var j = 0u; j < FN; j++) {
-      subgroupMatrixStore<row_major>(&cs, sg * 256u, acc[i * FN + j], 16u);
-      workgroupBarrier();
-      for (var e = lane; e < 256u; e += SG) {
-        let r = mr + 16u * i + e / 16u;
-        let c = mc + 16u * j + e % 16u;
-        if (r < p.n && c < p.out_dim) {
-          var o = cs[sg * 256u + e];
-          if ((p.flags & FLAG_BIAS) != 0u) {
-            o += bload(c);
-          }
-          let yi = r * p.y_stride + p.y_offset + c;
-          if ((p.flags & FLAG_ACCUM) != 0u) {
-            o += y[yi];
-          }
-          y[yi] = o;
-        }
-      }
-      workgroupBarrier();
+    let kmax = min(BK, p.in_dim - k0);
+    for (var kk = 0u; kk < kmax; kk += 16u) {
+      let a0 = lfrag(xo + kk);
+      let a1 = lfrag(xo + 16u * XS + kk);
+      let a2 = lfrag(xo + 32u * XS + kk);
+      let a3 = lfrag(xo + 48u * XS + kk);
+      let go = mc * p.in_dim + k0 + kk;
+      let b0 = rfrag(wo + kk, go, wdir);
+      c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
+      c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
+      c20 = subgroupMatrixMultiplyAccumulate(a2, b0, c20);
+      c30 = subgroupMatrixMultiplyAccumulate(a3, b0, c30);
+      let b1 = rfrag(wo + 16u * XS + kk, go + 16u * p.in_dim, wdir);
+      c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
+      c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
+      c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
+      c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
+      let b2 = rfrag(wo + 32u * XS + kk, go + 32u * p.in_dim, wdir);
+      c02 = subgroupMatrixMultiplyAccumulate(a0, b2, c02);
+      c12 = subgroupMatrixMultiplyAccumulate(a1, b2, c12);
+      c22 = subgroupMatrixMultiplyAccumulate(a2, b2, c22);
+      c32 = subgroupMatrixMultiplyAccumulate(a3, b2, c32);
+      let b3 = rfrag(wo + 48u * XS + kk, go + 48u * p.in_dim, wdir);
+      c03 = subgroupMatrixMultiplyAccumulate(a0, b3, c03);
+      c13 = subgroupMatrixMultiplyAccumulate(a1, b3, c13);
+      c23 = subgroupMatrixMultiplyAccumulate(a2, b3, c23);
+      c33 = subgroupMatrixMultiplyAccumulate(a3, b3, c33);
     }
+    workgroupBarrier();
   }
+  put(c00, mr, mc, fast, sg, lane);
+  put(c01, mr, mc + 16u, fast, sg, lane);
+  put(c02, mr, mc + 32u, fast, sg, lane);
+  put(c03, mr, mc + 48u, fast, sg, lane);
+  put(c10, mr + 16u, mc, fast, sg, lane);
+  put(c11, mr + 16u, mc + 16u, fast, sg, lane);
+  put(c12, mr + 16u, mc + 32u, fast, sg, lane);
+  put(c13, mr + 16u, mc + 48u, fast, sg, lane);
+  put(c20, mr + 32u, mc, fast, sg, lane);
+  put(c21, mr + 32u, mc + 16u, fast, sg, lane);
+  put(c22, mr + 32u, mc + 32u, fast, sg, lane);
+  put(c23, mr + 32u, mc + 48u, fast, sg, lane);
+  put(c30, mr + 48u, mc, fast, sg, lane);
+  put(c31, mr + 48u, mc + 16u, fast, sg, lane);
+  put(c32, mr + 48u, mc + 32u, fast, sg, lane);
+  put(c33, mr + 48u, mc + 48u, fast, sg, lane);
 }

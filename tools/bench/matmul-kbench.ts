@@ -9,11 +9,11 @@
 //   source .device/enter.sh && node .device/mm-mma.mjs [--n 2048] [--only PLM] [--cfg 2.4.4.2,2.4.4.2w]
 import * as cpu from '../../src/main/engine/cpu/ops';
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
-import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
+import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
 import { f16ToF32, f32ToF16, f32ToF16Array } from '../../src/main/engine/ops/convert';
 import type { LinearArgs } from '../../src/main/engine/ops/linear_common';
-import { type MmaConfig, matmulF32, matmulMma, mmaAvailable, mmaKernel } from '../../src/main/engine/ops/matmul';
+import { type MmaConfig, matmulF32, matmulMma, mmaAvailable, mmaKernels } from '../../src/main/engine/ops/matmul';
 import { fillRandom } from '../../src/main/engine/weights/random';
 
 // [name, in, out, accumulate] as the forward passes call linear() for a prompt (src/main/engine/arch).
@@ -37,11 +37,13 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+// sgm.sgn.block[w]: e.g. 2.4.4x2 = 2 × 4 subgroups of 4 × 2 fragments; a trailing w = wDirect.
 function parseCfg(s: string): MmaConfig {
-  const [sgm, sgn, fm, fn] = s.replace(/w$/, '').split('.').map(Number);
-  return { sgm, sgn, fm, fn, wDirect: s.endsWith('w') };
+  const [sgm, sgn, block] = s.replace(/w$/, '').split('.');
+  if (block !== '4x2' && block !== '4x4') throw new Error(`bad config ${s}`);
+  return { sgm: Number(sgm), sgn: Number(sgn), block, wDirect: s.endsWith('w') };
 }
-const cfgName = (c: MmaConfig) => `${c.sgm}.${c.sgn}.${c.fm}.${c.fn}${c.wDirect ? 'w' : ''}`;
+const cfgName = (c: MmaConfig) => `${c.sgm}.${c.sgn}.${c.block}${c.wDirect ? 'w' : ''}`;
 
 // The builtin spellings: Dawn's current one (majorness as a template argument) and the older one
 // (a bool argument), which newer Dawn accepts with a "deprecated" warning.
@@ -51,7 +53,7 @@ function toOldSpelling(code: string): string {
     .replace(/subgroupMatrixStore<(row|col)_major>\((.*), ([^,()]+)\)/g, (_m, maj, rest, stride) => `subgroupMatrixStore(${rest}, ${maj === 'col' ? 'true' : 'false'}, ${stride})`);
 }
 
-async function compiles(rt: GpuRuntime, label: string, code: string, constants: Record<string, number> = {}): Promise<{ ok: boolean; msgs: string[] }> {
+async function compiles(rt: GpuRuntime, label: string, code: string, constants: Record<string, number> = {}, entryPoint = 'main'): Promise<{ ok: boolean; msgs: string[] }> {
   const d = rt.device;
   d.pushErrorScope('validation');
   const m = d.createShaderModule({ label, code });
@@ -59,7 +61,7 @@ async function compiles(rt: GpuRuntime, label: string, code: string, constants: 
   const msgs = info.messages.map((x) => `${x.type} ${x.lineNum}:${x.linePos} ${x.message}`);
   let ok = !info.messages.some((x) => x.type === 'error');
   if (ok) {
-    d.createComputePipeline({ label, layout: 'auto', compute: { module: m, entryPoint: 'main', constants } });
+    d.createComputePipeline({ label, layout: 'auto', compute: { module: m, entryPoint, constants } });
   }
   const err = await d.popErrorScope();
   if (err) {
@@ -95,15 +97,74 @@ async function probe(rt: GpuRuntime): Promise<void> {
     const r = await compiles(rt, name, code);
     console.log(`probe ${name}: ${r.ok ? 'OK' : 'FAILED'}${r.msgs.length ? ` — ${r.msgs.join(' | ')}` : ''}`);
   }
-  const k = await compiles(rt, 'matmul_mma', mmaKernel.code, { SGM: 2, SGN: 4, FM: 4, FN: 2 });
-  console.log(`kernel, current spelling: ${k.ok ? 'OK' : 'FAILED'}${k.msgs.length ? ` — ${k.msgs.slice(0, 6).join(' | ')}` : ''}`);
+  const code = mmaKernels['4x2'].code;
+  const k = await compiles(rt, 'matmul_mma', code, { SGM: 2, SGN: 4, FM: 4, FN: 2 });
+  const k44 = await compiles(rt, 'matmul_mma44', code, { SGM: 2, SGN: 2, FM: 4, FN: 4 }, 'main44');
+  console.log(`kernel, current spelling: main ${k.ok ? 'OK' : 'FAILED'}, main44 ${k44.ok ? 'OK' : 'FAILED'}${k.msgs.length ? ` — ${k.msgs.slice(0, 6).join(' | ')}` : ''}${k44.msgs.length ? ` — ${k44.msgs.slice(0, 6).join(' | ')}` : ''}`);
   if (!k.ok) {
-    const old = toOldSpelling(mmaKernel.code);
+    const old = toOldSpelling(code);
     const k2 = await compiles(rt, 'matmul_mma_old', old, { SGM: 2, SGN: 4, FM: 4, FN: 2 });
     console.log(`kernel, old spelling: ${k2.ok ? 'OK' : 'FAILED'}${k2.msgs.length ? ` — ${k2.msgs.slice(0, 6).join(' | ')}` : ''}`);
-    if (k2.ok) mmaKernel.code = old;
+    if (k2.ok) for (const kk of Object.values(mmaKernels)) kk.code = old;
     else throw new Error('the subgroup-matrix kernel compiles in neither spelling');
   }
+}
+
+// The tensor-core ceiling through Dawn: 4 subgroups per workgroup, each 8 independent 16×16×16
+// f16→f32 multiply-accumulates per step on fragments held in registers (no memory traffic in the loop).
+const PEAK = `enable f16;
+enable subgroups;
+enable chromium_experimental_subgroup_matrix;
+diagnostic(off, chromium.subgroup_matrix_uniformity);
+struct P { iters: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> a: array<f16>;
+@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
+  let sg = wid.x * 4u + l / 32u;
+  let x = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&a, 0u, 16u);
+  let y = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&a, 256u, 16u);
+  var c0 = subgroup_matrix_result<f32, 16, 16>();
+  var c1 = c0; var c2 = c0; var c3 = c0; var c4 = c0; var c5 = c0; var c6 = c0; var c7 = c0;
+  for (var i = 0u; i < p.iters; i++) {
+    c0 = subgroupMatrixMultiplyAccumulate(x, y, c0);
+    c1 = subgroupMatrixMultiplyAccumulate(x, y, c1);
+    c2 = subgroupMatrixMultiplyAccumulate(x, y, c2);
+    c3 = subgroupMatrixMultiplyAccumulate(x, y, c3);
+    c4 = subgroupMatrixMultiplyAccumulate(x, y, c4);
+    c5 = subgroupMatrixMultiplyAccumulate(x, y, c5);
+    c6 = subgroupMatrixMultiplyAccumulate(x, y, c6);
+    c7 = subgroupMatrixMultiplyAccumulate(x, y, c7);
+  }
+  let b = sg * 2048u;
+  subgroupMatrixStore<row_major>(&o, b, c0, 16u);
+  subgroupMatrixStore<row_major>(&o, b + 256u, c1, 16u);
+  subgroupMatrixStore<row_major>(&o, b + 512u, c2, 16u);
+  subgroupMatrixStore<row_major>(&o, b + 768u, c3, 16u);
+  subgroupMatrixStore<row_major>(&o, b + 1024u, c4, 16u);
+  subgroupMatrixStore<row_major>(&o, b + 1280u, c5, 16u);
+  subgroupMatrixStore<row_major>(&o, b + 1536u, c6, 16u);
+  subgroupMatrixStore<row_major>(&o, b + 1792u, c7, 16u);
+}`;
+
+async function peak(rt: GpuRuntime): Promise<void> {
+  const groups = 132 * 16;
+  const iters = 4096;
+  const k: KernelSource = { name: 'mma_peak', code: PEAK };
+  const a = rt.buffer(1024, 'a');
+  fillRandom(rt, a, 256, 5, 0.01, true);
+  const o = rt.buffer(groups * 4 * 2048 * 4, 'o');
+  const u = new Uint32Array([iters, 0, 0, 0]);
+  const record = () => rt.dispatch(rt.pipeline(k), [rt.uniform(u), a, o], [groups], 'peak');
+  record();
+  await rt.sync();
+  const timer = GpuTimer.create(rt, 3)!;
+  for (let r = 0; r < 3; r++) timer.time('peak', () => { for (let c = 0; c < 5; c++) record(); });
+  const ms = (await timer.collect()).map((s) => s.ms / 5).sort((x, y) => x - y)[1];
+  timer.destroy();
+  const flop = groups * 4 * 8 * iters * 2 * 16 * 16 * 16;
+  console.log(`tensor-core ceiling (register-only 16×16×16 f16→f32 MMAs): ${(flop / ms / 1e9).toFixed(1)} TFLOP/s`);
 }
 
 function round16(v: Float32Array): Float32Array {
@@ -208,7 +269,7 @@ async function edgeCheck(rt: GpuRuntime, cfg: MmaConfig, c: EdgeCase): Promise<s
 async function main(): Promise<void> {
   const n = Number(arg('--n') ?? 2048);
   const only = arg('--only');
-  const cfgs = (arg('--cfg') ?? '2.4.4.2,4.2.2.4,2.2.4.2,2.2.2.4,2.2.2.2,2.4.4.2w').split(',').map(parseCfg);
+  const cfgs = (arg('--cfg') ?? '2.4.4x2,2.2.4x2,2.2.4x4,1.2.4x4,2.4.4x4,2.4.4x2w,2.2.4x4w').split(',').map(parseCfg);
   const adapter = await requestAdapter();
   const info = describeAdapter(adapter);
   const rt = new GpuRuntime(await createDevice(adapter));
@@ -217,6 +278,7 @@ async function main(): Promise<void> {
   console.log(`device.adapterInfo subgroup sizes: ${da?.subgroupMinSize}-${da?.subgroupMaxSize}`);
   if (!rt.subgroupMatrix) throw new Error('no subgroup matrices on this adapter');
   await probe(rt);
+  await peak(rt);
 
   for (const cfg of cfgs) {
     for (const c of EDGES) {

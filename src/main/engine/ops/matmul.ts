@@ -9,28 +9,34 @@ import { opError, uniformStruct, unusedBinding } from './uniforms';
 export { bytes, flops } from './linear_common';
 
 const kernel: KernelSource = { name: 'matmul', code };
-/** Exported so a benchmark can swap in another builtin spelling; nothing else should touch it. */
-export const mmaKernel: KernelSource = { name: 'matmul_mma', code: mmaCode };
+/** One module, two entry points (fragments per subgroup 4 × 2 and 4 × 4). Exported for the benchmark. */
+export const mmaKernels: Record<MmaBlock, KernelSource> = {
+  '4x2': { name: 'matmul_mma', code: mmaCode, entryPoint: 'main' },
+  '4x4': { name: 'matmul_mma', code: mmaCode, entryPoint: 'main44' },
+};
 const params = uniformStruct({
   n: 'u32', out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32',
 });
 const TILE = 64;
 
+/** 16×16 fragments per subgroup, tokens × outputs: 64 × 32 or 64 × 64 values. */
+export type MmaBlock = '4x2' | '4x4';
+
 /**
- * The subgroup-matrix kernel's shape: sgm × sgn subgroups of 32 lanes, each fm × fn fragments of 16×16,
- * so a workgroup tile of (sgm·fm·16) tokens × (sgn·fn·16) outputs. `wDirect`: right fragments read
- * straight from the weight rows (only where in % 16 == 0), else staged through workgroup memory.
+ * The subgroup-matrix kernel's shape: sgm × sgn subgroups of 32 lanes, each a `block` of 16×16
+ * fragments, so a workgroup tile of (sgm·64) tokens × (sgn·32 or sgn·64) outputs. `wDirect`: right
+ * fragments read straight from the weight rows (only where in % 16 == 0), else staged through
+ * workgroup memory.
  */
 export interface MmaConfig {
   sgm: number;
   sgn: number;
-  fm: number;
-  fn: number;
+  block: MmaBlock;
   wDirect?: boolean;
 }
 
-/** 128 × 128 tiles, 8 subgroups of 64 × 32 (measured on the H200: tools/bench/matmul-kbench.ts). */
-export const MMA_DEFAULT: MmaConfig = { sgm: 2, sgn: 4, fm: 4, fn: 2 };
+/** 128 × 128 tiles, 8 subgroups of 64 × 32 (measured: tools/bench/matmul-kbench.ts). */
+export const MMA_DEFAULT: MmaConfig = { sgm: 2, sgn: 4, block: '4x2' };
 /** Below this many rows the f32 kernel is kept (the subgroup-matrix path was measured on n = 2048). */
 export const MMA_MIN_ROWS = 256;
 
@@ -69,13 +75,16 @@ export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA
   const a: ResolvedLinear = resolveLinear('matmul_mma', args);
   if (!a.wF16) throw opError('matmul_mma', 'the subgroup-matrix matmul takes f16 weights');
   if (!mmaAvailable(rt)) throw opError('matmul_mma', 'the device has no subgroup matrices with 32-lane subgroups');
-  const { sgm, sgn, fm, fn } = cfg;
+  const { sgm, sgn } = cfg;
+  const fm = 4;
+  const fn = cfg.block === '4x4' ? 4 : 2;
   const wg = sgm * sgn * 32;
   const bm = sgm * fm * 16;
   const bn = sgn * fn * 16;
   const xv = (bm * 32) / (4 * wg);
   const wv = (bn * 32) / (8 * wg);
-  if (fm > 4 || fn > 4 || fm * fn > 8 || wg > 1024 || !Number.isInteger(xv) || !Number.isInteger(wv) || xv < 1 || wv < 1 || xv > 8 || wv > 8) {
+  const smem = (bm + bn) * 40 * 2 + sgm * sgn * 1024;
+  if (wg > 1024 || smem > rt.device.limits.maxComputeWorkgroupStorageSize || !Number.isInteger(xv) || !Number.isInteger(wv) || xv < 1 || wv < 1 || xv > 8 || wv > 8) {
     throw opError('matmul_mma', `tile config ${JSON.stringify(cfg)} is outside what the kernel supports`);
   }
   const grid: [number, number] = [Math.ceil(a.rows / bm), Math.ceil(a.outDim / bn)];
@@ -84,7 +93,7 @@ export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA
   const xvec = a.xStride % 4 === 0 && a.xOffset % 4 === 0;
   const wdir = !!cfg.wDirect && a.inDim % 16 === 0;
   const flags = linearFlags(a) | (xvec ? 4 : 0) | (wdir ? 8 : 0);
-  const pipe = rt.pipeline(mmaKernel, { SGM: sgm, SGN: sgn, FM: fm, FN: fn });
+  const pipe = rt.pipeline(mmaKernels[cfg.block], { SGM: sgm, SGN: sgn, FM: fm, FN: fn });
   const u = rt.uniform(params({
     n: a.rows, out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset, y_stride: a.yStride, y_offset: a.yOffset, flags,
   }));
