@@ -2,14 +2,14 @@
 // shared by all (≤ 16) query heads: absorbed MLA's latent rows (576-wide keys, 512-wide values that are
 // the first columns of the same rows, 16 heads). f16 cache only. One subgroup of 32 lanes per workgroup
 // (Dawn wants subgroup-matrix offsets uniform over the whole workgroup), one workgroup per split of
-// G·16 rows at most. It leaves the same partials as attn_decode_mqa_wide.wgsl (o unnormalised, then the
+// G·16 rows at most (G ≤ 4). It leaves the same partials as attn_decode_mqa_wide.wgsl (o unnormalised, then the
 // split's max m and sum l per head), which attn_decode_combine.wgsl merges.
 //
 //   0. q·scale → f16 [16 heads, DK] in workgroup memory (heads ≥ H are zero);
 //   1. S[16 heads, 16 rows] for each of the split's G tiles of 16 rows: DK/16 k-steps of
 //      Q-tile (left, workgroup memory) × K-tile (right, loaded column-major straight from the cache,
-//      stride = row stride); the G tiles share each Q-tile load and run G independent accumulators;
-//      → S in workgroup memory (f32);
+//      stride = row stride), four k-steps of all G tiles loaded at once, one batch ahead; the G tiles
+//      share the Q-tile loads and run G independent accumulators; → S in workgroup memory (f32);
 //   2. softmax over the split's rows (two lanes per head): max m, P = exp(S − m) as f16 in workgroup
 //      memory, l = Σ P (of the rounded P, as P·V sees it); rows outside the split → P = 0;
 //   3. O[16, DV] = P × V, one 16-column tile at a time (accumulated over the G row tiles; V loaded
@@ -32,7 +32,7 @@ enable chromium_experimental_subgroup_matrix;
 override H: u32 = 16u;            // query heads, ≤ 16
 override DK: u32 = 576u;          // key width, a multiple of 16
 override DV: u32 = 512u;          // value width, a multiple of 16
-override G: u32 = 4u;             // tiles of 16 rows per split, 1 ..= 8
+override G: u32 = 4u;             // tiles of 16 rows per split, 1 ..= 4
 override KT: u32 = DK / 16u;      // k-steps of the scores
 override CT: u32 = DV / 16u;      // column tiles of P·V
 override QS: u32 = DK + 8u;       // qs row stride (f16): 16 bytes past a multiple of 128, rows on other banks
@@ -91,6 +91,70 @@ fn qload(d0: u32) -> Left {
   return subgroupMatrixLoad<Left, row_major>(&qs, d0, QS);
 }
 
+// Four k-steps (or column tiles) at once: the loads of a batch are issued together, the next batch's
+// before this one's products (in program order: the driver keeps subgroup-matrix operations in order,
+// so a load written just before its product waits out its whole latency). Steps past the end are
+// clamped to the last one (loaded again, cache hits); their products are skipped.
+struct R4 {
+  m0: Right,
+  m1: Right,
+  m2: Right,
+  m3: Right,
+}
+
+struct L4 {
+  m0: Left,
+  m1: Left,
+  m2: Left,
+  m3: Left,
+}
+
+fn kload4(base: u32, d: u32) -> R4 {
+  return R4(kload(base, min(d, DK - 16u)), kload(base, min(d + 16u, DK - 16u)), kload(base, min(d + 32u, DK - 16u)), kload(base, min(d + 48u, DK - 16u)));
+}
+
+fn vload4(base: u32, c: u32) -> R4 {
+  return R4(vload(base, min(c, DV - 16u)), vload(base, min(c + 16u, DV - 16u)), vload(base, min(c + 32u, DV - 16u)), vload(base, min(c + 48u, DV - 16u)));
+}
+
+fn qload4(d: u32) -> L4 {
+  return L4(qload(min(d, DK - 16u)), qload(min(d + 16u, DK - 16u)), qload(min(d + 32u, DK - 16u)), qload(min(d + 48u, DK - 16u)));
+}
+
+// q·scale element quad e of [16 heads, DK] (zero for heads ≥ H and past the end).
+fn qget(e: u32) -> vec4<f32> {
+  let dk4 = DK / 4u;
+  if (e >= 16u * dk4 || e / dk4 >= H) {
+    return vec4<f32>(0.0);
+  }
+  return q[e] * p.scale;
+}
+
+fn qput(e: u32, x: vec4<f32>) {
+  let dk4 = DK / 4u;
+  if (e < 16u * dk4) {
+    let o = (e / dk4) * QS + 4u * (e % dk4);
+    qs[o] = f16(x.x);
+    qs[o + 1u] = f16(x.y);
+    qs[o + 2u] = f16(x.z);
+    qs[o + 3u] = f16(x.w);
+  }
+}
+
+// Output tile [16 heads, 16 columns] at column c0 of the split's partials (from ob).
+fn put(o: Acc, ob: u32, c0: u32, lane: u32) {
+  if (H == 16u) {
+    subgroupMatrixStore<row_major>(&part, ob + c0, o, DV);
+  } else {
+    subgroupMatrixStore<row_major>(&ss, 0u, o, 16u);
+    workgroupBarrier();
+    for (var e = lane; e < 16u * H; e += 32u) {
+      part[ob + (e / 16u) * DV + c0 + e % 16u] = ss[e];
+    }
+    workgroupBarrier();
+  }
+}
+
 fn pload(i: u32) -> Left {
   return subgroupMatrixLoad<Left, row_major>(&ps, 16u * i, PS);
 }
@@ -112,66 +176,140 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
   let j0 = split * p.chunk;
   let j_end = min(p.t, j0 + p.chunk);
   let nt = (j_end - j0 + 15u) / 16u;
-
-  // 0. Queries, scaled, as f16; zero rows for the heads past H.
-  let dk4 = DK / 4u;
-  for (var e = lane; e < 16u * dk4; e += 32u) {
-    let h = e / dk4;
-    let c = e % dk4;
-    var x = vec4<f32>(0.0);
-    if (h < H) {
-      x = q[h * dk4 + c] * p.scale;
-    }
-    let o = h * QS + 4u * c;
-    qs[o] = f16(x.x);
-    qs[o + 1u] = f16(x.y);
-    qs[o + 2u] = f16(x.z);
-    qs[o + 3u] = f16(x.w);
-  }
-  workgroupBarrier();
-
-  // 1. Scores of the G tiles.
   let b0 = tile_base(0u, j0, nt);
   let b1 = tile_base(1u, j0, nt);
   let b2 = tile_base(2u, j0, nt);
   let b3 = tile_base(3u, j0, nt);
-  let b4 = tile_base(4u, j0, nt);
-  let b5 = tile_base(5u, j0, nt);
-  let b6 = tile_base(6u, j0, nt);
-  let b7 = tile_base(7u, j0, nt);
+
+  // The first batch of key tiles loads while the queries are staged.
+  var c0 = kload4(b0, 0u);
+  var c1 = c0;
+  var c2 = c0;
+  var c3 = c0;
+  if (G > 1u) {
+    c1 = kload4(b1, 0u);
+  }
+  if (G > 2u) {
+    c2 = kload4(b2, 0u);
+  }
+  if (G > 3u) {
+    c3 = kload4(b3, 0u);
+  }
+
+  // 0. Queries, scaled, as f16; zero rows for the heads past H. Twelve quads in flight per lane.
+  for (var e = lane; e < 4u * DK; e += 384u) {
+    let x0 = qget(e);
+    let x1 = qget(e + 32u);
+    let x2 = qget(e + 64u);
+    let x3 = qget(e + 96u);
+    let x4 = qget(e + 128u);
+    let x5 = qget(e + 160u);
+    let x6 = qget(e + 192u);
+    let x7 = qget(e + 224u);
+    let x8 = qget(e + 256u);
+    let x9 = qget(e + 288u);
+    let x10 = qget(e + 320u);
+    let x11 = qget(e + 352u);
+    qput(e, x0);
+    qput(e + 32u, x1);
+    qput(e + 64u, x2);
+    qput(e + 96u, x3);
+    qput(e + 128u, x4);
+    qput(e + 160u, x5);
+    qput(e + 192u, x6);
+    qput(e + 224u, x7);
+    qput(e + 256u, x8);
+    qput(e + 288u, x9);
+    qput(e + 320u, x10);
+    qput(e + 352u, x11);
+  }
+  workgroupBarrier();
+
+  // 1. Scores of the G tiles, four k-steps a batch.
   var a0 = Acc();
   var a1 = Acc();
   var a2 = Acc();
   var a3 = Acc();
-  var a4 = Acc();
-  var a5 = Acc();
-  var a6 = Acc();
-  var a7 = Acc();
-  for (var kk = 0u; kk < KT; kk++) {
-    let d0 = 16u * kk;
-    let ql = qload(d0);
-    a0 = subgroupMatrixMultiplyAccumulate(ql, kload(b0, d0), a0);
+  for (var kk = 0u; kk < KT; kk += 4u) {
+    let dn = 16u * (kk + 4u);
+    let n0 = kload4(b0, dn);
+    var n1 = n0;
+    var n2 = n0;
+    var n3 = n0;
     if (G > 1u) {
-      a1 = subgroupMatrixMultiplyAccumulate(ql, kload(b1, d0), a1);
+      n1 = kload4(b1, dn);
     }
     if (G > 2u) {
-      a2 = subgroupMatrixMultiplyAccumulate(ql, kload(b2, d0), a2);
+      n2 = kload4(b2, dn);
     }
     if (G > 3u) {
-      a3 = subgroupMatrixMultiplyAccumulate(ql, kload(b3, d0), a3);
+      n3 = kload4(b3, dn);
     }
-    if (G > 4u) {
-      a4 = subgroupMatrixMultiplyAccumulate(ql, kload(b4, d0), a4);
+    let ql = qload4(16u * kk);
+    a0 = subgroupMatrixMultiplyAccumulate(ql.m0, c0.m0, a0);
+    if (G > 1u) {
+      a1 = subgroupMatrixMultiplyAccumulate(ql.m0, c1.m0, a1);
     }
-    if (G > 5u) {
-      a5 = subgroupMatrixMultiplyAccumulate(ql, kload(b5, d0), a5);
+    if (G > 2u) {
+      a2 = subgroupMatrixMultiplyAccumulate(ql.m0, c2.m0, a2);
     }
-    if (G > 6u) {
-      a6 = subgroupMatrixMultiplyAccumulate(ql, kload(b6, d0), a6);
+    if (G > 3u) {
+      a3 = subgroupMatrixMultiplyAccumulate(ql.m0, c3.m0, a3);
     }
-    if (G > 7u) {
-      a7 = subgroupMatrixMultiplyAccumulate(ql, kload(b7, d0), a7);
+    if (KT % 4u == 0u || kk + 1u < KT) {
+      a0 = subgroupMatrixMultiplyAccumulate(ql.m1, c0.m1, a0);
+      if (G > 1u) {
+        a1 = subgroupMatrixMultiplyAccumulate(ql.m1, c1.m1, a1);
+      }
+      if (G > 2u) {
+        a2 = subgroupMatrixMultiplyAccumulate(ql.m1, c2.m1, a2);
+      }
+      if (G > 3u) {
+        a3 = subgroupMatrixMultiplyAccumulate(ql.m1, c3.m1, a3);
+      }
     }
+    if (KT % 4u == 0u || kk + 2u < KT) {
+      a0 = subgroupMatrixMultiplyAccumulate(ql.m2, c0.m2, a0);
+      if (G > 1u) {
+        a1 = subgroupMatrixMultiplyAccumulate(ql.m2, c1.m2, a1);
+      }
+      if (G > 2u) {
+        a2 = subgroupMatrixMultiplyAccumulate(ql.m2, c2.m2, a2);
+      }
+      if (G > 3u) {
+        a3 = subgroupMatrixMultiplyAccumulate(ql.m2, c3.m2, a3);
+      }
+    }
+    if (KT % 4u == 0u || kk + 3u < KT) {
+      a0 = subgroupMatrixMultiplyAccumulate(ql.m3, c0.m3, a0);
+      if (G > 1u) {
+        a1 = subgroupMatrixMultiplyAccumulate(ql.m3, c1.m3, a1);
+      }
+      if (G > 2u) {
+        a2 = subgroupMatrixMultiplyAccumulate(ql.m3, c2.m3, a2);
+      }
+      if (G > 3u) {
+        a3 = subgroupMatrixMultiplyAccumulate(ql.m3, c3.m3, a3);
+      }
+    }
+    c0 = n0;
+    c1 = n1;
+    c2 = n2;
+    c3 = n3;
+  }
+  // The first batch of value tiles loads during the softmax.
+  var v0 = vload4(b0, 0u);
+  var v1 = v0;
+  var v2 = v0;
+  var v3 = v0;
+  if (G > 1u) {
+    v1 = vload4(b1, 0u);
+  }
+  if (G > 2u) {
+    v2 = vload4(b2, 0u);
+  }
+  if (G > 3u) {
+    v3 = vload4(b3, 0u);
   }
   sstore(0u, a0);
   if (G > 1u) {
@@ -182,18 +320,6 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
   }
   if (G > 3u) {
     sstore(3u, a3);
-  }
-  if (G > 4u) {
-    sstore(4u, a4);
-  }
-  if (G > 5u) {
-    sstore(5u, a5);
-  }
-  if (G > 6u) {
-    sstore(6u, a6);
-  }
-  if (G > 7u) {
-    sstore(7u, a7);
   }
   workgroupBarrier();
 
@@ -224,15 +350,11 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
   }
   workgroupBarrier();
 
-  // 3. O = P × V, one column tile at a time.
+  // 3. O = P × V, four column tiles a batch.
   let p0 = pload(0u);
-  var p1 = Left();
-  var p2 = Left();
-  var p3 = Left();
-  var p4 = Left();
-  var p5 = Left();
-  var p6 = Left();
-  var p7 = Left();
+  var p1 = p0;
+  var p2 = p0;
+  var p3 = p0;
   if (G > 1u) {
     p1 = pload(1u);
   }
@@ -242,53 +364,57 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
   if (G > 3u) {
     p3 = pload(3u);
   }
-  if (G > 4u) {
-    p4 = pload(4u);
-  }
-  if (G > 5u) {
-    p5 = pload(5u);
-  }
-  if (G > 6u) {
-    p6 = pload(6u);
-  }
-  if (G > 7u) {
-    p7 = pload(7u);
-  }
   let ob = split * p.hq * DV;
-  for (var ct = 0u; ct < CT; ct++) {
-    let c0 = 16u * ct;
-    var o = subgroupMatrixMultiplyAccumulate(p0, vload(b0, c0), Acc());
+  for (var ct = 0u; ct < CT; ct += 4u) {
+    let cn = 16u * (ct + 4u);
+    let w0 = vload4(b0, cn);
+    var w1 = w0;
+    var w2 = w0;
+    var w3 = w0;
     if (G > 1u) {
-      o = subgroupMatrixMultiplyAccumulate(p1, vload(b1, c0), o);
+      w1 = vload4(b1, cn);
     }
     if (G > 2u) {
-      o = subgroupMatrixMultiplyAccumulate(p2, vload(b2, c0), o);
+      w2 = vload4(b2, cn);
     }
     if (G > 3u) {
-      o = subgroupMatrixMultiplyAccumulate(p3, vload(b3, c0), o);
+      w3 = vload4(b3, cn);
     }
-    if (G > 4u) {
-      o = subgroupMatrixMultiplyAccumulate(p4, vload(b4, c0), o);
+    var o0 = subgroupMatrixMultiplyAccumulate(p0, v0.m0, Acc());
+    var o1 = subgroupMatrixMultiplyAccumulate(p0, v0.m1, Acc());
+    var o2 = subgroupMatrixMultiplyAccumulate(p0, v0.m2, Acc());
+    var o3 = subgroupMatrixMultiplyAccumulate(p0, v0.m3, Acc());
+    if (G > 1u) {
+      o0 = subgroupMatrixMultiplyAccumulate(p1, v1.m0, o0);
+      o1 = subgroupMatrixMultiplyAccumulate(p1, v1.m1, o1);
+      o2 = subgroupMatrixMultiplyAccumulate(p1, v1.m2, o2);
+      o3 = subgroupMatrixMultiplyAccumulate(p1, v1.m3, o3);
     }
-    if (G > 5u) {
-      o = subgroupMatrixMultiplyAccumulate(p5, vload(b5, c0), o);
+    if (G > 2u) {
+      o0 = subgroupMatrixMultiplyAccumulate(p2, v2.m0, o0);
+      o1 = subgroupMatrixMultiplyAccumulate(p2, v2.m1, o1);
+      o2 = subgroupMatrixMultiplyAccumulate(p2, v2.m2, o2);
+      o3 = subgroupMatrixMultiplyAccumulate(p2, v2.m3, o3);
     }
-    if (G > 6u) {
-      o = subgroupMatrixMultiplyAccumulate(p6, vload(b6, c0), o);
+    if (G > 3u) {
+      o0 = subgroupMatrixMultiplyAccumulate(p3, v3.m0, o0);
+      o1 = subgroupMatrixMultiplyAccumulate(p3, v3.m1, o1);
+      o2 = subgroupMatrixMultiplyAccumulate(p3, v3.m2, o2);
+      o3 = subgroupMatrixMultiplyAccumulate(p3, v3.m3, o3);
     }
-    if (G > 7u) {
-      o = subgroupMatrixMultiplyAccumulate(p7, vload(b7, c0), o);
+    put(o0, ob, 16u * ct, lane);
+    if (CT % 4u == 0u || ct + 1u < CT) {
+      put(o1, ob, 16u * (ct + 1u), lane);
     }
-    if (H == 16u) {
-      let off = ob + c0;
-      subgroupMatrixStore<row_major>(&part, off, o, DV);
-    } else {
-      subgroupMatrixStore<row_major>(&ss, 0u, o, 16u);
-      workgroupBarrier();
-      for (var e = lane; e < 16u * H; e += 32u) {
-        part[ob + (e / 16u) * DV + c0 + e % 16u] = ss[e];
-      }
-      workgroupBarrier();
+    if (CT % 4u == 0u || ct + 2u < CT) {
+      put(o2, ob, 16u * (ct + 2u), lane);
     }
+    if (CT % 4u == 0u || ct + 3u < CT) {
+      put(o3, ob, 16u * (ct + 3u), lane);
+    }
+    v0 = w0;
+    v1 = w1;
+    v2 = w2;
+    v3 = w3;
   }
 }

@@ -252,7 +252,7 @@ async function check(rt: GpuRuntime): Promise<void> {
     { name: 'PLM t=17 (one split, last tile overlaps)', t: 17, ...plm },
     { name: 'PLM t=128 default plan', t: 128, ...plm },
     { name: 'PLM t=300 splits of 64 (G=4, last 44 rows)', t: 300, ...plm, splitRows: 64 },
-    { name: 'PLM t=1000 splits of 128 (G=8)', t: 1000, ...plm, splitRows: 128 },
+    { name: 'PLM t=1000 splits of 48 (G=3)', t: 1000, ...plm, splitRows: 48 },
     { name: 'PLM t=1000 splits of 32 (G=2)', t: 1000, ...plm, splitRows: 32 },
     { name: 'PLM t=2048 default plan', t: 2048, ...plm },
     { name: 'PLM t=8191 default plan', t: 8191, ...plm },
@@ -267,7 +267,7 @@ async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Param
   const { name: _n, rowElems: _r, ...shape } = v;
   for (const t of contexts.filter((x) => x > 16)) {
     const row: string[] = [];
-    for (const splitRows of [16, 32, 64, 128]) {
+    for (const splitRows of [16, 32, 48, 64]) {
       if (Math.ceil(t / splitRows) > 256) continue;
       const s: AttnDecodeShape = { ...shape, t, kv: 'f16', splitRows };
       row.push(`${splitRows}/split: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);

@@ -35,7 +35,7 @@ const cases: Case[] = [
   { name: 'PLM shape, t=17: one split, its second tile overlaps the first', t: 17, ...plm, mma: true },
   { name: 'PLM shape, t=100, default plan (16-row splits, last one 4 rows)', t: 100, ...plm, mma: true },
   { name: 'PLM shape, t=300 in splits of 64 (4 tiles; last split 44 rows)', t: 300, ...plm, splitRows: 64, mma: true },
-  { name: 'PLM shape, t=611 in splits of 128 (8 tiles; last split 99 rows)', t: 611, ...plm, splitRows: 128, mma: true },
+  { name: 'PLM shape, t=611 in splits of 64 (last split 35 rows: 3 tiles of 4)', t: 611, ...plm, splitRows: 64, mma: true },
   { name: 'PLM shape, t=203 in splits of 48 (3 tiles)', t: 203, ...plm, splitRows: 48, mma: true },
   { name: '5 heads (output tiles stored row by row), dk 64, dv 48, t=45 in splits of 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, mma: true },
   { name: '16 heads, dk 96, values at columns 16 .. 80 of 112-wide rows, t=77 in splits of 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, mma: true },
@@ -114,7 +114,8 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, dk: 584, kView: { row: 584 }, vView: { row: 584 } })).toBe(false); // dk not a multiple of 16
     expect(attnDecodeUsesMma(fake, { ...mla, vView: { row: 576, off: 72 } })).toBe(false); // values past the key columns
     expect(attnDecodeUsesMma(fake, { ...mla, dk: 64, dv: 128, kView: { row: 192 }, vView: { row: 192, off: 64 } })).toBe(false); // GTA: values beside the keys
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles per split: more than its accumulators
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 80 })).toBe(false); // 5 tiles per split: more than its accumulators
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 16385 })).toBe(false); // more than 256 splits of 4 tiles
   });
   it('depends on t only through ceil(t / 16) (replay), and the byte count follows the path', () => {
     for (let t = 17; t <= 400; t++) {

@@ -208,13 +208,13 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 
 // attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
 // one subgroup per workgroup, one workgroup per split of G tiles of 16 rows (G ≤ MMA_MAX_G: its named
-// accumulators). It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16
+// accumulators; with MAX_SPLITS that is t ≤ 16384, longer contexts keep the other kernels). It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16
 // cache, key and value widths multiples of 16, values a column range of the key rows, 16-byte aligned
 // rows and offsets (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at
 // min(its first row, t − 16) so that no load passes row t − 1 (no cache padding needed); t ≤ 16 is
 // ceil(t / 16) = 1, one replay bucket, and keeps the other kernels.
 const MMA_MAX_HEADS = 16;
-const MMA_MAX_G = 8;
+const MMA_MAX_G = 4;
 // Splits to aim for (split plan from ceil(t / 16) only, like the others).
 const MMA_TARGET_SPLITS = 128;
 
