@@ -14,9 +14,9 @@
 // at a time: all lanes stage the X tile (16-byte loads, f32 → f16) and the W tile (16-byte loads of
 // 8 f16) into workgroup memory, rows padded to 40 halves (80 bytes: the 16 rows of a fragment fall in
 // distinct banks); the next tile's global loads are issued into registers before the current tile's
-// multiplies (register double buffering, one workgroup buffer). FLAG_WDIRECT: right fragments are read
-// straight from the weight rows as a column-major K × N matrix (Wᵀ, stride in_dim) instead of staged;
-// the host sets it only when in_dim % 16 == 0, and only column tiles wholly inside out_dim use it.
+// multiplies (register double buffering, one workgroup buffer). Reading the right fragments straight
+// from the weight rows as a column-major K × N matrix (Wᵀ, stride in_dim) instead of staging W works,
+// but was measured 10–25% slower on the H100 than staging (tools/bench/matmul-kbench.ts), so W is staged.
 //
 // Several subgroups per workgroup each load/store at their own offsets: Tint's subgroup-matrix
 // uniformity check wants workgroup-uniform offsets, a conservative rule (the offsets are uniform per
@@ -50,7 +50,6 @@ override WV: u32 = BN * BK / (8u * WG); // vec4<u32> loads of W per lane per K t
 const FLAG_BIAS: u32 = 1u;    // + bias[o]
 const FLAG_ACCUM: u32 = 2u;   // + y (the previous contents)
 const FLAG_XVEC: u32 = 4u;    // x_stride and x_offset are multiples of 4 (16-byte X loads)
-const FLAG_WDIRECT: u32 = 8u; // right fragments from global W (in_dim % 16 == 0)
 
 struct Params {
   n: u32,
@@ -68,7 +67,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;  // [n, x_stride] f32
 @group(0) @binding(3) var<storage, read> bias: array<u32>;     // [out_dim] f16 pairs, FLAG_BIAS only
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // [n, y_stride]
-@group(0) @binding(5) var<storage, read> wh: array<f16>;       // the same buffer as w, as halves
 
 var<workgroup> xs: array<f16, BM * XS>;  // [token, k] of the K tile
 var<workgroup> ws: array<f16, BN * XS>;  // [out, k] of the K tile (Wᵀ column-major)
@@ -87,8 +85,20 @@ fn bload(c: u32) -> f32 {
   return unpack2x16float(bias[c >> 1u])[c & 1u];
 }
 
-// Global loads of the K tile at k0 into registers (zeros outside [n, out, in]).
-fn load_tile(k0: u32, row0: u32, col0: u32, tid: u32, xvec: bool, wdir: bool) {
+// Global loads of the K tile at k0 into registers (zeros outside [n, out, in]). `full`: the tile lies
+// inside n, out and in, and X rows are 16-byte aligned: plain vector loads, no checks.
+fn load_tile(k0: u32, row0: u32, col0: u32, tid: u32, xvec: bool, full: bool) {
+  if (full) {
+    for (var i = 0u; i < XV; i++) {
+      let e = tid + WG * i;
+      xr[i] = x[((row0 + e / (BK / 4u)) * p.x_stride + p.x_offset + k0 + 4u * (e % (BK / 4u))) >> 2u];
+    }
+    for (var i = 0u; i < WV; i++) {
+      let e = tid + WG * i;
+      wr[i] = w[((col0 + e / (BK / 8u)) * p.in_dim + k0 + 8u * (e % (BK / 8u))) >> 3u];
+    }
+    return;
+  }
   for (var i = 0u; i < XV; i++) {
     let e = tid + WG * i;
     let row = row0 + e / (BK / 4u);
@@ -107,9 +117,6 @@ fn load_tile(k0: u32, row0: u32, col0: u32, tid: u32, xvec: bool, wdir: bool) {
       }
     }
     xr[i] = v;
-  }
-  if (wdir) {
-    return;
   }
   for (var i = 0u; i < WV; i++) {
     let e = tid + WG * i;
@@ -133,7 +140,7 @@ fn load_tile(k0: u32, row0: u32, col0: u32, tid: u32, xvec: bool, wdir: bool) {
 }
 
 // Registers → workgroup memory (X converted to f16).
-fn stage_tile(tid: u32, wdir: bool) {
+fn stage_tile(tid: u32) {
   for (var i = 0u; i < XV; i++) {
     let e = tid + WG * i;
     let b = (e / (BK / 4u)) * XS + 4u * (e % (BK / 4u));
@@ -142,9 +149,6 @@ fn stage_tile(tid: u32, wdir: bool) {
     xs[b + 1u] = v.y;
     xs[b + 2u] = v.z;
     xs[b + 3u] = v.w;
-  }
-  if (wdir) {
-    return;
   }
   for (var i = 0u; i < WV; i++) {
     let e = tid + WG * i;
@@ -169,11 +173,7 @@ fn lfrag(off: u32) -> subgroup_matrix_left<f16, 16, 16> {
   return subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, off, XS);
 }
 
-// A right fragment: staged (`off` into ws) or, with `wdir`, from the weight rows (`goff` into W).
-fn rfrag(off: u32, goff: u32, wdir: bool) -> subgroup_matrix_right<f16, 16, 16> {
-  if (wdir) {
-    return subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&wh, goff, p.in_dim);
-  }
+fn rfrag(off: u32) -> subgroup_matrix_right<f16, 16, 16> {
   return subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, off, XS);
 }
 
@@ -218,7 +218,7 @@ struct Tile {
   row0: u32,
   col0: u32,
   fast: bool,
-  wdir: bool,
+  full: bool, // unchecked loads (load_tile)
   xvec: bool,
   ld: bool, // fragments start from Y
 }
@@ -229,8 +229,8 @@ fn tile(wid: vec3<u32>) -> Tile {
   t.col0 = wid.y * BN;
   let interior = t.row0 + BM <= p.n && t.col0 + BN <= p.out_dim;
   t.fast = interior && (p.flags & FLAG_BIAS) == 0u;
-  t.wdir = (p.flags & FLAG_WDIRECT) != 0u && t.col0 + BN <= p.out_dim;
   t.xvec = (p.flags & FLAG_XVEC) != 0u;
+  t.full = interior && t.xvec && p.in_dim % BK == 0u;
   t.ld = t.fast && (p.flags & FLAG_ACCUM) != 0u;
   return t;
 }
@@ -239,7 +239,6 @@ fn tile(wid: vec3<u32>) -> Tile {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let t = tile(wid);
   let fast = t.fast;
-  let wdir = t.wdir;
   let sg = tid / SG;
   let lane = tid % SG;
   let mr = t.row0 + (sg % SGM) * FM * 16u; // this subgroup's first token
@@ -254,26 +253,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c31 = acc0(mr + 48u, mc + 16u, t.ld);
   let xo = (mr - t.row0) * XS;
   let wo = (mc - t.col0) * XS;
-  load_tile(0u, t.row0, t.col0, tid, t.xvec, wdir);
+  load_tile(0u, t.row0, t.col0, tid, t.xvec, t.full);
   for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
-    stage_tile(tid, wdir);
+    stage_tile(tid);
     workgroupBarrier();
     if (k0 + BK < p.in_dim) {
-      load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, wdir);
+      load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, t.full);
     }
-    let kmax = min(BK, p.in_dim - k0);
-    for (var kk = 0u; kk < kmax; kk += 16u) {
+    // Both K steps always: past in_dim both operands were staged as zeros.
+    for (var kk = 0u; kk < BK; kk += 16u) {
       let a0 = lfrag(xo + kk);
       let a1 = lfrag(xo + 16u * XS + kk);
       let a2 = lfrag(xo + 32u * XS + kk);
       let a3 = lfrag(xo + 48u * XS + kk);
-      let go = mc * p.in_dim + k0 + kk;
-      let b0 = rfrag(wo + kk, go, wdir);
+      let b0 = rfrag(wo + kk);
       c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
       c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
       c20 = subgroupMatrixMultiplyAccumulate(a2, b0, c20);
       c30 = subgroupMatrixMultiplyAccumulate(a3, b0, c30);
-      let b1 = rfrag(wo + 16u * XS + kk, go + 16u * p.in_dim, wdir);
+      let b1 = rfrag(wo + 16u * XS + kk);
       c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
       c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
       c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
@@ -295,7 +293,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 fn main44(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let t = tile(wid);
   let fast = t.fast;
-  let wdir = t.wdir;
   let sg = tid / SG;
   let lane = tid % SG;
   let mr = t.row0 + (sg % SGM) * FM * 16u; // this subgroup's first token
@@ -318,36 +315,35 @@ fn main44(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   var c33 = acc0(mr + 48u, mc + 48u, t.ld);
   let xo = (mr - t.row0) * XS;
   let wo = (mc - t.col0) * XS;
-  load_tile(0u, t.row0, t.col0, tid, t.xvec, wdir);
+  load_tile(0u, t.row0, t.col0, tid, t.xvec, t.full);
   for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
-    stage_tile(tid, wdir);
+    stage_tile(tid);
     workgroupBarrier();
     if (k0 + BK < p.in_dim) {
-      load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, wdir);
+      load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, t.full);
     }
-    let kmax = min(BK, p.in_dim - k0);
-    for (var kk = 0u; kk < kmax; kk += 16u) {
+    // Both K steps always: past in_dim both operands were staged as zeros.
+    for (var kk = 0u; kk < BK; kk += 16u) {
       let a0 = lfrag(xo + kk);
       let a1 = lfrag(xo + 16u * XS + kk);
       let a2 = lfrag(xo + 32u * XS + kk);
       let a3 = lfrag(xo + 48u * XS + kk);
-      let go = mc * p.in_dim + k0 + kk;
-      let b0 = rfrag(wo + kk, go, wdir);
+      let b0 = rfrag(wo + kk);
       c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
       c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
       c20 = subgroupMatrixMultiplyAccumulate(a2, b0, c20);
       c30 = subgroupMatrixMultiplyAccumulate(a3, b0, c30);
-      let b1 = rfrag(wo + 16u * XS + kk, go + 16u * p.in_dim, wdir);
+      let b1 = rfrag(wo + 16u * XS + kk);
       c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
       c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
       c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
       c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
-      let b2 = rfrag(wo + 32u * XS + kk, go + 32u * p.in_dim, wdir);
+      let b2 = rfrag(wo + 32u * XS + kk);
       c02 = subgroupMatrixMultiplyAccumulate(a0, b2, c02);
       c12 = subgroupMatrixMultiplyAccumulate(a1, b2, c12);
       c22 = subgroupMatrixMultiplyAccumulate(a2, b2, c22);
       c32 = subgroupMatrixMultiplyAccumulate(a3, b2, c32);
-      let b3 = rfrag(wo + 48u * XS + kk, go + 48u * p.in_dim, wdir);
+      let b3 = rfrag(wo + 48u * XS + kk);
       c03 = subgroupMatrixMultiplyAccumulate(a0, b3, c03);
       c13 = subgroupMatrixMultiplyAccumulate(a1, b3, c13);
       c23 = subgroupMatrixMultiplyAccumulate(a2, b3, c23);

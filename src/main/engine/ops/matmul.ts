@@ -24,19 +24,16 @@ export type MmaBlock = '4x2' | '4x4';
 
 /**
  * The subgroup-matrix kernel's shape: sgm × sgn subgroups of 32 lanes, each a `block` of 16×16
- * fragments, so a workgroup tile of (sgm·64) tokens × (sgn·32 or sgn·64) outputs. `wDirect`: right
- * fragments read straight from the weight rows (only where in % 16 == 0), else staged through
- * workgroup memory.
+ * fragments, so a workgroup tile of (sgm·64) tokens × (sgn·32 or sgn·64) outputs.
  */
 export interface MmaConfig {
   sgm: number;
   sgn: number;
   block: MmaBlock;
-  wDirect?: boolean;
 }
 
-/** 128 × 128 tiles, 8 subgroups of 64 × 32 (measured: tools/bench/matmul-kbench.ts). */
-export const MMA_DEFAULT: MmaConfig = { sgm: 2, sgn: 4, block: '4x2' };
+/** 128 × 256 tiles, 8 subgroups of 64 × 64 (measured: tools/bench/matmul-kbench.ts). */
+export const MMA_DEFAULT: MmaConfig = { sgm: 2, sgn: 4, block: '4x4' };
 /** Below this many rows the f32 kernel is kept (the subgroup-matrix path was measured on n = 2048). */
 export const MMA_MIN_ROWS = 256;
 
@@ -91,11 +88,10 @@ export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA
   const max = rt.maxWorkgroups;
   if (grid[0] > max || grid[1] > max) throw opError('matmul_mma', `${a.rows}×${a.outDim} needs ${grid[0]}×${grid[1]} tiles, over the dispatch limit ${max}`);
   const xvec = a.xStride % 4 === 0 && a.xOffset % 4 === 0;
-  const wdir = !!cfg.wDirect && a.inDim % 16 === 0;
-  const flags = linearFlags(a) | (xvec ? 4 : 0) | (wdir ? 8 : 0);
+  const flags = linearFlags(a) | (xvec ? 4 : 0);
   const pipe = rt.pipeline(mmaKernels[cfg.block], { SGM: sgm, SGN: sgn, FM: fm, FN: fn });
   const u = rt.uniform(params({
     n: a.rows, out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset, y_stride: a.yStride, y_offset: a.yOffset, flags,
   }));
-  rt.dispatch(pipe, [u, a.w, a.x, a.bias ?? unusedBinding(rt), a.y, a.w], grid, 'matmul');
+  rt.dispatch(pipe, [u, a.w, a.x, a.bias ?? unusedBinding(rt), a.y], grid, 'matmul');
 }
