@@ -38,6 +38,9 @@ override CT: u32 = DV / 16u;      // column tiles of P·V
 override QS: u32 = DK + 8u;       // qs row stride (f16): 16 bytes past a multiple of 128, rows on other banks
 override SS: u32 = 16u * G + 4u;  // ss row stride (f32), ≥ 20: also holds one 16×16 output tile
 override PS: u32 = 16u * G + 8u;  // ps row stride (f16)
+// attn-kbench --mma-ablate only (0 in the engine): 1 keys and 2 values from workgroup memory instead of
+// the cache, 4 no scores, 8 no P·V, 16 no query staging (the results are then meaningless).
+override ABL: u32 = 0u;
 
 const NEG: f32 = -3.0e38;
 
@@ -77,12 +80,18 @@ fn tile_base(i: u32, j0: u32, nt: u32) -> u32 {
 
 // K-tile [16 dims, 16 rows] of the rows from `base`, dims d0 ..: element (d, r) at (base + r)·k_row + k_off + d0 + d.
 fn kload(base: u32, d0: u32) -> Right {
+  if ((ABL & 1u) != 0u) {
+    return subgroupMatrixLoad<Right, col_major>(&qs, min(d0, DK - 16u), QS);
+  }
   let off = base * p.k_row + p.k_off + d0;
   return subgroupMatrixLoad<Right, col_major>(&kc, off, p.k_row);
 }
 
 // V-tile [16 rows, 16 columns] of the rows from `base`, columns c0 ..
 fn vload(base: u32, c0: u32) -> Right {
+  if ((ABL & 2u) != 0u) {
+    return subgroupMatrixLoad<Right, row_major>(&qs, min(c0, DK - 16u), QS);
+  }
   let off = base * p.v_row + p.v_off + c0;
   return subgroupMatrixLoad<Right, row_major>(&vc, off, p.v_row);
 }
@@ -197,7 +206,7 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
   }
 
   // 0. Queries, scaled, as f16; zero rows for the heads past H. Twelve quads in flight per lane.
-  for (var e = lane; e < 4u * DK; e += 384u) {
+  for (var e = lane; e < select(4u * DK, 0u, (ABL & 16u) != 0u); e += 384u) {
     let x0 = qget(e);
     let x1 = qget(e + 32u);
     let x2 = qget(e + 64u);
@@ -230,7 +239,7 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
   var a1 = Acc();
   var a2 = Acc();
   var a3 = Acc();
-  for (var kk = 0u; kk < KT; kk += 4u) {
+  for (var kk = 0u; kk < select(KT, 0u, (ABL & 4u) != 0u); kk += 4u) {
     let dn = 16u * (kk + 4u);
     let n0 = kload4(b0, dn);
     var n1 = n0;
@@ -365,7 +374,7 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
     p3 = pload(3u);
   }
   let ob = split * p.hq * DV;
-  for (var ct = 0u; ct < CT; ct += 4u) {
+  for (var ct = 0u; ct < select(CT, 0u, (ABL & 8u) != 0u); ct += 4u) {
     let cn = 16u * (ct + 4u);
     let w0 = vload4(b0, cn);
     var w1 = w0;

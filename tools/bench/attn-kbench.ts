@@ -14,7 +14,7 @@ import { createDevice, describeAdapter, requestAdapter } from '../../src/main/en
 import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
 import { groupedAttention } from '../../src/main/engine/cpu/attention';
-import { packKv } from '../../src/main/engine/ops/attn_common';
+import { packKv, packUniform } from '../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, attnDecodeUsesMma, mmaKernel, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
 import { f16ToF32Array } from '../../src/main/engine/ops/convert';
 
@@ -164,6 +164,7 @@ async function probe(rt: GpuRuntime): Promise<void> {
     k = await compileMessages(rt, 'mma-legacy', mmaKernel.code);
     console.log(`attn_decode_mla_mma in the deprecated spelling (used from here on): ${k.text}`);
   }
+  await packedLoadProbe(rt);
 }
 
 interface CheckCase {
@@ -276,6 +277,71 @@ async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Param
   }
 }
 
+// --probe: may f16 matrices load from u32 words (storage array<u32>, workgroup array<vec4<u32>>), and in
+// which units are offset and stride then? A = 16×16 f16 values packed in pairs, times the identity.
+const packedProbe = (src: 'storage' | 'workgroup'): string => `
+enable f16;
+enable chromium_experimental_subgroup_matrix;
+@group(0) @binding(0) var<storage, read> au: array<u32>;
+@group(0) @binding(1) var<storage, read> id: array<f16>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+var<workgroup> wv: array<vec4<u32>, 32>;
+@compute @workgroup_size(32)
+fn main(@builtin(local_invocation_index) i: u32) {
+  wv[i] = vec4<u32>(au[4u * i], au[4u * i + 1u], au[4u * i + 2u], au[4u * i + 3u]);
+  workgroupBarrier();
+  let r = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&id, 0u, 16u);
+  let l = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&${src === 'storage' ? 'au' : 'wv'}, 0u, 16u);
+  subgroupMatrixStore<row_major>(&c, 0u, subgroupMatrixMultiplyAccumulate(l, r, subgroup_matrix_result<f32, 16, 16>()), 16u);
+}`;
+
+async function packedLoadProbe(rt: GpuRuntime): Promise<void> {
+  const a = randomValues(256, 3);
+  const words = packKv(a, 'f16');
+  const ah = f16ToF32Array(new Uint16Array(words.buffer));
+  const idm = new Float32Array(256);
+  for (let i = 0; i < 16; i++) idm[i * 17] = 1;
+  const au = rt.upload(words, 'au');
+  const id = rt.upload(packKv(idm, 'f16'), 'id');
+  for (const src of ['storage', 'workgroup'] as const) {
+    const code = packedProbe(src);
+    const msg = await compileMessages(rt, `packed-${src}`, code);
+    if (msg.errors > 0) {
+      console.log(`packed f16 load from ${src} u32 words: does not compile: ${msg.text.slice(0, 400)}`);
+      continue;
+    }
+    const c = rt.upload(new Float32Array(256).fill(NaN), 'c');
+    rt.device.pushErrorScope('validation');
+    rt.dispatch(rt.pipeline({ name: `packed-${src}`, code }), [au, id, c], [1], 'probe');
+    rt.submit();
+    const err = await rt.device.popErrorScope();
+    const got = await rt.readF32(c, 256);
+    let bad = 0;
+    for (let i = 0; i < 256; i++) if (got[i] !== ah[i]) bad++;
+    console.log(`packed f16 load from ${src} u32 words: ${bad === 0 ? 'offset/stride in f16 elements, values right' : `${bad} of 256 differ (first: got ${Array.from(got.slice(0, 4)).map((x) => x.toFixed(3))} want ${Array.from(ah.slice(0, 4)).map((x) => x.toFixed(3))}; row 1: got ${got[16].toFixed(3)} want ${ah[16].toFixed(3)}, word-unit reading would be ${ah[32].toFixed(3)})`}${err ? ` ERROR ${err.message.slice(0, 200)}` : ''}`);
+    c.destroy();
+  }
+  au.destroy();
+  id.destroy();
+}
+
+// --mma-ablate: attn_decode_mla_mma's split kernel alone with parts of its work removed (ABL bits: 1 keys
+// and 2 values from workgroup memory, 4 no scores, 8 no P·V, 16 no query staging).
+async function mmaAblate(rt: GpuRuntime, timer: GpuTimer, bufs: Parameters<typeof recordAttnDecode>[1]): Promise<void> {
+  for (const [t, g] of [[128, 1], [2048, 1], [8192, 4], [8192, 2]]) {
+    const chunk = 16 * g;
+    const splits = Math.ceil(t / chunk);
+    const u = packUniform({ t, chunk, hq: 16, kRow: 576, kOff: 0, vRow: 576, vOff: 0, scale: 0.07, nSplits: splits, p0: 0, p1: 0, p2: 0 }, ['scale']);
+    const row: string[] = [];
+    for (const abl of [0, 1, 2, 3, 4, 8, 12, 16, 28]) {
+      const pipe = rt.pipeline(mmaKernel, { H: 16, DK: 576, DV: 512, G: g, ABL: abl });
+      const us = await timeCalls(rt, timer, () => rt.dispatch(pipe, [rt.uniform(u), bufs.q, bufs.k, bufs.v, bufs.scratch], [splits], 'ablate'));
+      row.push(`${abl}: ${us.toFixed(1)}`);
+    }
+    console.log(`  mma ablation t=${t} G=${g} (${splits} workgroups), split kernel µs by ABL: ${row.join('  ')}`);
+  }
+}
+
 async function main(): Promise<void> {
   const adapter = await requestAdapter();
   const info = describeAdapter(adapter);
@@ -322,6 +388,7 @@ async function main(): Promise<void> {
       console.log(`${(name + tag).padEnd(48)} ${row.join('  ')}`);
     }
     if (mmaModes.length > 1 && process.argv.includes('--mma')) await mmaSweep(rt, timer, v, bufs, contexts);
+    if (mmaModes.length > 1 && process.argv.includes('--mma-ablate')) await mmaAblate(rt, timer, bufs);
     for (const mma of parts ? mmaModes : []) {
       // The split kernel alone, the combine alone (over the scratch the last full call left), the read floor.
       const dispatch = rt.dispatch.bind(rt);
