@@ -14,7 +14,8 @@
 // at a time: all lanes stage the X tile (16-byte loads, f32 → f16) and the W tile (16-byte loads of
 // 8 f16) into workgroup memory, rows padded to 40 halves (80 bytes: the 16 rows of a fragment fall in
 // distinct banks); the next tile's global loads are issued into registers before the current tile's
-// multiplies (register double buffering, one workgroup buffer). Reading the right fragments straight
+// multiplies (register double buffering); NBUF = 2 adds a second workgroup buffer, so the next tile
+// is staged while others still multiply from this one and each K tile needs one barrier, not two. Reading the right fragments straight
 // from the weight rows as a column-major K × N matrix (Wᵀ, stride in_dim) instead of staging W works,
 // but was measured 10–25% slower on the H100 than staging (tools/bench/matmul-kbench.ts), so W is staged.
 //
@@ -35,6 +36,7 @@ override SGM: u32 = 2u; // subgroups along tokens
 override SGN: u32 = 4u; // subgroups along outputs
 override FM: u32 = 4u; // 16-token fragments per subgroup: 4 (both entry points)
 override FN: u32 = 2u; // 16-output fragments per subgroup: 2 (main) or 4 (main44)
+override NBUF: u32 = 1u; // workgroup buffers of the K tile: 1, or 2 (one barrier per K tile)
 
 const SG: u32 = 32u;
 const BK: u32 = 32u;
@@ -68,8 +70,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<u32>;     // [out_dim] f16 pairs, FLAG_BIAS only
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // [n, y_stride]
 
-var<workgroup> xs: array<f16, BM * XS>;  // [token, k] of the K tile
-var<workgroup> ws: array<f16, BN * XS>;  // [out, k] of the K tile (Wᵀ column-major)
+var<workgroup> xs: array<f16, NBUF * BM * XS>; // [buffer][token, k] of the K tile
+var<workgroup> ws: array<f16, NBUF * BN * XS>; // [buffer][out, k] of the K tile (Wᵀ column-major)
 var<workgroup> cs: array<f32, NSG * 256u>; // one 16×16 f32 fragment per subgroup (edge tiles)
 
 var<private> xr: array<vec4<f32>, 8>;
@@ -140,10 +142,10 @@ fn load_tile(k0: u32, row0: u32, col0: u32, tid: u32, xvec: bool, full: bool) {
 }
 
 // Registers → workgroup memory (X converted to f16).
-fn stage_tile(tid: u32) {
+fn stage_tile(tid: u32, xb: u32, wb: u32) {
   for (var i = 0u; i < XV; i++) {
     let e = tid + WG * i;
-    let b = (e / (BK / 4u)) * XS + 4u * (e % (BK / 4u));
+    let b = xb + (e / (BK / 4u)) * XS + 4u * (e % (BK / 4u));
     let v = vec4<f16>(xr[i]);
     xs[b] = v.x;
     xs[b + 1u] = v.y;
@@ -152,7 +154,7 @@ fn stage_tile(tid: u32) {
   }
   for (var i = 0u; i < WV; i++) {
     let e = tid + WG * i;
-    let b = (e / (BK / 8u)) * XS + 8u * (e % (BK / 8u));
+    let b = wb + (e / (BK / 8u)) * XS + 8u * (e % (BK / 8u));
     let u = wr[i];
     let h0 = bitcast<vec2<f16>>(u.x);
     let h1 = bitcast<vec2<f16>>(u.y);
@@ -251,15 +253,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c21 = acc0(mr + 32u, mc + 16u, t.ld);
   var c30 = acc0(mr + 48u, mc, t.ld);
   var c31 = acc0(mr + 48u, mc + 16u, t.ld);
-  let xo = (mr - t.row0) * XS;
-  let wo = (mc - t.col0) * XS;
+  let xo0 = (mr - t.row0) * XS;
+  let wo0 = (mc - t.col0) * XS;
   load_tile(0u, t.row0, t.col0, tid, t.xvec, t.full);
-  for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
-    stage_tile(tid);
+  if (NBUF > 1u) {
+    stage_tile(tid, 0u, 0u);
     workgroupBarrier();
-    if (k0 + BK < p.in_dim) {
+  }
+  var cur = 0u; // the buffer holding this K tile
+  for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
+    let more = k0 + BK < p.in_dim;
+    if (NBUF == 1u) {
+      stage_tile(tid, 0u, 0u);
+      workgroupBarrier();
+    }
+    if (more) {
       load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, t.full);
     }
+    let xo = xo0 + cur * BM * XS;
+    let wo = wo0 + cur * BN * XS;
     // Both K steps always: past in_dim both operands were staged as zeros.
     for (var kk = 0u; kk < BK; kk += 16u) {
       let a0 = lfrag(xo + kk);
@@ -276,6 +288,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
       c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
       c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
+    }
+    if (NBUF > 1u && more) {
+      // The other buffer was last read before the previous barrier.
+      cur = 1u - cur;
+      stage_tile(tid, cur * BM * XS, cur * BN * XS);
     }
     workgroupBarrier();
   }
@@ -313,15 +330,25 @@ fn main44(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   var c31 = acc0(mr + 48u, mc + 16u, t.ld);
   var c32 = acc0(mr + 48u, mc + 32u, t.ld);
   var c33 = acc0(mr + 48u, mc + 48u, t.ld);
-  let xo = (mr - t.row0) * XS;
-  let wo = (mc - t.col0) * XS;
+  let xo0 = (mr - t.row0) * XS;
+  let wo0 = (mc - t.col0) * XS;
   load_tile(0u, t.row0, t.col0, tid, t.xvec, t.full);
-  for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
-    stage_tile(tid);
+  if (NBUF > 1u) {
+    stage_tile(tid, 0u, 0u);
     workgroupBarrier();
-    if (k0 + BK < p.in_dim) {
+  }
+  var cur = 0u; // the buffer holding this K tile
+  for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
+    let more = k0 + BK < p.in_dim;
+    if (NBUF == 1u) {
+      stage_tile(tid, 0u, 0u);
+      workgroupBarrier();
+    }
+    if (more) {
       load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, t.full);
     }
+    let xo = xo0 + cur * BM * XS;
+    let wo = wo0 + cur * BN * XS;
     // Both K steps always: past in_dim both operands were staged as zeros.
     for (var kk = 0u; kk < BK; kk += 16u) {
       let a0 = lfrag(xo + kk);
@@ -348,6 +375,11 @@ fn main44(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       c13 = subgroupMatrixMultiplyAccumulate(a1, b3, c13);
       c23 = subgroupMatrixMultiplyAccumulate(a2, b3, c23);
       c33 = subgroupMatrixMultiplyAccumulate(a3, b3, c33);
+    }
+    if (NBUF > 1u && more) {
+      // The other buffer was last read before the previous barrier.
+      cur = 1u - cur;
+      stage_tile(tid, cur * BM * XS, cur * BN * XS);
     }
     workgroupBarrier();
   }

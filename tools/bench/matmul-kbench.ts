@@ -37,13 +37,13 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-// sgm.sgn.block: e.g. 2.4.4x2 = 2 × 4 subgroups of 4 × 2 fragments.
+// sgm.sgn.block[.buffers]: e.g. 2.4.4x2 = 2 × 4 subgroups of 4 × 2 fragments, one K-tile buffer.
 function parseCfg(s: string): MmaConfig {
-  const [sgm, sgn, block] = s.split('.');
+  const [sgm, sgn, block, buffers] = s.split('.');
   if (block !== '4x2' && block !== '4x4') throw new Error(`bad config ${s}`);
-  return { sgm: Number(sgm), sgn: Number(sgn), block };
+  return { sgm: Number(sgm), sgn: Number(sgn), block, buffers: buffers === '2' ? 2 : 1 };
 }
-const cfgName = (c: MmaConfig) => `${c.sgm}.${c.sgn}.${c.block}`;
+const cfgName = (c: MmaConfig) => `${c.sgm}.${c.sgn}.${c.block}${c.buffers === 2 ? '.2' : ''}`;
 
 // The builtin spellings: Dawn's current one (majorness as a template argument) and the older one
 // (a bool argument), which newer Dawn accepts with a "deprecated" warning.
@@ -269,7 +269,7 @@ async function edgeCheck(rt: GpuRuntime, cfg: MmaConfig, c: EdgeCase): Promise<s
 async function main(): Promise<void> {
   const n = Number(arg('--n') ?? 2048);
   const only = arg('--only');
-  const cfgs = (arg('--cfg') ?? '2.4.4x4,4.2.4x4,2.2.4x4,2.4.4x2,4.4.4x2').split(',').map(parseCfg);
+  const cfgs = (arg('--cfg') ?? '2.2.4x4,2.2.4x4.2,2.4.4x2.2,2.4.4x4,4.2.4x4').split(',').map(parseCfg);
   const adapter = await requestAdapter();
   const info = describeAdapter(adapter);
   const rt = new GpuRuntime(await createDevice(adapter));
@@ -288,56 +288,67 @@ async function main(): Promise<void> {
 
   for (const [name, inDim, outDim, accumulate] of SHAPES) {
     if (only && !name.includes(only)) continue;
-    const flop = 2 * n * inDim * outDim;
-    const w = rt.buffer(inDim * outDim * 2, 'w');
-    fillRandom(rt, w, (inDim * outDim) / 2, 1, 1 / Math.sqrt(inDim), true);
-    const x = rt.buffer(n * inDim * 4, 'x');
-    fillRandom(rt, x, n * inDim, 2, 1, false);
-    const yRef = rt.buffer(n * outDim * 4, 'yref');
-    const y = rt.buffer(n * outDim * 4, 'y');
-    // Check rows: the whole output except for the head (1 GB), where the first 256 rows are compared.
-    const checkRows = outDim > 20000 ? 256 : n;
-    const a = (yb: GPUBuffer, rows: number): LinearArgs => ({ x, w, y: yb, rows, inDim, outDim, wF16: true, accumulate });
-    const cells: string[] = [];
-    const time = async (label: string, record: () => void, perCall: number): Promise<number> => {
-      record();
-      await rt.sync();
-      const calls = Math.max(20, Math.min(200, Math.ceil(15e-3 / perCall)));
-      const timer = GpuTimer.create(rt, REPEATS)!;
-      for (let r = 0; r < REPEATS; r++) timer.time(label, () => { for (let c = 0; c < calls; c++) record(); });
-      const ms = (await timer.collect()).map((s) => s.ms / calls).sort((p, q) => p - q);
-      timer.destroy();
-      return ms[Math.floor(ms.length / 2)];
-    };
-    const ref = async (rows: number): Promise<Float32Array> => {
-      fillRandom(rt, yRef, rows * outDim, 3, 1, false);
-      matmulF32(rt, a(yRef, rows));
-      return rt.readF32(yRef, rows * outDim);
-    };
-    const want = await ref(checkRows);
-    const msOld = await time('old', () => matmulF32(rt, a(yRef, n)), flop / 25e12);
-    cells.push(`f32 ${(flop / msOld / 1e9).toFixed(1)}TF ${msOld.toFixed(3)}ms`);
-    for (const cfg of cfgs) {
-      // Accumulating: the same start as the reference; else another one, so unwritten elements show.
-      fillRandom(rt, y, checkRows * outDim, accumulate ? 3 : 4, 1, false);
-      matmulMma(rt, a(y, checkRows), cfg);
-      const got = await rt.readF32(y, checkRows * outDim);
-      let maxD = 0;
-      let maxW = 0;
-      for (let i = 0; i < got.length; i++) {
-        const d = Math.abs(got[i] - want[i]);
-        maxD = Number.isNaN(d) ? Infinity : Math.max(maxD, d);
-        maxW = Math.max(maxW, Math.abs(want[i]));
-      }
-      const ms = await time(cfgName(cfg), () => matmulMma(rt, a(y, n), cfg), flop / 60e12);
-      cells.push(`${cfgName(cfg)} ${(flop / ms / 1e9).toFixed(1)}TF err ${(maxD / maxW).toExponential(1)}`);
-    }
-    // The f32 kernel again after the others: its first timing of a run has read low (5.3 vs 13.3 TF/s).
-    const msOld2 = await time('old', () => matmulF32(rt, a(yRef, n)), flop / 25e12);
-    cells[0] = `f32 ${(flop / Math.min(msOld, msOld2) / 1e9).toFixed(1)}TF (${(flop / msOld / 1e9).toFixed(1)}, ${(flop / msOld2 / 1e9).toFixed(1)})`;
-    console.log(`${name.padEnd(12)} n${n} ${inDim}→${outDim}${accumulate ? ' +=' : ''}: ${cells.join(' | ')}`);
-    for (const b of [w, x, yRef, y]) b.destroy();
+    await benchShape(rt, cfgs, name, inDim, outDim, accumulate, n);
   }
+  // Short prompts: where the subgroup-matrix path starts to pay (MMA_MIN_ROWS in ops/matmul.ts).
+  if (!only) {
+    for (const rows of [32, 64, 128, 256, 512]) {
+      await benchShape(rt, cfgs.slice(0, 2), 'GQA gate_up', 1280, 7168, false, rows);
+      await benchShape(rt, cfgs.slice(0, 2), 'PLM o_proj', 2048, 2048, true, rows);
+    }
+  }
+}
+
+async function benchShape(rt: GpuRuntime, cfgs: MmaConfig[], name: string, inDim: number, outDim: number, accumulate: boolean, n: number): Promise<void> {
+  const flop = 2 * n * inDim * outDim;
+  const w = rt.buffer(inDim * outDim * 2, 'w');
+  fillRandom(rt, w, (inDim * outDim) / 2, 1, 1 / Math.sqrt(inDim), true);
+  const x = rt.buffer(n * inDim * 4, 'x');
+  fillRandom(rt, x, n * inDim, 2, 1, false);
+  const yRef = rt.buffer(n * outDim * 4, 'yref');
+  const y = rt.buffer(n * outDim * 4, 'y');
+  // Check rows: the whole output except for the head (1 GB), where the first 256 rows are compared.
+  const checkRows = outDim > 20000 ? 256 : n;
+  const a = (yb: GPUBuffer, rows: number): LinearArgs => ({ x, w, y: yb, rows, inDim, outDim, wF16: true, accumulate });
+  const cells: string[] = [];
+  const time = async (label: string, record: () => void, perCall: number): Promise<number> => {
+    record();
+    await rt.sync();
+    const calls = Math.max(20, Math.min(200, Math.ceil(15e-3 / perCall)));
+    const timer = GpuTimer.create(rt, REPEATS)!;
+    for (let r = 0; r < REPEATS; r++) timer.time(label, () => { for (let c = 0; c < calls; c++) record(); });
+    const ms = (await timer.collect()).map((s) => s.ms / calls).sort((p, q) => p - q);
+    timer.destroy();
+    return ms[Math.floor(ms.length / 2)];
+  };
+  const ref = async (rows: number): Promise<Float32Array> => {
+    fillRandom(rt, yRef, rows * outDim, 3, 1, false);
+    matmulF32(rt, a(yRef, rows));
+    return rt.readF32(yRef, rows * outDim);
+  };
+  const want = await ref(checkRows);
+  const msOld = await time('old', () => matmulF32(rt, a(yRef, n)), flop / 25e12);
+  cells.push(`f32 ${(flop / msOld / 1e9).toFixed(1)}TF ${msOld.toFixed(3)}ms`);
+  for (const cfg of cfgs) {
+    // Accumulating: the same start as the reference; else another one, so unwritten elements show.
+    fillRandom(rt, y, checkRows * outDim, accumulate ? 3 : 4, 1, false);
+    matmulMma(rt, a(y, checkRows), cfg);
+    const got = await rt.readF32(y, checkRows * outDim);
+    let maxD = 0;
+    let maxW = 0;
+    for (let i = 0; i < got.length; i++) {
+      const d = Math.abs(got[i] - want[i]);
+      maxD = Number.isNaN(d) ? Infinity : Math.max(maxD, d);
+      maxW = Math.max(maxW, Math.abs(want[i]));
+    }
+    const ms = await time(cfgName(cfg), () => matmulMma(rt, a(y, n), cfg), flop / 60e12);
+    cells.push(`${cfgName(cfg)} ${(flop / ms / 1e9).toFixed(1)}TF err ${(maxD / maxW).toExponential(1)}`);
+  }
+  // The f32 kernel again after the others: its first timing of a run has read low (5.3 vs 13.3 TF/s).
+  const msOld2 = await time('old', () => matmulF32(rt, a(yRef, n)), flop / 25e12);
+  cells[0] = `f32 ${(flop / Math.min(msOld, msOld2) / 1e9).toFixed(1)}TF (${(flop / msOld / 1e9).toFixed(1)}, ${(flop / msOld2 / 1e9).toFixed(1)})`;
+  console.log(`${name.padEnd(12)} n${n} ${inDim}→${outDim}${accumulate ? ' +=' : ''}: ${cells.join(' | ')}`);
+  for (const b of [w, x, yRef, y]) b.destroy();
 }
 
 main().catch((e) => {

@@ -30,6 +30,8 @@ export interface MmaConfig {
   sgm: number;
   sgn: number;
   block: MmaBlock;
+  /** Workgroup buffers of the K tile: 2 = stage the next while multiplying this one (default 1). */
+  buffers?: 1 | 2;
 }
 
 /** 128 × 256 tiles, 8 subgroups of 64 × 64 (measured: tools/bench/matmul-kbench.ts). */
@@ -80,7 +82,8 @@ export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA
   const bn = sgn * fn * 16;
   const xv = (bm * 32) / (4 * wg);
   const wv = (bn * 32) / (8 * wg);
-  const smem = (bm + bn) * 40 * 2 + sgm * sgn * 1024;
+  const nbuf = cfg.buffers ?? 1;
+  const smem = nbuf * (bm + bn) * 40 * 2 + sgm * sgn * 1024;
   if (wg > 1024 || smem > rt.device.limits.maxComputeWorkgroupStorageSize || !Number.isInteger(xv) || !Number.isInteger(wv) || xv < 1 || wv < 1 || xv > 8 || wv > 8) {
     throw opError('matmul_mma', `tile config ${JSON.stringify(cfg)} is outside what the kernel supports`);
   }
@@ -89,7 +92,7 @@ export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA
   if (grid[0] > max || grid[1] > max) throw opError('matmul_mma', `${a.rows}×${a.outDim} needs ${grid[0]}×${grid[1]} tiles, over the dispatch limit ${max}`);
   const xvec = a.xStride % 4 === 0 && a.xOffset % 4 === 0;
   const flags = linearFlags(a) | (xvec ? 4 : 0);
-  const pipe = rt.pipeline(mmaKernels[cfg.block], { SGM: sgm, SGN: sgn, FM: fm, FN: fn });
+  const pipe = rt.pipeline(mmaKernels[cfg.block], { SGM: sgm, SGN: sgn, FM: fm, FN: fn, NBUF: nbuf });
   const u = rt.uniform(params({
     n: a.rows, out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset, y_stride: a.yStride, y_offset: a.yOffset, flags,
   }));
