@@ -8,16 +8,21 @@
 // BN = SGN·FN·16 outputs); each subgroup an (FM·16) × (FN·16) block as FM × FN 16×16 result fragments,
 // so every left fragment is reused FN times and every right fragment FM times. Entry points: `main`
 // with FM × FN = 4 × 2 (64 tokens × 32 outputs per subgroup), `main44` with 4 × 4 (64 × 64); the host
-// sets FM and FN to match. Fragments are named variables, never arrays: an array of subgroup matrices
-// indexed in a loop was measured 3–4× slower on the H100 than the same work unrolled (run 1 → 2 of
-// tools/bench/matmul-kbench.ts). The K loop steps BK = 32
-// at a time: all lanes stage the X tile (16-byte loads, f32 → f16) and the W tile (16-byte loads of
-// 8 f16) into workgroup memory, rows padded to 40 halves (80 bytes: the 16 rows of a fragment fall in
-// distinct banks); the next tile's global loads are issued into registers before the current tile's
-// multiplies (register double buffering); NBUF = 2 adds a second workgroup buffer, so the next tile
-// is staged while others still multiply from this one and each K tile needs one barrier, not two. Reading the right fragments straight
-// from the weight rows as a column-major K × N matrix (Wᵀ, stride in_dim) instead of staging W works,
-// but was measured 10–25% slower on the H100 than staging (tools/bench/matmul-kbench.ts), so W is staged.
+// sets FM and FN to match. The K loop steps BK = 32 at a time: all lanes stage the X tile (16-byte
+// loads, f32 → f16) and the W tile (16-byte loads of 8 f16) into workgroup memory, rows padded to 40
+// halves (80 bytes: the 16 rows of a fragment fall in distinct banks); the next tile's global loads
+// are issued into registers before the current tile's multiplies (register double buffering).
+//
+// What was measured on an H100 (tools/bench/matmul-kbench.ts, n = 2048, 11 prefill shapes):
+// - fragments as arrays indexed in loops: 14–29 TFLOP/s; as named variables: up to 60;
+// - then no branch in the fragment loop (it chose staged or direct W per fragment), a constant trip
+//   count (both 16-deep K steps always run: past in_dim both operands are staged zeros) and unchecked
+//   vector loads for interior tiles: 113–223 TFLOP/s (the f32 kernel: 22–26);
+// - right fragments read straight from the weight rows as a column-major K × N matrix (Wᵀ, stride
+//   in_dim) instead of staged: correct, 10–25% slower (measured with the branchy loop), so dropped;
+// - NBUF = 2 (a second workgroup buffer: the next tile is staged while others still multiply from
+//   this one, one barrier per K tile instead of two): 20–40% slower, so the host uses NBUF = 1.
+// The register-only tensor-core ceiling through Dawn there is 650 TFLOP/s.
 //
 // Several subgroups per workgroup each load/store at their own offsets: Tint's subgroup-matrix
 // uniformity check wants workgroup-uniform offsets, a conservative rule (the offsets are uniform per

@@ -6,7 +6,7 @@
 // max relative error of each config against the f32 kernel and GPU time per call (median of REPEATS
 // stamped passes of ≥ 20 back-to-back calls, random data), printed as TFLOP/s.
 //   node tools/bundle.mjs tools/bench/matmul-kbench.ts .device/mm-mma.mjs
-//   source .device/enter.sh && node .device/mm-mma.mjs [--n 2048] [--only PLM] [--cfg 2.4.4.2,2.4.4.2w]
+//   source .device/enter.sh && node .device/mm-mma.mjs [--n 2048] [--only PLM] [--cfg 2.2.4x4,2.4.4x2.2]
 import * as cpu from '../../src/main/engine/cpu/ops';
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
 import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
@@ -269,7 +269,7 @@ async function edgeCheck(rt: GpuRuntime, cfg: MmaConfig, c: EdgeCase): Promise<s
 async function main(): Promise<void> {
   const n = Number(arg('--n') ?? 2048);
   const only = arg('--only');
-  const cfgs = (arg('--cfg') ?? '2.2.4x4,2.2.4x4.2,2.4.4x2.2,2.4.4x4,4.2.4x4').split(',').map(parseCfg);
+  const cfgs = (arg('--cfg') ?? '2.2.4x4,2.2.4x4.2,2.4.4x4,4.2.4x4,2.4.4x2').split(',').map(parseCfg);
   const adapter = await requestAdapter();
   const info = describeAdapter(adapter);
   const rt = new GpuRuntime(await createDevice(adapter));

@@ -34,16 +34,31 @@ export interface MmaConfig {
   buffers?: 1 | 2;
 }
 
-/** 128 × 256 tiles, 8 subgroups of 64 × 64 (measured: tools/bench/matmul-kbench.ts). */
-export const MMA_DEFAULT: MmaConfig = { sgm: 2, sgn: 4, block: '4x4' };
-/** Below this many rows the f32 kernel is kept (the subgroup-matrix path was measured on n = 2048). */
-export const MMA_MIN_ROWS = 256;
+/**
+ * 128 × 128 tiles, 4 subgroups of 64 × 64, one K-tile buffer: the fastest of the configs measured on an
+ * H100 (tools/bench/matmul-kbench.ts, n = 2048) on 10 of the 11 prefill shapes of PLM-1.8B, GQA-1B and
+ * GTA-1B: 113–223 TFLOP/s against 22–26 for the f32 kernel; 128 × 256 (2 × 4 subgroups) was 3% ahead
+ * on PLM q_kv_a only, two K-tile buffers 20–40% behind everywhere.
+ */
+export const MMA_DEFAULT: MmaConfig = { sgm: 2, sgn: 2, block: '4x4' };
+/**
+ * From this many rows on `matmul` takes the subgroup-matrix kernel: at 32 rows (the fewest measured)
+ * it was already 1.9–2.1× the f32 kernel on the H100; 9..31 rows are unmeasured and keep f32.
+ */
+export const MMA_MIN_ROWS = 32;
+
+const available = new WeakMap<GpuRuntime, boolean>();
 
 /** The subgroup-matrix kernel can run on this device: the feature, and 32-lane subgroups. */
 export function mmaAvailable(rt: GpuRuntime): boolean {
-  if (!rt.subgroupMatrix) return false;
-  const info = (rt.device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
-  return (info?.subgroupMinSize ?? 32) === 32 && (info?.subgroupMaxSize ?? 32) === 32;
+  let ok = available.get(rt);
+  if (ok === undefined) {
+    // adapterInfo is a native getter (and newer than some typings): read once per runtime.
+    const info = (rt.device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    ok = rt.subgroupMatrix && (info?.subgroupMinSize ?? 32) === 32 && (info?.subgroupMaxSize ?? 32) === 32;
+    available.set(rt, ok);
+  }
+  return ok;
 }
 
 /** Whether `matmul` takes the subgroup-matrix kernel for these arguments. */
@@ -69,7 +84,11 @@ export function matmulF32(rt: GpuRuntime, args: LinearArgs): void {
   rt.dispatch(pipe, [u, a.w, a.x, a.bias ?? unusedBinding(rt), a.y], grid, 'matmul');
 }
 
-/** The subgroup-matrix kernel (kernels/matmul_mma.wgsl); f16 weights, an adapter with `mmaAvailable`. */
+/**
+ * The subgroup-matrix kernel (kernels/matmul_mma.wgsl); f16 weights, an adapter with `mmaAvailable`.
+ * X is rounded to f16 on the way in (relative L2 error about 2e-4 against the f32 kernel on random
+ * data); an activation beyond ±65504 would become ±inf.
+ */
 export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA_DEFAULT): void {
   const a: ResolvedLinear = resolveLinear('matmul_mma', args);
   if (!a.wF16) throw opError('matmul_mma', 'the subgroup-matrix matmul takes f16 weights');
