@@ -2,7 +2,11 @@
 // (+ Y with FLAG_ACCUM), W row-major [out, in] f16 (pairs in u32, as in kernels/matmul.wgsl), X and Y f32.
 // X tiles are converted to f16 as they are staged, products accumulate in f32: the result equals the
 // f64 product of the f16-rounded X and W up to f32 accumulation error (the f16 rounding of X, relative
-// 2^-11 per element, is this path's only extra error over kernels/matmul.wgsl).
+// 2^-11 per element, is this path's only extra error over kernels/matmul.wgsl). X is scaled by
+// XSCALE = 2^-4 before the rounding and the sums by 2^4 after (exact: powers of two), so activations up
+// to ±1,048,064 fit f16 (a squared-ReLU or SwiGLU output past ±65504 would otherwise become ±inf);
+// values below 2^-10 in magnitude land in f16's subnormals (absolute error ≤ 2^-21, nothing beside the
+// 2^-12 relative error of the larger values in the same sum).
 //
 // A workgroup of SGM × SGN subgroups of 32 lanes computes a BM × BN tile (BM = SGM·FM·16 tokens,
 // BN = SGN·FN·16 outputs); each subgroup an (FM·16) × (FN·16) block as FM × FN 16×16 result fragments,
@@ -43,6 +47,8 @@ override FM: u32 = 4u; // 16-token fragments per subgroup: 4 (both entry points)
 override FN: u32 = 2u; // 16-output fragments per subgroup: 2 (main) or 4 (main44)
 override NBUF: u32 = 1u; // workgroup buffers of the K tile: 1, or 2 (one barrier per K tile)
 
+const XSCALE: f32 = 0.0625; // 2^-4 on X as it is staged (see the header)
+const XUNSCALE: f32 = 16.0;
 const SG: u32 = 32u;
 const BK: u32 = 32u;
 const XS: u32 = 40u; // staged row stride in halves
@@ -151,7 +157,7 @@ fn stage_tile(tid: u32, xb: u32, wb: u32) {
   for (var i = 0u; i < XV; i++) {
     let e = tid + WG * i;
     let b = xb + (e / (BK / 4u)) * XS + 4u * (e % (BK / 4u));
-    let v = vec4<f16>(xr[i]);
+    let v = vec4<f16>(xr[i] * XSCALE);
     xs[b] = v.x;
     xs[b + 1u] = v.y;
     xs[b + 2u] = v.z;
@@ -187,7 +193,8 @@ fn rfrag(off: u32) -> subgroup_matrix_right<f16, 16, 16> {
 // A result fragment's start: Y's current values (fast tiles with FLAG_ACCUM) or zeros.
 fn acc0(r: u32, c: u32, ld: bool) -> subgroup_matrix_result<f32, 16, 16> {
   if (ld) {
-    return subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&y, r * p.y_stride + p.y_offset + c, p.y_stride);
+    let y0 = subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>, row_major>(&y, r * p.y_stride + p.y_offset + c, p.y_stride);
+    return subgroupMatrixScalarMultiply(y0, XSCALE); // in the scaled units of the sums
   }
   return subgroup_matrix_result<f32, 16, 16>();
 }
@@ -196,7 +203,7 @@ fn acc0(r: u32, c: u32, ld: bool) -> subgroup_matrix_result<f32, 16, 16> {
 // range checks, bias and accumulation. `fast` is workgroup-uniform (the barriers).
 fn put(m: subgroup_matrix_result<f32, 16, 16>, r: u32, c: u32, fast: bool, sg: u32, lane: u32) {
   if (fast) {
-    subgroupMatrixStore<row_major>(&y, r * p.y_stride + p.y_offset + c, m, p.y_stride);
+    subgroupMatrixStore<row_major>(&y, r * p.y_stride + p.y_offset + c, subgroupMatrixScalarMultiply(m, XUNSCALE), p.y_stride);
     return;
   }
   subgroupMatrixStore<row_major>(&cs, sg * 256u, m, 16u);
@@ -205,7 +212,7 @@ fn put(m: subgroup_matrix_result<f32, 16, 16>, r: u32, c: u32, fast: bool, sg: u
     let rr = r + e / 16u;
     let cc = c + e % 16u;
     if (rr < p.n && cc < p.out_dim) {
-      var o = cs[sg * 256u + e];
+      var o = cs[sg * 256u + e] * XUNSCALE;
       if ((p.flags & FLAG_BIAS) != 0u) {
         o += bload(cc);
       }

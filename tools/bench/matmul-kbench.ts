@@ -192,6 +192,7 @@ interface EdgeCase {
   xOffset?: number;
   yStride?: number;
   yOffset?: number;
+  xMag?: number; // X drawn from ±xMag (default 1)
 }
 
 const EDGES: EdgeCase[] = [
@@ -201,6 +202,7 @@ const EDGES: EdgeCase[] = [
   { rows: 300, inDim: 96, outDim: 384 },
   { rows: 130, inDim: 64, outDim: 100, yStride: 150, yOffset: 20, accumulate: true },
   { rows: 129, inDim: 1040, outDim: 257 },
+  { rows: 64, inDim: 96, outDim: 128, accumulate: true, xMag: 3e5 }, // past f16's range: the 2^-4 staging scale
 ];
 
 async function edgeCheck(rt: GpuRuntime, cfg: MmaConfig, c: EdgeCase): Promise<string> {
@@ -209,7 +211,7 @@ async function edgeCheck(rt: GpuRuntime, cfg: MmaConfig, c: EdgeCase): Promise<s
   const yStride = c.yStride ?? c.outDim;
   const yOffset = c.yOffset ?? 0;
   const seed = c.rows * 7919 + c.inDim * 31 + c.outDim;
-  const xFull = rand(c.rows * xStride, seed);
+  const xFull = rand(c.rows * xStride, seed).map((v) => v * (c.xMag ?? 1));
   const wv = round16(rand(c.outDim * c.inDim, seed + 1));
   const bv = round16(rand(c.outDim, seed + 2));
   const yInit = c.accumulate ? rand(c.rows * yStride, seed + 3) : new Float32Array(c.rows * yStride).fill(NaN);
@@ -230,7 +232,7 @@ async function edgeCheck(rt: GpuRuntime, cfg: MmaConfig, c: EdgeCase): Promise<s
     for (let i = 0; i < c.inDim; i++) {
       const v = xFull[r * xStride + xOffset + i];
       x32[r * c.inDim + i] = v;
-      x16[r * c.inDim + i] = f16ToF32(f32ToF16(v));
+      x16[r * c.inDim + i] = f16ToF32(f32ToF16(v / 16)) * 16; // the kernel rounds X·2^-4
     }
   }
   const ref = (x: Float64Array) => cpu.linear(x, wv, c.rows, c.inDim, c.outDim, c.bias ? bv : undefined);
@@ -282,7 +284,7 @@ async function main(): Promise<void> {
 
   for (const cfg of cfgs) {
     for (const c of EDGES) {
-      console.log(`check ${cfgName(cfg).padEnd(9)} ${c.rows}×${c.inDim}→${c.outDim}${c.bias ? ' +bias' : ''}${c.accumulate ? ' +=' : ''}${c.xStride ? ` x[${c.xStride},${c.xOffset}]` : ''}${c.yStride ? ` y[${c.yStride},${c.yOffset}]` : ''}: ${await edgeCheck(rt, cfg, c)}`);
+      console.log(`check ${cfgName(cfg).padEnd(9)} ${c.rows}×${c.inDim}→${c.outDim}${c.bias ? ' +bias' : ''}${c.accumulate ? ' +=' : ''}${c.xStride ? ` x[${c.xStride},${c.xOffset}]` : ''}${c.yStride ? ` y[${c.yStride},${c.yOffset}]` : ''}${c.xMag ? ` |x|<${c.xMag}` : ''}: ${await edgeCheck(rt, cfg, c)}`);
     }
   }
 

@@ -8,7 +8,7 @@ import { f32ToF16Array } from '../../../src/main/engine/ops/convert';
 import { gemv } from '../../../src/main/engine/ops/gemv';
 import { linear } from '../../../src/main/engine/ops/linear';
 import type { LinearArgs } from '../../../src/main/engine/ops/linear_common';
-import { matmul } from '../../../src/main/engine/ops/matmul';
+import { matmulF32 } from '../../../src/main/engine/ops/matmul';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, relL2, roundToF16 } from '../../helpers/gpu';
 
 // Reference weights are the f16-rounded values, so both dtypes only see f32 accumulation error:
@@ -101,7 +101,9 @@ describe('matmul', () => {
       { rows: 12, inDim: 48, outDim: 20, f16, xStride: 61, xOffset: 7 },
     );
   }
-  for (const c of cases) it(name(c), () => run(matmul, c));
+  // The f32 tiled kernel by name: on adapters with subgroup matrices matmul() takes the tensor-core
+  // path for f16 weights from 32 rows (f16-rounded activations; its own test: matmul_mma.test.ts).
+  for (const c of cases) it(name(c), () => run(matmulF32, c));
 
   it('linear() picks gemv for few rows and matmul for many, with the same numbers', async () => {
     await run(linear, { rows: 4, inDim: 80, outDim: 30, f16: true, bias: true });

@@ -38,6 +38,8 @@ interface Case {
   xOffset?: number;
   yStride?: number;
   yOffset?: number;
+  /** X drawn from ±xMag (default 1): past f16's 65504 the kernel's 2^-4 staging scale keeps it finite. */
+  xMag?: number;
 }
 
 const CASES: Case[] = [
@@ -47,6 +49,7 @@ const CASES: Case[] = [
   { rows: 300, inDim: 96, outDim: 384 }, // interior tiles with unchecked loads, edge rows
   { rows: 130, inDim: 64, outDim: 100, accumulate: true, yStride: 150, yOffset: 20 }, // y window
   { rows: 129, inDim: 1040, outDim: 257 }, // long K, one row and one column past a tile
+  { rows: 64, inDim: 96, outDim: 128, accumulate: true, xMag: 3e5 }, // activations past f16's range
 ];
 
 const CONFIGS: MmaConfig[] = [MMA_DEFAULT, { sgm: 2, sgn: 4, block: '4x2' }, { sgm: 2, sgn: 4, block: '4x4' }, { sgm: 2, sgn: 2, block: '4x4', buffers: 2 }];
@@ -57,7 +60,7 @@ async function run(c: Case, record: (a: LinearArgs) => void): Promise<void> {
   const yStride = c.yStride ?? c.outDim;
   const yOffset = c.yOffset ?? 0;
   const seed = c.rows * 7919 + c.inDim * 31 + c.outDim;
-  const xFull = randomF32(c.rows * xStride, seed);
+  const xFull = randomF32(c.rows * xStride, seed, -(c.xMag ?? 1), c.xMag ?? 1);
   const w = roundToF16(randomF32(c.outDim * c.inDim, seed + 1));
   const b = roundToF16(randomF32(c.outDim, seed + 2));
   const yInit = c.accumulate ? randomF32(c.rows * yStride, seed + 3) : new Float32Array(c.rows * yStride).fill(NaN);
@@ -69,7 +72,8 @@ async function run(c: Case, record: (a: LinearArgs) => void): Promise<void> {
   const got = await rt.readF32(y, c.rows * yStride);
   const x32 = new Float64Array(c.rows * c.inDim);
   for (let r = 0; r < c.rows; r++) for (let i = 0; i < c.inDim; i++) x32[r * c.inDim + i] = xFull[r * xStride + xOffset + i];
-  const x16 = Float64Array.from(roundToF16(Float32Array.from(x32)));
+  // The kernel rounds X·2^-4 to f16 (and scales the sums back by 2^4).
+  const x16 = Float64Array.from(roundToF16(Float32Array.from(x32, (v) => v / 16)), (v) => v * 16);
   const want16 = cpu.linear(x16, w, c.rows, c.inDim, c.outDim, c.bias ? b : undefined);
   const want32 = cpu.linear(x32, w, c.rows, c.inDim, c.outDim, c.bias ? b : undefined);
   const inside = new Float64Array(c.rows * c.outDim);
@@ -93,7 +97,7 @@ async function run(c: Case, record: (a: LinearArgs) => void): Promise<void> {
   expect(outside).toEqual(outsideWant); // untouched: the same values (NaN poison compares equal here)
 }
 
-const name = (c: Case) => `${c.rows}×${c.inDim}→${c.outDim}${c.bias ? ' +bias' : ''}${c.accumulate ? ' +=' : ''}${c.xStride ? ` x[stride ${c.xStride}, off ${c.xOffset}]` : ''}${c.yStride ? ` y[stride ${c.yStride}, off ${c.yOffset}]` : ''}`;
+const name = (c: Case) => `${c.rows}×${c.inDim}→${c.outDim}${c.xMag ? ` |x| < ${c.xMag}` : ''}${c.bias ? ' +bias' : ''}${c.accumulate ? ' +=' : ''}${c.xStride ? ` x[stride ${c.xStride}, off ${c.xOffset}]` : ''}${c.yStride ? ` y[stride ${c.yStride}, off ${c.yOffset}]` : ''}`;
 const cfgName = (c: MmaConfig) => `${c.sgm}×${c.sgn} subgroups of ${c.block}${c.buffers === 2 ? ', 2 buffers' : ''}`;
 
 describe('matmul_mma (subgroup matrices)', () => {
