@@ -5,7 +5,7 @@
 // G·16 rows at most (G ≤ 4). It leaves the same partials as attn_decode_mqa_wide.wgsl (o unnormalised, then the
 // split's max m and sum l per head), which attn_decode_combine.wgsl merges.
 //
-//   0. q·scale → f16 [16 heads, DK] in workgroup memory (heads ≥ H are zero);
+//   0. q·scale → f16 [16 heads, DK] in workgroup memory (heads ≥ H are zero), packed eight to an entry;
 //   1. S[16 heads, 16 rows] for each of the split's G tiles of 16 rows: DK/16 k-steps of
 //      Q-tile (left, workgroup memory) × K-tile (right, loaded column-major straight from the cache,
 //      stride = row stride), four k-steps of all G tiles loaded at once, one batch ahead; the G tiles
@@ -35,7 +35,7 @@ override DV: u32 = 512u;          // value width, a multiple of 16
 override G: u32 = 4u;             // tiles of 16 rows per split, 1 ..= 4
 override KT: u32 = DK / 16u;      // k-steps of the scores
 override CT: u32 = DV / 16u;      // column tiles of P·V
-override QS: u32 = DK + 8u;       // qs row stride (f16): 16 bytes past a multiple of 128, rows on other banks
+override QS8: u32 = DK / 8u + 1u; // qs row stride in 16-byte entries (8 f16): rows start on other banks
 override SS: u32 = 16u * G + 4u;  // ss row stride (f32), ≥ 20: also holds one 16×16 output tile
 override PS: u32 = 16u * G + 8u;  // ps row stride (f16)
 // attn-kbench --mma-ablate only (0 in the engine): 1 keys and 2 values from workgroup memory instead of
@@ -65,7 +65,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> vc: array<f16>;           // V cache (MLA: the same buffer)
 @group(0) @binding(4) var<storage, read_write> part: array<f32>;   // [n_splits, hq, DV] o, then [n_splits, hq, 2] (m, l)
 
-var<workgroup> qs: array<f16, 16u * QS>;  // [16 heads, DK] q·scale
+// [16 heads, DK] q·scale as f16, eight to an entry: matrix loads from u32 words count offset and stride
+// in the array's elements (entries of 8 f16; measured with attn-kbench --probe), so the staging stores
+// 16 bytes at a time.
+var<workgroup> qs: array<vec4<u32>, 16u * QS8>;
 var<workgroup> ss: array<f32, 16u * SS>;  // [16 heads, 16·G rows] scores; then an output tile [16, 16]
 var<workgroup> ps: array<f16, 16u * PS>;  // [16 heads, 16·G rows] probabilities
 
@@ -81,7 +84,7 @@ fn tile_base(i: u32, j0: u32, nt: u32) -> u32 {
 // K-tile [16 dims, 16 rows] of the rows from `base`, dims d0 ..: element (d, r) at (base + r)·k_row + k_off + d0 + d.
 fn kload(base: u32, d0: u32) -> Right {
   if ((ABL & 1u) != 0u) {
-    return subgroupMatrixLoad<Right, col_major>(&qs, min(d0, DK - 16u), QS);
+    return subgroupMatrixLoad<Right, col_major>(&qs, min(d0, DK - 16u) / 8u, QS8);
   }
   let off = base * p.k_row + p.k_off + d0;
   return subgroupMatrixLoad<Right, col_major>(&kc, off, p.k_row);
@@ -90,14 +93,14 @@ fn kload(base: u32, d0: u32) -> Right {
 // V-tile [16 rows, 16 columns] of the rows from `base`, columns c0 ..
 fn vload(base: u32, c0: u32) -> Right {
   if ((ABL & 2u) != 0u) {
-    return subgroupMatrixLoad<Right, row_major>(&qs, min(c0, DK - 16u), QS);
+    return subgroupMatrixLoad<Right, row_major>(&qs, min(c0, DK - 16u) / 8u, QS8);
   }
   let off = base * p.v_row + p.v_off + c0;
   return subgroupMatrixLoad<Right, row_major>(&vc, off, p.v_row);
 }
 
 fn qload(d0: u32) -> Left {
-  return subgroupMatrixLoad<Left, row_major>(&qs, d0, QS);
+  return subgroupMatrixLoad<Left, row_major>(&qs, d0 / 8u, QS8);
 }
 
 // Four k-steps (or column tiles) at once: the loads of a batch are issued together, the next batch's
@@ -130,23 +133,22 @@ fn qload4(d: u32) -> L4 {
   return L4(qload(min(d, DK - 16u)), qload(min(d + 16u, DK - 16u)), qload(min(d + 32u, DK - 16u)), qload(min(d + 48u, DK - 16u)));
 }
 
-// q·scale element quad e of [16 heads, DK] (zero for heads ≥ H and past the end).
-fn qget(e: u32) -> vec4<f32> {
-  let dk4 = DK / 4u;
-  if (e >= 16u * dk4 || e / dk4 >= H) {
-    return vec4<f32>(0.0);
+// q·scale elements 8e .. 8e + 7 of [16 heads, DK] as packed f16 (zero for heads ≥ H and past the end).
+fn qget(e: u32) -> vec4<u32> {
+  let dk8 = DK / 8u;
+  if (e >= 16u * dk8 || e / dk8 >= H) {
+    return vec4<u32>(0u);
   }
-  return q[e] * p.scale;
+  let i = 2u * e;
+  let x = q[i] * p.scale;
+  let y = q[i + 1u] * p.scale;
+  return vec4<u32>(pack2x16float(x.xy), pack2x16float(x.zw), pack2x16float(y.xy), pack2x16float(y.zw));
 }
 
-fn qput(e: u32, x: vec4<f32>) {
-  let dk4 = DK / 4u;
-  if (e < 16u * dk4) {
-    let o = (e / dk4) * QS + 4u * (e % dk4);
-    qs[o] = f16(x.x);
-    qs[o + 1u] = f16(x.y);
-    qs[o + 2u] = f16(x.z);
-    qs[o + 3u] = f16(x.w);
+fn qput(e: u32, w: vec4<u32>) {
+  let dk8 = DK / 8u;
+  if (e < 16u * dk8) {
+    qs[(e / dk8) * QS8 + e % dk8] = w;
   }
 }
 
@@ -205,32 +207,21 @@ fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: v
     c3 = kload4(b3, 0u);
   }
 
-  // 0. Queries, scaled, as f16; zero rows for the heads past H. Twelve quads in flight per lane.
-  for (var e = lane; e < select(4u * DK, 0u, (ABL & 16u) != 0u); e += 384u) {
+  // 0. Queries, scaled, as f16; zero rows for the heads past H. Six entries (twelve quads) in flight
+  // per lane.
+  for (var e = lane; e < select(2u * DK, 0u, (ABL & 16u) != 0u); e += 192u) {
     let x0 = qget(e);
     let x1 = qget(e + 32u);
     let x2 = qget(e + 64u);
     let x3 = qget(e + 96u);
     let x4 = qget(e + 128u);
     let x5 = qget(e + 160u);
-    let x6 = qget(e + 192u);
-    let x7 = qget(e + 224u);
-    let x8 = qget(e + 256u);
-    let x9 = qget(e + 288u);
-    let x10 = qget(e + 320u);
-    let x11 = qget(e + 352u);
     qput(e, x0);
     qput(e + 32u, x1);
     qput(e + 64u, x2);
     qput(e + 96u, x3);
     qput(e + 128u, x4);
     qput(e + 160u, x5);
-    qput(e + 192u, x6);
-    qput(e + 224u, x7);
-    qput(e + 256u, x8);
-    qput(e + 288u, x9);
-    qput(e + 320u, x10);
-    qput(e + 352u, x11);
   }
   workgroupBarrier();
 
