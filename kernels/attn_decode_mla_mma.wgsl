@@ -41,6 +41,9 @@ override PS: u32 = 16u * G + 8u;  // ps row stride (f16)
 // attn-kbench --mma-ablate only (0 in the engine): 1 keys and 2 values from workgroup memory instead of
 // the cache, 4 no scores, 8 no P·V, 16 no query staging (the results are then meaningless).
 override ABL: u32 = 0u;
+// Key and value tiles loaded through the u32 view of the cache (offset and stride in words) instead of
+// the f16 one: the same bytes; which the driver loads faster is measured (attn-kbench --mma).
+override U32: bool = false;
 
 const NEG: f32 = -3.0e38;
 
@@ -64,6 +67,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> kc: array<f16>;           // K cache (row j at j·k_row + k_off)
 @group(0) @binding(3) var<storage, read> vc: array<f16>;           // V cache (MLA: the same buffer)
 @group(0) @binding(4) var<storage, read_write> part: array<f32>;   // [n_splits, hq, DV] o, then [n_splits, hq, 2] (m, l)
+@group(0) @binding(5) var<storage, read> kw: array<u32>;           // the K cache's words (U32)
+@group(0) @binding(6) var<storage, read> vw: array<u32>;           // the V cache's words (U32)
 
 // [16 heads, DK] q·scale as f16, eight to an entry: matrix loads from u32 words count offset and stride
 // in the array's elements (entries of 8 f16; measured with attn-kbench --probe), so the staging stores
@@ -87,6 +92,10 @@ fn kload(base: u32, d0: u32) -> Right {
     return subgroupMatrixLoad<Right, col_major>(&qs, min(d0, DK - 16u) / 8u, QS8);
   }
   let off = base * p.k_row + p.k_off + d0;
+  if (U32) {
+    let ow = off / 2u;
+    return subgroupMatrixLoad<Right, col_major>(&kw, ow, p.k_row / 2u);
+  }
   return subgroupMatrixLoad<Right, col_major>(&kc, off, p.k_row);
 }
 
@@ -96,6 +105,10 @@ fn vload(base: u32, c0: u32) -> Right {
     return subgroupMatrixLoad<Right, row_major>(&qs, min(c0, DK - 16u) / 8u, QS8);
   }
   let off = base * p.v_row + p.v_off + c0;
+  if (U32) {
+    let ow = off / 2u;
+    return subgroupMatrixLoad<Right, row_major>(&vw, ow, p.v_row / 2u);
+  }
   return subgroupMatrixLoad<Right, row_major>(&vc, off, p.v_row);
 }
 
@@ -133,16 +146,16 @@ fn qload4(d: u32) -> L4 {
   return L4(qload(min(d, DK - 16u)), qload(min(d + 16u, DK - 16u)), qload(min(d + 32u, DK - 16u)), qload(min(d + 48u, DK - 16u)));
 }
 
-// q·scale elements 8e .. 8e + 7 of [16 heads, DK] as packed f16 (zero for heads ≥ H and past the end).
+// q·scale elements 8e .. 8e + 7 of [16 heads, DK] as packed f16 (zero for heads ≥ H). The loads are
+// unconditional (index clamped into [H, DK], zero selected after): a load under a branch was not
+// overlapped with the next one (H100: the staging took ~6 µs a workgroup that way).
 fn qget(e: u32) -> vec4<u32> {
   let dk8 = DK / 8u;
-  if (e >= 16u * dk8 || e / dk8 >= H) {
-    return vec4<u32>(0u);
-  }
-  let i = 2u * e;
-  let x = q[i] * p.scale;
-  let y = q[i + 1u] * p.scale;
-  return vec4<u32>(pack2x16float(x.xy), pack2x16float(x.zw), pack2x16float(y.xy), pack2x16float(y.zw));
+  let ec = min(e, H * dk8 - 1u);
+  let x = q[2u * ec] * p.scale;
+  let y = q[2u * ec + 1u] * p.scale;
+  let w = vec4<u32>(pack2x16float(x.xy), pack2x16float(x.zw), pack2x16float(y.xy), pack2x16float(y.zw));
+  return select(vec4<u32>(0u), w, e < H * dk8);
 }
 
 fn qput(e: u32, w: vec4<u32>) {

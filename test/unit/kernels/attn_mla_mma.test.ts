@@ -27,6 +27,7 @@ interface Case {
   vOff: number;
   splitRows?: number;
   mma: boolean; // whether the case must take attn_decode_mla_mma
+  loads?: 'f16' | 'u32'; // the kernel's tile loads through the cache's f16 or u32 view
 }
 
 const plm = { hq: 16, dk: 576, dv: 512, row: 576, vOff: 0 };
@@ -39,6 +40,8 @@ const cases: Case[] = [
   { name: 'PLM shape, t=203 in splits of 48 (3 tiles)', t: 203, ...plm, splitRows: 48, mma: true },
   { name: '5 heads (output tiles stored row by row), dk 64, dv 48, t=45 in splits of 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, mma: true },
   { name: '16 heads, dk 96, values at columns 16 .. 80 of 112-wide rows, t=77 in splits of 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, mma: true },
+  { name: 'tile loads through the u32 view: PLM shape, t=300 in splits of 64', t: 300, ...plm, splitRows: 64, mma: true, loads: 'u32' },
+  { name: 'tile loads through the u32 view: 5 heads, dk 96, values at 16, t=77 in splits of 32', t: 77, hq: 5, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 32, mma: true, loads: 'u32' },
 ];
 
 async function runCase(rt: GpuRuntime, c: Case): Promise<void> {
@@ -58,7 +61,7 @@ async function runCase(rt: GpuRuntime, c: Case): Promise<void> {
   const scale = 1 / Math.sqrt(c.dk);
   const shape: AttnDecodeShape = {
     t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows,
-    kView: { row: c.row }, vView: { row: c.row, off: c.vOff },
+    kView: { row: c.row }, vView: { row: c.row, off: c.vOff }, mmaLoads: c.loads,
   };
   const cache = rt.upload(words, 'cache');
   const bufs = {

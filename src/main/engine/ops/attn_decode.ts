@@ -69,6 +69,8 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   wide?: { headSlots?: 4 | 8 | 16 };
   /** false: never the subgroup-matrix kernel, even where it applies (tests, attn-kbench). */
   mma?: boolean;
+  /** The subgroup-matrix kernel's cache view for its tile loads, forced (tests, attn-kbench). */
+  mmaLoads?: 'f16' | 'u32';
 }
 
 export interface AttnDecodeBuffers {
@@ -215,8 +217,11 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // ceil(t / 16) = 1, one replay bucket, and keeps the other kernels.
 const MMA_MAX_HEADS = 16;
 const MMA_MAX_G = 4;
-// Splits to aim for (split plan from ceil(t / 16) only, like the others).
-const MMA_TARGET_SPLITS = 128;
+// Splits to aim for (split plan from ceil(t / 16) only, like the others). H100, PLM-1.8B at 8192 rows
+// (attn-kbench --mma): 256 splits of 2 tiles ran faster than 128 of 4 (the workgroups are one subgroup
+// each, so two share an SM).
+const MMA_TARGET_SPLITS = 256;
+const MMA_LOADS: 'f16' | 'u32' = 'f16';
 
 interface MmaConfig {
   g: number; // tiles of 16 rows per split
@@ -270,8 +275,8 @@ function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: 
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g });
-  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mla_mma');
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, U32: (s.mmaLoads ?? MMA_LOADS) === 'u32' ? 1 : 0 });
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch, b.k, b.v], [splits], 'attn_decode_mla_mma');
   return splits;
 }
 
