@@ -2,8 +2,21 @@
 // shared by all (≤ 16) query heads: absorbed MLA's latent rows (576-wide keys, 512-wide values that are
 // the first columns of the same rows, 16 heads). f16 cache only. One subgroup of 32 lanes per workgroup
 // (Dawn wants subgroup-matrix offsets uniform over the whole workgroup), one workgroup per split of
-// G·16 rows at most (G ≤ 4). It leaves the same partials as attn_decode_mqa_wide.wgsl (o unnormalised, then the
-// split's max m and sum l per head), which attn_decode_combine.wgsl merges.
+// G·16 rows at most (G ≤ 4). It leaves the same partials as attn_decode_mqa_wide.wgsl (o unnormalised,
+// then the split's max m and sum l per head), which attn_decode_combine.wgsl merges.
+//
+// Not the default path (ops/attn_decode.ts, MMA_DEFAULT): slower than attn_decode_mqa_wide at every
+// context on the H100 it was measured on (split kernel + combine, PLM-1.8B, attn-kbench --mma:
+// 17.0 / 18.4 / 22.3 / 27.5 µs at 128 / 2048 / 4096 / 8192 rows against 13.1 / 14.4 / 19.7 / 27.5).
+// Where the time goes (attn-kbench --mma-ablate, split kernel alone, H100): at 128 rows (8 workgroups,
+// one tile each) 13.1 µs, 7.9 without the query staging, 10.5 with the tiles loaded from workgroup
+// memory instead of the cache, 2.6 with nothing but the softmax; at 8192 rows (256 workgroups of two
+// tiles) 21.0, 15.7, 13.1 and 3.9. Each subgroup-matrix load and product costs about a dependent memory
+// round trip in this stack, batching the loads (four k-steps of all tiles, one batch ahead) gained
+// ~10%, the f16 and u32 views of the cache load alike, and one subgroup per workgroup leaves one or two
+// warps per SM. Split kernel at 128 rows as it changed: loads written next to their products 13.1 µs,
+// batched 11.8 (both timed without a clock warm-up), queries staged with packed stores under a branch
+// 15.7, with unconditional loads 13.1 (with the warm-up; the kernels without subgroup matrices: 9.2).
 //
 //   0. q·scale → f16 [16 heads, DK] in workgroup memory (heads ≥ H are zero), packed eight to an entry;
 //   1. S[16 heads, 16 rows] for each of the split's G tiles of 16 rows: DK/16 k-steps of

@@ -229,7 +229,7 @@ async function checkCase(rt: GpuRuntime, c: CheckCase): Promise<void> {
   const scale = 1 / Math.sqrt(c.dk);
   const want = groupedAttention(q, k, v, { n: 1, t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, pos0: c.t - 1 });
   const cache = rt.upload(words, 'cache');
-  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows, kView: { row: c.row }, vView: { row: c.row, off: c.vOff }, mmaLoads: c.loads };
+  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows, kView: { row: c.row }, vView: { row: c.row, off: c.vOff }, mma: true, mmaLoads: c.loads };
   const outs: string[] = [];
   for (const mma of [true, false]) {
     const bufs = {
@@ -239,7 +239,7 @@ async function checkCase(rt: GpuRuntime, c: CheckCase): Promise<void> {
       out: rt.upload(new Float32Array(c.hq * c.dv).fill(NaN), 'out'),
       scratch: rt.upload(new Float32Array(attnDecodeScratchBytes(c.hq, c.dv) / 4).fill(NaN), 'scratch'),
     };
-    const s = { ...shape, mma };
+    const s = { ...shape, mma }; // true: the subgroup-matrix kernel where it applies
     const used = attnDecodeUsesMma(rt, s, bufs);
     rt.device.pushErrorScope('validation');
     recordAttnDecode(rt, bufs, s);
@@ -281,7 +281,7 @@ async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Param
   for (const loads of ['f16', 'u32'] as const) {
     const row: string[] = [];
     for (const t of contexts) {
-      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mmaLoads: loads };
+      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma: true, mmaLoads: loads };
       row.push(`t=${t}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
     }
     console.log(`  mma, ${loads} tile loads, default plan: ${row.join('  ')}`);
@@ -290,7 +290,7 @@ async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Param
     const row: string[] = [];
     for (const splitRows of [16, 32, 64]) {
       if (Math.ceil(t / splitRows) > 256) continue;
-      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', splitRows };
+      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma: true, splitRows };
       row.push(`${splitRows}/split: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
     }
     console.log(`  mma t=${t}: ${row.join('  ')}`);
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
       }
     }
     // With subgroup matrices: the default (attn_decode_mla_mma where it applies) and the kernels without.
-    const mmaModes = rt.subgroupMatrix && attnDecodeUsesMma(rt, { ...shape, t: tMax, kv: 'f16' }) ? [true, false] : [true];
+    const mmaModes = rt.subgroupMatrix && attnDecodeUsesMma(rt, { ...shape, t: tMax, kv: 'f16', mma: true }) ? [true, false] : [undefined];
     for (const mma of mmaModes) {
       const row: string[] = [];
       for (const t of contexts) {

@@ -1,7 +1,8 @@
 // Op: one-token attention over a long cache, flash-decoding with split-K (kernels/attn_decode.wgsl) and
 // the merge of the splits (kernels/attn_decode_combine.wgsl); one key/value head with wide values (absorbed
-// MLA) takes kernels/attn_decode_mqa_wide.wgsl instead, or, where the device has subgroup matrices and the
-// cache is f16, kernels/attn_decode_mla_mma.wgsl (tensor cores); same partials and merge. Same shapes and
+// MLA) takes kernels/attn_decode_mqa_wide.wgsl instead, or, when asked (shape.mma) where the device has
+// subgroup matrices and the cache is f16, kernels/attn_decode_mla_mma.wgsl (tensor cores; slower here,
+// see MMA_DEFAULT); same partials and merge. Same shapes and
 // cache views as prefill with n = 1 and pos0 = t − 1: the new token's K/V must already be appended at row t − 1.
 import code from '../../../../kernels/attn_decode.wgsl?raw';
 import combineCode from '../../../../kernels/attn_decode_combine.wgsl?raw';
@@ -67,7 +68,10 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   splitRows?: number;
   /** attn_decode_mqa_wide's head slots per workgroup, forced (tests, attn-kbench). */
   wide?: { headSlots?: 4 | 8 | 16 };
-  /** false: never the subgroup-matrix kernel, even where it applies (tests, attn-kbench). */
+  /**
+   * attn_decode_mla_mma where it applies (true), or never (false); default MMA_DEFAULT (off: slower on
+   * the H100, see there). Tests and attn-kbench.
+   */
   mma?: boolean;
   /** The subgroup-matrix kernel's cache view for its tile loads, forced (tests, attn-kbench). */
   mmaLoads?: 'f16' | 'u32';
@@ -210,17 +214,29 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 
 // attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
 // one subgroup per workgroup, one workgroup per split of G tiles of 16 rows (G ≤ MMA_MAX_G: its named
-// accumulators; with MAX_SPLITS that is t ≤ 16384, longer contexts keep the other kernels). It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16
-// cache, key and value widths multiples of 16, values a column range of the key rows, 16-byte aligned
-// rows and offsets (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at
-// min(its first row, t − 16) so that no load passes row t − 1 (no cache padding needed); t ≤ 16 is
-// ceil(t / 16) = 1, one replay bucket, and keeps the other kernels.
+// accumulators; with MAX_SPLITS that is t ≤ 16384, longer contexts keep the other kernels). It takes
+// the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16 cache, key and value widths
+// multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets
+// (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at min(its first row,
+// t − 16) so that no load passes row t − 1 (no cache padding needed); t ≤ 16 is ceil(t / 16) = 1, one
+// replay bucket, and keeps the other kernels.
+//
+// Opt-in (shape.mma = true), not the default: measured slower than attn_decode_mqa_wide at every
+// context. H100 (attn-kbench --mma, split kernel + combine, PLM-1.8B, both paths in the same run):
+// 17.0 / 18.4 / 22.3 / 27.5 µs at 128 / 2048 / 4096 / 8192 rows against 13.1 / 14.4 / 19.7 / 27.5.
+// Through Dawn every subgroup-matrix load, product and staging load costs about as much as a dependent
+// memory round trip (attn-kbench --mma-ablate: one 16-row tile's 68 tile loads and products ~3-4 µs per
+// workgroup, the query staging ~5 µs at 128 rows), and Dawn allows one subgroup per workgroup for
+// them, so a split cannot spread its tiles over more warps. Results agree with the float64 reference to
+// rel L2 2.2e-4 (f16 queries and probabilities).
+const MMA_DEFAULT = false;
 const MMA_MAX_HEADS = 16;
 const MMA_MAX_G = 4;
 // Splits to aim for (split plan from ceil(t / 16) only, like the others). H100, PLM-1.8B at 8192 rows
-// (attn-kbench --mma): 256 splits of 2 tiles ran faster than 128 of 4 (the workgroups are one subgroup
-// each, so two share an SM).
+// (attn-kbench --mma): 256 splits of 2 tiles 27.5 µs, 128 of 4 30.1 (two one-subgroup workgroups share
+// an SM); at 4096, 256 of 1 or 128 of 2 alike (22.3).
 const MMA_TARGET_SPLITS = 256;
+// The tiles' loads through the cache's f16 or u32 view: the same time on the H100 (attn-kbench --mma).
 const MMA_LOADS: 'f16' | 'u32' = 'f16';
 
 interface MmaConfig {
@@ -237,7 +253,7 @@ function mmaSmem(dk: number, g: number): number {
 
 /** Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside. */
 function mmaShapeOk(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>): boolean {
-  if (s.kv !== 'f16' || s.mma === false) return false;
+  if (s.kv !== 'f16' || !(s.mma ?? MMA_DEFAULT)) return false;
   if (a.units !== 1 || s.hq > MMA_MAX_HEADS || s.dk % 16 !== 0 || s.dv % 16 !== 0) return false;
   const sharedV = (b === null || b.k === b.v) && a.vRow === a.kRow && a.vOff >= a.kOff && a.vOff + s.dv <= a.kOff + s.dk;
   return sharedV && a.kRow % 8 === 0 && a.kOff % 8 === 0 && a.vOff % 8 === 0;
