@@ -17,6 +17,11 @@
 // warps per SM. Split kernel at 128 rows as it changed: loads written next to their products 13.1 µs,
 // batched 11.8 (both timed without a clock warm-up), queries staged with packed stores under a branch
 // 15.7, with unconditional loads 13.1 (with the warm-up; the kernels without subgroup matrices: 9.2).
+// Next step, untried here: several subgroups per workgroup. `diagnostic(off,
+// chromium.subgroup_matrix_uniformity)` lets each subgroup load at its own offsets (kernels/matmul_mma.wgsl
+// runs 4–8 subgroups a workgroup that way), so a split could stage the queries once for four subgroups,
+// give each subgroup its own 16-row tiles in the scores and its own column tiles in P·V: four times the
+// warps per SM and a quarter of the dependent chain per warp.
 //
 //   0. q·scale → f16 [16 heads, DK] in workgroup memory (heads ≥ H are zero), packed eight to an entry;
 //   1. S[16 heads, 16 rows] for each of the split's G tiles of 16 rows: DK/16 k-steps of
