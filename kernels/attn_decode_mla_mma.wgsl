@@ -1,67 +1,70 @@
 // Flash-decoding split kernel on subgroup matrices (tensor cores on NVIDIA) for one key/value head
 // shared by all (≤ 16) query heads: absorbed MLA's latent rows (576-wide keys, 512-wide values that are
-// the first columns of the same rows, 16 heads). f16 cache only. One subgroup of 32 lanes per workgroup
-// (Dawn wants subgroup-matrix offsets uniform over the whole workgroup), one workgroup per split of
-// G·16 rows at most (G ≤ 4). It leaves the same partials as attn_decode_mqa_wide.wgsl (o unnormalised,
-// then the split's max m and sum l per head), which attn_decode_combine.wgsl merges.
+// the first columns of the same rows, 16 heads). f16 cache only. One workgroup of NSG subgroups of 32
+// lanes per split of G tiles of 16 rows. It leaves the same partials as attn_decode_mqa_wide.wgsl
+// (o unnormalised, then the split's max m and sum l per head), which attn_decode_combine.wgsl merges.
 //
-// Not the default path (ops/attn_decode.ts, MMA_DEFAULT): slower than attn_decode_mqa_wide at every
-// context on the H100 it was measured on (split kernel + combine, PLM-1.8B, attn-kbench --mma:
-// 17.0 / 18.4 / 22.3 / 27.5 µs at 128 / 2048 / 4096 / 8192 rows against 13.1 / 14.4 / 19.7 / 27.5).
-// Where the time goes (attn-kbench --mma-ablate, split kernel alone, H100): at 128 rows (8 workgroups,
-// one tile each) 13.1 µs, 7.9 without the query staging, 10.5 with the tiles loaded from workgroup
-// memory instead of the cache, 2.6 with nothing but the softmax; at 8192 rows (256 workgroups of two
-// tiles) 21.0, 15.7, 13.1 and 3.9. Each subgroup-matrix load and product costs about a dependent memory
-// round trip in this stack, batching the loads (four k-steps of all tiles, one batch ahead) gained
-// ~10%, the f16 and u32 views of the cache load alike, and one subgroup per workgroup leaves one or two
-// warps per SM. Split kernel at 128 rows as it changed: loads written next to their products 13.1 µs,
-// batched 11.8 (both timed without a clock warm-up), queries staged with packed stores under a branch
-// 15.7, with unconditional loads 13.1 (with the warm-up; the kernels without subgroup matrices: 9.2).
-// Next step, untried here: several subgroups per workgroup. `diagnostic(off,
-// chromium.subgroup_matrix_uniformity)` lets each subgroup load at its own offsets (kernels/matmul_mma.wgsl
-// runs 4–8 subgroups a workgroup that way), so a split could stage the queries once for four subgroups,
-// give each subgroup its own 16-row tiles in the scores and its own column tiles in P·V: four times the
-// warps per SM and a quarter of the dependent chain per warp.
+// Several subgroups per workgroup, each loading and storing subgroup matrices at its own offsets:
+// Tint's subgroup-matrix uniformity check wants workgroup-uniform offsets, a conservative rule (the
+// offsets are uniform per subgroup, which is what the hardware needs); the diagnostic below turns it
+// off (as kernels/matmul_mma.wgsl does). No subgroup-matrix operation sits under a branch that depends
+// on the subgroup: per-subgroup work differs only in offsets, trip counts are constants.
+// History: the first version ran one subgroup per workgroup (Dawn's uniformity rule) and was slower
+// than attn_decode_mqa_wide at every context on an H100 (17.0 / 18.4 / 22.3 / 27.5 µs at 128 / 2048 /
+// 4096 / 8192 rows against 13.1 / 14.4 / 19.7 / 27.5): each tile load + product waited out a memory
+// round trip and one warp per SM could not hide it (see git log of this file).
 //
-//   0. q·scale → f16 [16 heads, DK] in workgroup memory (heads ≥ H are zero), packed eight to an entry;
-//   1. S[16 heads, 16 rows] for each of the split's G tiles of 16 rows: DK/16 k-steps of
-//      Q-tile (left, workgroup memory) × K-tile (right, loaded column-major straight from the cache,
-//      stride = row stride), four k-steps of all G tiles loaded at once, one batch ahead; the G tiles
-//      share the Q-tile loads and run G independent accumulators; → S in workgroup memory (f32);
-//   2. softmax over the split's rows (two lanes per head): max m, P = exp(S − m) as f16 in workgroup
-//      memory, l = Σ P (of the rounded P, as P·V sees it); rows outside the split → P = 0;
-//   3. O[16, DV] = P × V, one 16-column tile at a time (accumulated over the G row tiles; V loaded
-//      row-major from the cache), stored straight into the partials when H = 16 (row stride DV), through
-//      workgroup memory otherwise (rows ≥ H would land on the next split's heads).
+//   0. all lanes: q·scale → f16 [16 heads, QC] in workgroup memory (heads ≥ H and columns ≥ DK are
+//      zero), packed eight to an entry (16-byte stores);
+//   1. scores S[16 heads, 16 rows]: subgroup sg takes tile(s) sg % GS (+ GS) of the split and the
+//      k-steps kp, kp + KP, kp + 2·KP, … (kp = sg / GS, KP = NSG / GS parts of the key width when the
+//      split has fewer tiles than subgroups): Q-tile (left, workgroup memory) × K-tile (right, loaded
+//      column-major straight from the cache, stride = row stride), KB k-steps a batch, the next batch's
+//      loads issued before this one's products; partial scores → ss[kp] (f32);
+//   2. softmax over the split's rows by all lanes (2·NSG lanes per head): S = Σ over the KP parts, max m,
+//      P = exp(S − m) as f16 in workgroup memory, l = Σ P (of the rounded P, as P·V sees it); rows
+//      outside the split → P = 0;
+//   3. O[16, DV] = P × V: subgroup sg takes the 16-column tiles sg, sg + NSG, …, four at a time,
+//      accumulated over the split's G row tiles (V loaded row-major from the cache, the next row tile's
+//      four loads issued before this one's products), stored straight into the partials when H = 16
+//      (row stride DV), through workgroup memory otherwise (rows ≥ H would land on the next split's
+//      heads). Column tiles past the subgroup's share are clamped to the last one: the same values as
+//      its owner computes, stored again to the same place.
 //
 // Reads never pass row t − 1: a tile starts at min(its first row, t − 16) (the caller guarantees
 // t > 16), so the last tile of the last split overlaps the tile before it and its rows already counted
 // are masked. The cache's capacity therefore needs no padding to a multiple of 16 rows, and rows past
-// t (stale, uninitialised) are never loaded. Tiles past the last split's rows repeat its last tile
-// (same rows, cache hits) and are masked entirely.
+// t (stale, uninitialised) are never loaded. Tiles past the split's rows repeat its last live tile (same
+// rows, cache hits) and are masked entirely.
 //
 // Accuracy: queries and probabilities are rounded to f16 (the cache already is); products and sums are
-// f32.
+// f32. Subgroups must have 32 lanes (the host checks; NVIDIA's do).
 
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
+diagnostic(off, chromium.subgroup_matrix_uniformity);
 
 override H: u32 = 16u;            // query heads, ≤ 16
 override DK: u32 = 576u;          // key width, a multiple of 16
 override DV: u32 = 512u;          // value width, a multiple of 16
-override G: u32 = 4u;             // tiles of 16 rows per split, 1 ..= 4
-override KT: u32 = DK / 16u;      // k-steps of the scores
+override G: u32 = 4u;             // tiles of 16 rows per split: 1, 2, 4, 8 (≤ 2·NSG, ≥ NSG / 8)
+override NSG: u32 = 4u;           // subgroups per workgroup: 2, 4 or 8
+override KB: u32 = 4u;            // k-steps per load batch, 1 ..= 4
+override KSP: u32 = 36u;          // k-steps per subgroup, a multiple of KB, KP·KSP ≥ DK / 16
+override WG: u32 = 32u * NSG;
+override GS: u32 = min(G, NSG);   // subgroups per k-part
+override KP: u32 = NSG / GS;      // parts of the key width (subgroups sharing a tile)
+override TPS: u32 = G / GS;       // score tiles per subgroup: 1 or 2
+override QC: u32 = 16u * KP * KSP; // staged query columns (zero past DK)
+override QE: u32 = QC / 8u;       // entries of 8 f16 per head
+override QS8: u32 = QE + 1u;      // qs row stride in entries: rows start on other banks
 override CT: u32 = DV / 16u;      // column tiles of P·V
-override QS8: u32 = DK / 8u + 1u; // qs row stride in 16-byte entries (8 f16): rows start on other banks
-override SS: u32 = 16u * G + 4u;  // ss row stride (f32), ≥ 20: also holds one 16×16 output tile
+override CB: u32 = (CT + 4u * NSG - 1u) / (4u * NSG); // batches of four column tiles per subgroup
+override SS: u32 = 16u * G + 4u;  // ss row stride (f32)
 override PS: u32 = 16u * G + 8u;  // ps row stride (f16)
-// attn-kbench --mma-ablate only (0 in the engine): 1 keys and 2 values from workgroup memory instead of
-// the cache, 4 no scores, 8 no P·V, 16 no query staging (the results are then meaningless).
-override ABL: u32 = 0u;
-// Key and value tiles loaded through the u32 view of the cache (offset and stride in words) instead of
-// the f16 one: the same bytes; which the driver loads faster is measured (attn-kbench --mma).
-override U32: bool = false;
+override TPH: u32 = WG / 16u;     // softmax lanes per head (2·NSG)
+override RPT: u32 = 16u * G / TPH; // softmax rows per lane
 
 const NEG: f32 = -3.0e38;
 
@@ -85,14 +88,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> kc: array<f16>;           // K cache (row j at j·k_row + k_off)
 @group(0) @binding(3) var<storage, read> vc: array<f16>;           // V cache (MLA: the same buffer)
 @group(0) @binding(4) var<storage, read_write> part: array<f32>;   // [n_splits, hq, DV] o, then [n_splits, hq, 2] (m, l)
-@group(0) @binding(5) var<storage, read> kw: array<u32>;           // the K cache's words (U32)
-@group(0) @binding(6) var<storage, read> vw: array<u32>;           // the V cache's words (U32)
 
-// [16 heads, DK] q·scale as f16, eight to an entry: matrix loads from u32 words count offset and stride
-// in the array's elements (entries of 8 f16; measured with attn-kbench --probe), so the staging stores
-// 16 bytes at a time.
+// [16 heads, QC] q·scale as f16, eight to an entry: matrix loads from u32 words count offset and stride
+// in the array's elements (entries of 8 f16; measured with attn-kbench --probe).
 var<workgroup> qs: array<vec4<u32>, 16u * QS8>;
-var<workgroup> ss: array<f32, 16u * SS>;  // [16 heads, 16·G rows] scores; then an output tile [16, 16]
+// [KP][16 heads, 16·G rows] partial scores; in P·V one 16×16 output tile per subgroup (H < 16):
+// KP·16·SS ≥ 256·NSG because KP·G ≥ NSG.
+var<workgroup> ss: array<f32, KP * 16u * SS>;
 var<workgroup> ps: array<f16, 16u * PS>;  // [16 heads, 16·G rows] probabilities
 
 alias Left = subgroup_matrix_left<f16, 16, 16>;
@@ -104,40 +106,21 @@ fn tile_base(i: u32, j0: u32, nt: u32) -> u32 {
   return min(j0 + 16u * min(i, nt - 1u), p.t - 16u);
 }
 
-// K-tile [16 dims, 16 rows] of the rows from `base`, dims d0 ..: element (d, r) at (base + r)·k_row + k_off + d0 + d.
+// K-tile [16 dims, 16 rows] of the rows from `base`, dims d0 .. (clamped into the key width: steps past
+// DK meet zero query columns).
 fn kload(base: u32, d0: u32) -> Right {
-  if ((ABL & 1u) != 0u) {
-    return subgroupMatrixLoad<Right, col_major>(&qs, min(d0, DK - 16u) / 8u, QS8);
-  }
-  let off = base * p.k_row + p.k_off + d0;
-  if (U32) {
-    let ow = off / 2u;
-    return subgroupMatrixLoad<Right, col_major>(&kw, ow, p.k_row / 2u);
-  }
-  return subgroupMatrixLoad<Right, col_major>(&kc, off, p.k_row);
+  return subgroupMatrixLoad<Right, col_major>(&kc, base * p.k_row + p.k_off + min(d0, DK - 16u), p.k_row);
 }
 
-// V-tile [16 rows, 16 columns] of the rows from `base`, columns c0 ..
-fn vload(base: u32, c0: u32) -> Right {
-  if ((ABL & 2u) != 0u) {
-    return subgroupMatrixLoad<Right, row_major>(&qs, min(c0, DK - 16u) / 8u, QS8);
-  }
-  let off = base * p.v_row + p.v_off + c0;
-  if (U32) {
-    let ow = off / 2u;
-    return subgroupMatrixLoad<Right, row_major>(&vw, ow, p.v_row / 2u);
-  }
-  return subgroupMatrixLoad<Right, row_major>(&vc, off, p.v_row);
+// V-tile [16 rows, 16 columns] of the rows from `base`, column tile c.
+fn vload(base: u32, c: u32) -> Right {
+  return subgroupMatrixLoad<Right, row_major>(&vc, base * p.v_row + p.v_off + 16u * c, p.v_row);
 }
 
 fn qload(d0: u32) -> Left {
-  return subgroupMatrixLoad<Left, row_major>(&qs, d0 / 8u, QS8);
+  return subgroupMatrixLoad<Left, row_major>(&qs, min(d0, QC - 16u) / 8u, QS8);
 }
 
-// Four k-steps (or column tiles) at once: the loads of a batch are issued together, the next batch's
-// before this one's products (in program order: the driver keeps subgroup-matrix operations in order,
-// so a load written just before its product waits out its whole latency). Steps past the end are
-// clamped to the last one (loaded again, cache hits); their products are skipped.
 struct R4 {
   m0: Right,
   m1: Right,
@@ -145,53 +128,65 @@ struct R4 {
   m3: Right,
 }
 
-struct L4 {
-  m0: Left,
-  m1: Left,
-  m2: Left,
-  m3: Left,
+// KB k-steps from step s of part kp (step index kp + KP·(s + i)); steps past KB repeat the first.
+fn kbatch(base: u32, kp: u32, s: u32) -> R4 {
+  let d = 16u * (kp + KP * s);
+  let m0 = kload(base, d);
+  var m1 = m0;
+  var m2 = m0;
+  var m3 = m0;
+  if (KB > 1u) {
+    m1 = kload(base, d + 16u * KP);
+  }
+  if (KB > 2u) {
+    m2 = kload(base, d + 32u * KP);
+  }
+  if (KB > 3u) {
+    m3 = kload(base, d + 48u * KP);
+  }
+  return R4(m0, m1, m2, m3);
 }
 
-fn kload4(base: u32, d: u32) -> R4 {
-  return R4(kload(base, min(d, DK - 16u)), kload(base, min(d + 16u, DK - 16u)), kload(base, min(d + 32u, DK - 16u)), kload(base, min(d + 48u, DK - 16u)));
+// Column tile j of subgroup sg (clamped: past its share, the last tile again).
+fn col(sg: u32, j: u32) -> u32 {
+  return min(sg + NSG * j, CT - 1u);
 }
 
-fn vload4(base: u32, c: u32) -> R4 {
-  return R4(vload(base, min(c, DV - 16u)), vload(base, min(c + 16u, DV - 16u)), vload(base, min(c + 32u, DV - 16u)), vload(base, min(c + 48u, DV - 16u)));
+// Four column tiles (batch cb of subgroup sg) of row tile `base`.
+fn vbatch(base: u32, sg: u32, cb: u32) -> R4 {
+  return R4(vload(base, col(sg, 4u * cb)), vload(base, col(sg, 4u * cb + 1u)), vload(base, col(sg, 4u * cb + 2u)), vload(base, col(sg, 4u * cb + 3u)));
 }
 
-fn qload4(d: u32) -> L4 {
-  return L4(qload(min(d, DK - 16u)), qload(min(d + 16u, DK - 16u)), qload(min(d + 32u, DK - 16u)), qload(min(d + 48u, DK - 16u)));
-}
-
-// q·scale elements 8e .. 8e + 7 of [16 heads, DK] as packed f16 (zero for heads ≥ H). The loads are
-// unconditional (index clamped into [H, DK], zero selected after): a load under a branch was not
-// overlapped with the next one (H100: the staging took ~6 µs a workgroup that way).
+// q·scale elements 8c .. 8c + 7 of head h as packed f16 (zero for heads ≥ H and columns ≥ DK). The
+// loads are unconditional (index clamped, zero selected after): a load under a branch was not overlapped
+// with the next one.
 fn qget(e: u32) -> vec4<u32> {
   let dk8 = DK / 8u;
-  let ec = min(e, H * dk8 - 1u);
+  let h = e / QE;
+  let c = e % QE;
+  let ec = min(h, H - 1u) * dk8 + min(c, dk8 - 1u);
   let x = q[2u * ec] * p.scale;
   let y = q[2u * ec + 1u] * p.scale;
   let w = vec4<u32>(pack2x16float(x.xy), pack2x16float(x.zw), pack2x16float(y.xy), pack2x16float(y.zw));
-  return select(vec4<u32>(0u), w, e < H * dk8);
+  return select(vec4<u32>(0u), w, h < H && c < dk8);
 }
 
 fn qput(e: u32, w: vec4<u32>) {
-  let dk8 = DK / 8u;
-  if (e < 16u * dk8) {
-    qs[(e / dk8) * QS8 + e % dk8] = w;
+  if (e < 16u * QE) {
+    qs[(e / QE) * QS8 + e % QE] = w;
   }
 }
 
-// Output tile [16 heads, 16 columns] at column c0 of the split's partials (from ob).
-fn put(o: Acc, ob: u32, c0: u32, lane: u32) {
+// Output tile [16 heads, 16 columns] at column tile c of the split's partials (from ob). The barriers
+// are reached by every lane (put is called the same number of times by all subgroups).
+fn put(o: Acc, ob: u32, c: u32, sg: u32, lane: u32) {
   if (H == 16u) {
-    subgroupMatrixStore<row_major>(&part, ob + c0, o, DV);
+    subgroupMatrixStore<row_major>(&part, ob + 16u * c, o, DV);
   } else {
-    subgroupMatrixStore<row_major>(&ss, 0u, o, 16u);
+    subgroupMatrixStore<row_major>(&ss, 256u * sg, o, 16u);
     workgroupBarrier();
     for (var e = lane; e < 16u * H; e += 32u) {
-      part[ob + (e / 16u) * DV + c0 + e % 16u] = ss[e];
+      part[ob + (e / 16u) * DV + 16u * c + e % 16u] = ss[256u * sg + e];
     }
     workgroupBarrier();
   }
@@ -201,10 +196,6 @@ fn pload(i: u32) -> Left {
   return subgroupMatrixLoad<Left, row_major>(&ps, 16u * i, PS);
 }
 
-fn sstore(i: u32, a: Acc) {
-  subgroupMatrixStore<row_major>(&ss, 16u * i, a, SS);
-}
-
 // Split row x (tile x / 16) is one of the split's own rows: not past j_end, not counted by the tile before.
 fn live(x: u32, j0: u32, j_end: u32, nt: u32) -> bool {
   let i = x / 16u;
@@ -212,240 +203,154 @@ fn live(x: u32, j0: u32, j_end: u32, nt: u32) -> bool {
   return row >= j0 + 16u * i && row < j_end;
 }
 
-@compute @workgroup_size(32)
-fn main(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+fn mma(l: Left, r: Right, a: Acc) -> Acc {
+  return subgroupMatrixMultiplyAccumulate(l, r, a);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
   let split = wg.x;
+  let sg = tid / 32u;
+  let lane = tid % 32u;
   let j0 = split * p.chunk;
   let j_end = min(p.t, j0 + p.chunk);
   let nt = (j_end - j0 + 15u) / 16u;
-  let b0 = tile_base(0u, j0, nt);
-  let b1 = tile_base(1u, j0, nt);
-  let b2 = tile_base(2u, j0, nt);
-  let b3 = tile_base(3u, j0, nt);
+  let kp = sg / GS;
+  let ti0 = sg % GS;          // this subgroup's score tiles: ti0 and ti0 + GS (TPS = 2)
+  let ti1 = min(ti0 + GS, G - 1u);
+  let b0 = tile_base(ti0, j0, nt);
+  let b1 = tile_base(ti1, j0, nt);
 
   // The first batch of key tiles loads while the queries are staged.
-  var c0 = kload4(b0, 0u);
+  var c0 = kbatch(b0, kp, 0u);
   var c1 = c0;
-  var c2 = c0;
-  var c3 = c0;
-  if (G > 1u) {
-    c1 = kload4(b1, 0u);
-  }
-  if (G > 2u) {
-    c2 = kload4(b2, 0u);
-  }
-  if (G > 3u) {
-    c3 = kload4(b3, 0u);
+  if (TPS > 1u) {
+    c1 = kbatch(b1, kp, 0u);
   }
 
-  // 0. Queries, scaled, as f16; zero rows for the heads past H. Six entries (twelve quads) in flight
-  // per lane.
-  for (var e = lane; e < select(2u * DK, 0u, (ABL & 16u) != 0u); e += 192u) {
+  // 0. Queries, scaled, as f16; zero rows for the heads past H, zero columns past DK. Three entries
+  // (six quads) in flight per lane.
+  for (var e = tid; e < 16u * QE; e += 3u * WG) {
     let x0 = qget(e);
-    let x1 = qget(e + 32u);
-    let x2 = qget(e + 64u);
-    let x3 = qget(e + 96u);
-    let x4 = qget(e + 128u);
-    let x5 = qget(e + 160u);
+    let x1 = qget(min(e + WG, 16u * QE - 1u));
+    let x2 = qget(min(e + 2u * WG, 16u * QE - 1u));
     qput(e, x0);
-    qput(e + 32u, x1);
-    qput(e + 64u, x2);
-    qput(e + 96u, x3);
-    qput(e + 128u, x4);
-    qput(e + 160u, x5);
+    qput(e + WG, x1);
+    qput(e + 2u * WG, x2);
   }
   workgroupBarrier();
 
-  // 1. Scores of the G tiles, four k-steps a batch.
+  // 1. Scores of this subgroup's tile(s) over its k-steps, KB a batch.
   var a0 = Acc();
   var a1 = Acc();
-  var a2 = Acc();
-  var a3 = Acc();
-  for (var kk = 0u; kk < select(KT, 0u, (ABL & 4u) != 0u); kk += 4u) {
-    let dn = 16u * (kk + 4u);
-    let n0 = kload4(b0, dn);
+  for (var s = 0u; s < KSP; s += KB) {
+    let n0 = kbatch(b0, kp, min(s + KB, KSP - KB));
     var n1 = n0;
-    var n2 = n0;
-    var n3 = n0;
-    if (G > 1u) {
-      n1 = kload4(b1, dn);
+    if (TPS > 1u) {
+      n1 = kbatch(b1, kp, min(s + KB, KSP - KB));
     }
-    if (G > 2u) {
-      n2 = kload4(b2, dn);
+    let d = 16u * (kp + KP * s);
+    let q0 = qload(d);
+    a0 = mma(q0, c0.m0, a0);
+    if (TPS > 1u) {
+      a1 = mma(q0, c1.m0, a1);
     }
-    if (G > 3u) {
-      n3 = kload4(b3, dn);
-    }
-    let ql = qload4(16u * kk);
-    a0 = subgroupMatrixMultiplyAccumulate(ql.m0, c0.m0, a0);
-    if (G > 1u) {
-      a1 = subgroupMatrixMultiplyAccumulate(ql.m0, c1.m0, a1);
-    }
-    if (G > 2u) {
-      a2 = subgroupMatrixMultiplyAccumulate(ql.m0, c2.m0, a2);
-    }
-    if (G > 3u) {
-      a3 = subgroupMatrixMultiplyAccumulate(ql.m0, c3.m0, a3);
-    }
-    if (KT % 4u == 0u || kk + 1u < KT) {
-      a0 = subgroupMatrixMultiplyAccumulate(ql.m1, c0.m1, a0);
-      if (G > 1u) {
-        a1 = subgroupMatrixMultiplyAccumulate(ql.m1, c1.m1, a1);
-      }
-      if (G > 2u) {
-        a2 = subgroupMatrixMultiplyAccumulate(ql.m1, c2.m1, a2);
-      }
-      if (G > 3u) {
-        a3 = subgroupMatrixMultiplyAccumulate(ql.m1, c3.m1, a3);
+    if (KB > 1u) {
+      let q1 = qload(d + 16u * KP);
+      a0 = mma(q1, c0.m1, a0);
+      if (TPS > 1u) {
+        a1 = mma(q1, c1.m1, a1);
       }
     }
-    if (KT % 4u == 0u || kk + 2u < KT) {
-      a0 = subgroupMatrixMultiplyAccumulate(ql.m2, c0.m2, a0);
-      if (G > 1u) {
-        a1 = subgroupMatrixMultiplyAccumulate(ql.m2, c1.m2, a1);
-      }
-      if (G > 2u) {
-        a2 = subgroupMatrixMultiplyAccumulate(ql.m2, c2.m2, a2);
-      }
-      if (G > 3u) {
-        a3 = subgroupMatrixMultiplyAccumulate(ql.m2, c3.m2, a3);
+    if (KB > 2u) {
+      let q2 = qload(d + 32u * KP);
+      a0 = mma(q2, c0.m2, a0);
+      if (TPS > 1u) {
+        a1 = mma(q2, c1.m2, a1);
       }
     }
-    if (KT % 4u == 0u || kk + 3u < KT) {
-      a0 = subgroupMatrixMultiplyAccumulate(ql.m3, c0.m3, a0);
-      if (G > 1u) {
-        a1 = subgroupMatrixMultiplyAccumulate(ql.m3, c1.m3, a1);
-      }
-      if (G > 2u) {
-        a2 = subgroupMatrixMultiplyAccumulate(ql.m3, c2.m3, a2);
-      }
-      if (G > 3u) {
-        a3 = subgroupMatrixMultiplyAccumulate(ql.m3, c3.m3, a3);
+    if (KB > 3u) {
+      let q3 = qload(d + 48u * KP);
+      a0 = mma(q3, c0.m3, a0);
+      if (TPS > 1u) {
+        a1 = mma(q3, c1.m3, a1);
       }
     }
     c0 = n0;
     c1 = n1;
-    c2 = n2;
-    c3 = n3;
   }
   // The first batch of value tiles loads during the softmax.
-  var v0 = vload4(b0, 0u);
-  var v1 = v0;
-  var v2 = v0;
-  var v3 = v0;
-  if (G > 1u) {
-    v1 = vload4(b1, 0u);
-  }
-  if (G > 2u) {
-    v2 = vload4(b2, 0u);
-  }
-  if (G > 3u) {
-    v3 = vload4(b3, 0u);
-  }
-  sstore(0u, a0);
-  if (G > 1u) {
-    sstore(1u, a1);
-  }
-  if (G > 2u) {
-    sstore(2u, a2);
-  }
-  if (G > 3u) {
-    sstore(3u, a3);
+  var cur = vbatch(tile_base(0u, j0, nt), sg, 0u);
+  subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti0, a0, SS);
+  if (TPS > 1u) {
+    subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti1, a1, SS);
   }
   workgroupBarrier();
 
-  // 2. Softmax over the split's rows: lane (head h, half) takes rows half·8G .. + 8G.
-  let h = lane % 16u;
-  let x0 = (lane / 16u) * 8u * G;
+  // 2. Softmax over the split's rows: lane r of head h takes rows r, r + TPH, …
+  let h = tid / TPH;
+  let r = tid % TPH;
   var m = NEG;
-  for (var x = x0; x < x0 + 8u * G; x++) {
+  for (var u = 0u; u < RPT; u++) {
+    let x = r + TPH * u;
+    var sc = 0.0;
+    for (var k = 0u; k < KP; k++) {
+      sc += ss[k * 16u * SS + h * SS + x];
+    }
     if (live(x, j0, j_end, nt)) {
-      m = max(m, ss[h * SS + x]);
+      m = max(m, sc);
     }
   }
-  m = max(m, subgroupShuffleXor(m, 16u));
+  for (var o = 1u; o < TPH; o *= 2u) {
+    m = max(m, subgroupShuffleXor(m, o));
+  }
   var l = 0.0;
-  for (var x = x0; x < x0 + 8u * G; x++) {
+  for (var u = 0u; u < RPT; u++) {
+    let x = r + TPH * u;
+    var sc = 0.0;
+    for (var k = 0u; k < KP; k++) {
+      sc += ss[k * 16u * SS + h * SS + x];
+    }
     var w = 0.0h;
     if (live(x, j0, j_end, nt)) {
-      w = f16(exp(ss[h * SS + x] - m));
+      w = f16(exp(sc - m));
     }
     ps[h * PS + x] = w;
     l += f32(w);
   }
-  l += subgroupShuffleXor(l, 16u);
-  if (lane < H) {
-    let mi = p.n_splits * p.hq * DV + (split * p.hq + lane) * 2u;
+  for (var o = 1u; o < TPH; o *= 2u) {
+    l += subgroupShuffleXor(l, o);
+  }
+  if (r == 0u && h < H) {
+    let mi = p.n_splits * p.hq * DV + (split * p.hq + h) * 2u;
     part[mi] = m;
     part[mi + 1u] = l;
   }
   workgroupBarrier();
 
-  // 3. O = P × V, four column tiles a batch.
-  let p0 = pload(0u);
-  var p1 = p0;
-  var p2 = p0;
-  var p3 = p0;
-  if (G > 1u) {
-    p1 = pload(1u);
-  }
-  if (G > 2u) {
-    p2 = pload(2u);
-  }
-  if (G > 3u) {
-    p3 = pload(3u);
-  }
+  // 3. O = P × V: this subgroup's column tiles, four a batch, over the G row tiles; the next row
+  // tile's (or the next batch's first) loads before this one's products.
   let ob = split * p.hq * DV;
-  for (var ct = 0u; ct < select(CT, 0u, (ABL & 8u) != 0u); ct += 4u) {
-    let cn = 16u * (ct + 4u);
-    let w0 = vload4(b0, cn);
-    var w1 = w0;
-    var w2 = w0;
-    var w3 = w0;
-    if (G > 1u) {
-      w1 = vload4(b1, cn);
+  for (var cb = 0u; cb < CB; cb++) {
+    var o0 = Acc();
+    var o1 = Acc();
+    var o2 = Acc();
+    var o3 = Acc();
+    for (var i = 0u; i < G; i++) {
+      let last = i + 1u == G;
+      let ni = select(i + 1u, 0u, last);
+      let ncb = min(cb + select(0u, 1u, last), CB - 1u);
+      let nxt = vbatch(tile_base(ni, j0, nt), sg, ncb);
+      let pl = pload(i);
+      o0 = mma(pl, cur.m0, o0);
+      o1 = mma(pl, cur.m1, o1);
+      o2 = mma(pl, cur.m2, o2);
+      o3 = mma(pl, cur.m3, o3);
+      cur = nxt;
     }
-    if (G > 2u) {
-      w2 = vload4(b2, cn);
-    }
-    if (G > 3u) {
-      w3 = vload4(b3, cn);
-    }
-    var o0 = subgroupMatrixMultiplyAccumulate(p0, v0.m0, Acc());
-    var o1 = subgroupMatrixMultiplyAccumulate(p0, v0.m1, Acc());
-    var o2 = subgroupMatrixMultiplyAccumulate(p0, v0.m2, Acc());
-    var o3 = subgroupMatrixMultiplyAccumulate(p0, v0.m3, Acc());
-    if (G > 1u) {
-      o0 = subgroupMatrixMultiplyAccumulate(p1, v1.m0, o0);
-      o1 = subgroupMatrixMultiplyAccumulate(p1, v1.m1, o1);
-      o2 = subgroupMatrixMultiplyAccumulate(p1, v1.m2, o2);
-      o3 = subgroupMatrixMultiplyAccumulate(p1, v1.m3, o3);
-    }
-    if (G > 2u) {
-      o0 = subgroupMatrixMultiplyAccumulate(p2, v2.m0, o0);
-      o1 = subgroupMatrixMultiplyAccumulate(p2, v2.m1, o1);
-      o2 = subgroupMatrixMultiplyAccumulate(p2, v2.m2, o2);
-      o3 = subgroupMatrixMultiplyAccumulate(p2, v2.m3, o3);
-    }
-    if (G > 3u) {
-      o0 = subgroupMatrixMultiplyAccumulate(p3, v3.m0, o0);
-      o1 = subgroupMatrixMultiplyAccumulate(p3, v3.m1, o1);
-      o2 = subgroupMatrixMultiplyAccumulate(p3, v3.m2, o2);
-      o3 = subgroupMatrixMultiplyAccumulate(p3, v3.m3, o3);
-    }
-    put(o0, ob, 16u * ct, lane);
-    if (CT % 4u == 0u || ct + 1u < CT) {
-      put(o1, ob, 16u * (ct + 1u), lane);
-    }
-    if (CT % 4u == 0u || ct + 2u < CT) {
-      put(o2, ob, 16u * (ct + 2u), lane);
-    }
-    if (CT % 4u == 0u || ct + 3u < CT) {
-      put(o3, ob, 16u * (ct + 3u), lane);
-    }
-    v0 = w0;
-    v1 = w1;
-    v2 = w2;
-    v3 = w3;
+    put(o0, ob, col(sg, 4u * cb), sg, lane);
+    put(o1, ob, col(sg, 4u * cb + 1u), sg, lane);
+    put(o2, ob, col(sg, 4u * cb + 2u), sg, lane);
+    put(o3, ob, col(sg, 4u * cb + 3u), sg, lane);
   }
 }

@@ -14,7 +14,7 @@ import { createDevice, describeAdapter, requestAdapter } from '../../src/main/en
 import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
 import { groupedAttention } from '../../src/main/engine/cpu/attention';
-import { packKv, packUniform } from '../../src/main/engine/ops/attn_common';
+import { packKv } from '../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, attnDecodeUsesMma, mmaKernel, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
 import { f16ToF32Array } from '../../src/main/engine/ops/convert';
 
@@ -184,7 +184,7 @@ interface CheckCase {
   vOff: number;
   splitRows?: number;
   cap?: number; // cache rows allocated (≥ t; rows past t are NaN)
-  loads?: 'f16' | 'u32';
+  tune?: AttnDecodeShape['mmaTune'];
 }
 
 function maxAbs(got: ArrayLike<number>, want: ArrayLike<number>): number {
@@ -229,7 +229,7 @@ async function checkCase(rt: GpuRuntime, c: CheckCase): Promise<void> {
   const scale = 1 / Math.sqrt(c.dk);
   const want = groupedAttention(q, k, v, { n: 1, t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, pos0: c.t - 1 });
   const cache = rt.upload(words, 'cache');
-  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows, kView: { row: c.row }, vView: { row: c.row, off: c.vOff }, mma: true, mmaLoads: c.loads };
+  const shape: AttnDecodeShape = { t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows, kView: { row: c.row }, vView: { row: c.row, off: c.vOff }, mma: true, mmaTune: c.tune };
   const outs: string[] = [];
   for (const mma of [true, false]) {
     const bufs = {
@@ -268,32 +268,30 @@ async function check(rt: GpuRuntime): Promise<void> {
     { name: 'PLM t=8192 default plan, cache of 8192 rows', t: 8192, ...plm, cap: 8192 },
     { name: '5 heads, dk 64, dv 48 (stored via smem), t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32 },
     { name: '16 heads, dk 96, values at column 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48 },
-    { name: 'u32 loads: PLM t=8191 default plan', t: 8191, ...plm, loads: 'u32' },
-    { name: 'u32 loads: PLM t=300 splits of 64', t: 300, ...plm, splitRows: 64, loads: 'u32' },
-    { name: 'u32 loads: 5 heads, dk 64, dv 48, t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, loads: 'u32' },
-    { name: 'u32 loads: 16 heads, dk 96, values at 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, loads: 'u32' },
+    { name: 'NSG 2: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 2 } },
+    { name: 'NSG 8: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 8 } },
+    { name: 'NSG 8: PLM t=300 splits of 64 (G=4 < NSG)', t: 300, ...plm, splitRows: 64, tune: { nsg: 8 } },
+    { name: 'NSG 8: PLM t=128 (G=1, KP=8, padded k-steps)', t: 128, ...plm, tune: { nsg: 8 } },
+    { name: 'NSG 2: PLM t=1000 splits of 64 (G=4, 2 tiles/sg)', t: 1000, ...plm, splitRows: 64, tune: { nsg: 2 } },
+    { name: 'NSG 4: PLM t=2000 splits of 128 (G=8, 2 tiles/sg)', t: 2000, ...plm, splitRows: 128 },
+    { name: 'NSG 8: 5 heads, dk 64, dv 48, t=45 / 16', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 16, tune: { nsg: 8 } },
+    { name: 'NSG 8: 16 heads, dk 96, values at 16, t=77 / 16', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 16, tune: { nsg: 8 } },
   ];
   for (const c of cases) await checkCase(rt, c);
 }
 
+// --mma: attn_decode_mla_mma with each subgroup count and split target at every context.
 async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Parameters<typeof recordAttnDecode>[1], contexts: number[]): Promise<void> {
   const { name: _n, rowElems: _r, ...shape } = v;
-  for (const loads of ['f16', 'u32'] as const) {
-    const row: string[] = [];
-    for (const t of contexts) {
-      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma: true, mmaLoads: loads };
-      row.push(`t=${t}: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
+  for (const nsg of [2, 4, 8] as const) {
+    for (const splits of [64, 128, 256]) {
+      const row: string[] = [];
+      for (const t of contexts) {
+        const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma: true, mmaTune: { nsg, splits } };
+        row.push(`t=${t}: ${attnDecodeUsesMma(rt, s) ? (await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1) : '-'}`);
+      }
+      console.log(`  mma NSG ${nsg}, target ${splits} splits: ${row.join('  ')}`);
     }
-    console.log(`  mma, ${loads} tile loads, default plan: ${row.join('  ')}`);
-  }
-  for (const t of contexts.filter((x) => x >= 2048)) {
-    const row: string[] = [];
-    for (const splitRows of [16, 32, 64]) {
-      if (Math.ceil(t / splitRows) > 256) continue;
-      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma: true, splitRows };
-      row.push(`${splitRows}/split: ${(await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1)}`);
-    }
-    console.log(`  mma t=${t}: ${row.join('  ')}`);
   }
 }
 
@@ -345,23 +343,6 @@ async function packedLoadProbe(rt: GpuRuntime): Promise<void> {
   id.destroy();
 }
 
-// --mma-ablate: attn_decode_mla_mma's split kernel alone with parts of its work removed (ABL bits: 1 keys
-// and 2 values from workgroup memory, 4 no scores, 8 no P·V, 16 no query staging).
-async function mmaAblate(rt: GpuRuntime, timer: GpuTimer, bufs: Parameters<typeof recordAttnDecode>[1]): Promise<void> {
-  for (const [t, g] of [[128, 1], [8192, 2]]) {
-    const chunk = 16 * g;
-    const splits = Math.ceil(t / chunk);
-    const u = packUniform({ t, chunk, hq: 16, kRow: 576, kOff: 0, vRow: 576, vOff: 0, scale: 0.07, nSplits: splits, p0: 0, p1: 0, p2: 0 }, ['scale']);
-    const row: string[] = [];
-    for (const abl of [0, 3, 4, 8, 16, 28]) {
-      const pipe = rt.pipeline(mmaKernel, { H: 16, DK: 576, DV: 512, G: g, ABL: abl });
-      const us = await timeCalls(rt, timer, () => rt.dispatch(pipe, [rt.uniform(u), bufs.q, bufs.k, bufs.v, bufs.scratch, bufs.k, bufs.v], [splits], 'ablate'));
-      row.push(`${abl}: ${us.toFixed(1)}`);
-    }
-    console.log(`  mma ablation t=${t} G=${g} (${splits} workgroups), split kernel µs by ABL: ${row.join('  ')}`);
-  }
-}
-
 async function main(): Promise<void> {
   const adapter = await requestAdapter();
   const info = describeAdapter(adapter);
@@ -408,7 +389,6 @@ async function main(): Promise<void> {
       console.log(`${(name + tag).padEnd(48)} ${row.join('  ')}`);
     }
     if (mmaModes.length > 1 && process.argv.includes('--mma')) await mmaSweep(rt, timer, v, bufs, contexts);
-    if (mmaModes.length > 1 && process.argv.includes('--mma-ablate')) await mmaAblate(rt, timer, bufs);
     for (const mma of parts ? mmaModes : []) {
       // The split kernel alone, the combine alone (over the scratch the last full call left), the read floor.
       const dispatch = rt.dispatch.bind(rt);

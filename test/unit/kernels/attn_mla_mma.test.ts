@@ -29,7 +29,7 @@ interface Case {
   vOff: number;
   splitRows?: number;
   mma: boolean; // whether the case must take attn_decode_mla_mma
-  loads?: 'f16' | 'u32'; // the kernel's tile loads through the cache's f16 or u32 view
+  tune?: AttnDecodeShape['mmaTune']; // subgroups per workgroup, target splits
 }
 
 const plm = { hq: 16, dk: 576, dv: 512, row: 576, vOff: 0 };
@@ -42,8 +42,11 @@ const cases: Case[] = [
   { name: 'PLM shape, t=203 in splits of 48 (3 tiles)', t: 203, ...plm, splitRows: 48, mma: true },
   { name: '5 heads (output tiles stored row by row), dk 64, dv 48, t=45 in splits of 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, mma: true },
   { name: '16 heads, dk 96, values at columns 16 .. 80 of 112-wide rows, t=77 in splits of 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, mma: true },
-  { name: 'tile loads through the u32 view: PLM shape, t=300 in splits of 64', t: 300, ...plm, splitRows: 64, mma: true, loads: 'u32' },
-  { name: 'tile loads through the u32 view: 5 heads, dk 96, values at 16, t=77 in splits of 32', t: 77, hq: 5, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 32, mma: true, loads: 'u32' },
+  { name: '8 subgroups: PLM shape, t=300 in splits of 64 (4 tiles, two subgroups per tile)', t: 300, ...plm, splitRows: 64, mma: true, tune: { nsg: 8 } },
+  { name: '8 subgroups: PLM shape, t=100 in splits of 16 (eight subgroups per tile, padded k-steps)', t: 100, ...plm, splitRows: 16, mma: true, tune: { nsg: 8 } },
+  { name: '2 subgroups: PLM shape, t=611 in splits of 64 (two tiles per subgroup)', t: 611, ...plm, splitRows: 64, mma: true, tune: { nsg: 2 } },
+  { name: '4 subgroups: PLM shape, t=700 in splits of 128 (8 tiles, two per subgroup)', t: 700, ...plm, splitRows: 128, mma: true },
+  { name: '8 subgroups: 5 heads, dk 96, values at 16, t=77 in splits of 16', t: 77, hq: 5, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 16, mma: true, tune: { nsg: 8 } },
 ];
 
 async function runCase(rt: GpuRuntime, c: Case): Promise<void> {
@@ -63,7 +66,7 @@ async function runCase(rt: GpuRuntime, c: Case): Promise<void> {
   const scale = 1 / Math.sqrt(c.dk);
   const shape: AttnDecodeShape = {
     t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows,
-    kView: { row: c.row }, vView: { row: c.row, off: c.vOff }, mma: true, mmaLoads: c.loads,
+    kView: { row: c.row }, vView: { row: c.row, off: c.vOff }, mma: true, mmaTune: c.tune,
   };
   const cache = rt.upload(words, 'cache');
   const bufs = {
@@ -121,8 +124,10 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, dk: 584, kView: { row: 584 }, vView: { row: 584 } })).toBe(false); // dk not a multiple of 16
     expect(attnDecodeUsesMma(fake, { ...mla, vView: { row: 576, off: 72 } })).toBe(false); // values past the key columns
     expect(attnDecodeUsesMma(fake, { ...mla, dk: 64, dv: 128, kView: { row: 192 }, vView: { row: 192, off: 64 } })).toBe(false); // GTA: values beside the keys
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 80 })).toBe(false); // 5 tiles per split: more than its accumulators
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 16385 })).toBe(false); // more than 256 splits of 4 tiles
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 80 })).toBe(true); // 5 tiles: a kernel of 8, 3 masked
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles: more than 2 per subgroup
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 16384 })).toBe(true); // 128 splits of 8 tiles
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 16385 })).toBe(false); // 128 splits would take 9 tiles each
   });
   it('depends on t only through ceil(t / 16) (replay), and the byte count follows the path', () => {
     for (let t = 17; t <= 400; t++) {

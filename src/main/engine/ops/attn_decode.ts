@@ -11,6 +11,7 @@ import wideCode from '../../../../kernels/attn_decode_mqa_wide.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { kvBytesPerElement, packUniform, shapeError } from './attn_common';
 import { attnParams, type AttnShape } from './attn_prefill';
+import { mmaAvailable } from './matmul';
 
 const kernel: KernelSource = { name: 'attn_decode', code };
 const combine: KernelSource = { name: 'attn_decode_combine', code: combineCode };
@@ -73,8 +74,8 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
    * the H100, see there). Tests and attn-kbench.
    */
   mma?: boolean;
-  /** The subgroup-matrix kernel's cache view for its tile loads, forced (tests, attn-kbench). */
-  mmaLoads?: 'f16' | 'u32';
+  /** attn_decode_mla_mma's subgroups per workgroup and target splits, forced (tests, attn-kbench). */
+  mmaTune?: { nsg?: 2 | 4 | 8; splits?: number };
 }
 
 export interface AttnDecodeBuffers {
@@ -213,42 +214,34 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 }
 
 // attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
-// one subgroup per workgroup, one workgroup per split of G tiles of 16 rows (G ≤ MMA_MAX_G: its named
-// accumulators; with MAX_SPLITS that is t ≤ 16384, longer contexts keep the other kernels). It takes
-// the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16 cache, key and value widths
-// multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets
+// NSG subgroups of 32 lanes per workgroup, one workgroup per split of G tiles of 16 rows (G a power of
+// two ≤ 2·NSG; with MMA_TARGET_SPLITS = 128 and NSG = 4 that is t ≤ 16384, longer contexts keep the other kernels).
+// It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16 cache, key and
+// value widths multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets
 // (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at min(its first row,
 // t − 16) so that no load passes row t − 1 (no cache padding needed); t ≤ 16 is ceil(t / 16) = 1, one
 // replay bucket, and keeps the other kernels.
-//
-// Opt-in (shape.mma = true), not the default: measured slower than attn_decode_mqa_wide at every
-// context. H100 (attn-kbench --mma, split kernel + combine, PLM-1.8B, both paths in the same run):
-// 17.0 / 18.4 / 22.3 / 27.5 µs at 128 / 2048 / 4096 / 8192 rows against 13.1 / 14.4 / 19.7 / 27.5.
-// Through Dawn every subgroup-matrix load, product and staging load costs about as much as a dependent
-// memory round trip (attn-kbench --mma-ablate: one 16-row tile's 68 tile loads and products ~3-4 µs per
-// workgroup, the query staging ~5 µs at 128 rows), and Dawn allows one subgroup per workgroup for
-// them, so a split cannot spread its tiles over more warps. Results agree with the float64 reference to
-// rel L2 2.2e-4 (f16 queries and probabilities).
 const MMA_DEFAULT = false;
 const MMA_MAX_HEADS = 16;
-const MMA_MAX_G = 4;
-// Splits to aim for (split plan from ceil(t / 16) only, like the others). H100, PLM-1.8B at 8192 rows
-// (attn-kbench --mma): 256 splits of 2 tiles 27.5 µs, 128 of 4 30.1 (two one-subgroup workgroups share
-// an SM); at 4096, 256 of 1 or 128 of 2 alike (22.3).
-const MMA_TARGET_SPLITS = 256;
-// The tiles' loads through the cache's f16 or u32 view: the same time on the H100 (attn-kbench --mma).
-const MMA_LOADS: 'f16' | 'u32' = 'f16';
+// Subgroups per workgroup and splits to aim for (split plan from ceil(t / 16) only, like the others;
+// rows per split rounded up to a power of two of tiles). attn-kbench --mma-tune.
+const MMA_NSG: 2 | 4 | 8 = 4;
+const MMA_TARGET_SPLITS = 128;
 
 interface MmaConfig {
-  g: number; // tiles of 16 rows per split
+  g: number; // tiles of 16 rows per split (kernel), ≥ chunk / 16
+  nsg: number;
+  kb: number; // k-steps per load batch
+  ksp: number; // k-steps per subgroup
   chunk: number;
 }
 
 const smemMax = new WeakMap<GpuRuntime, number>();
 
-/** Workgroup bytes of attn_decode_mla_mma for G tiles per split (qs, ss, ps). */
-function mmaSmem(dk: number, g: number): number {
-  return 16 * (dk + 8) * 2 + 16 * (16 * g + 4) * 4 + 16 * (16 * g + 8) * 2;
+/** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps). */
+function mmaSmem(c: Omit<MmaConfig, 'chunk'>): number {
+  const kp = c.nsg / Math.min(c.g, c.nsg);
+  return 16 * ((16 * kp * c.ksp) / 8 + 1) * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2;
 }
 
 /** Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside. */
@@ -262,10 +255,20 @@ function mmaShapeOk(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnTy
 /** attn_decode_mla_mma's plan, or null where it does not apply (depends on t only through ceil(t / 16)). */
 function mmaConfig(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, smemLimit: number): MmaConfig | null {
   if (!subgroupMatrix || s.t <= SPLIT_ROWS || !mmaShapeOk(s, b, a)) return null;
-  const chunk = splitChunk(s, SPLIT_ROWS, 1, MMA_TARGET_SPLITS);
-  const g = chunk / SPLIT_ROWS;
-  if (g > MMA_MAX_G || mmaSmem(s.dk, g) > smemLimit) return null;
-  return { g, chunk };
+  const nsg = s.mmaTune?.nsg ?? MMA_NSG;
+  let chunk = splitChunk(s, SPLIT_ROWS, 1, s.mmaTune?.splits ?? MMA_TARGET_SPLITS);
+  let g = 1;
+  while (g < chunk / SPLIT_ROWS) g *= 2;
+  if (s.splitRows === undefined) chunk = g * SPLIT_ROWS; // whole kernel tiles (fewer splits, same bound)
+  if (g > 2 * nsg) return null;
+  // k-steps per subgroup: the key width's DK/16 steps over KP = NSG / min(G, NSG) parts, in batches of
+  // KB (2 ..= 4) loads; the fewest padded steps (past DK: zero query columns), then the largest batch.
+  const ks = Math.ceil(s.dk / 16 / (nsg / Math.min(g, nsg)));
+  let kb = 4;
+  for (const x of [3, 2]) if (Math.ceil(ks / x) * x < Math.ceil(ks / kb) * kb) kb = x;
+  const ksp = Math.ceil(ks / kb) * kb;
+  const c = { g, nsg, kb, ksp, chunk };
+  return mmaSmem(c) <= smemLimit ? c : null;
 }
 
 function mmaSmemLimit(rt: GpuRuntime): number {
@@ -280,7 +283,7 @@ function mmaSmemLimit(rt: GpuRuntime): number {
 /** Whether recordAttnDecode takes attn_decode_mla_mma for this shape on this device (tests, attn-kbench). */
 export function attnDecodeUsesMma(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null = null): boolean {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
-  return mmaConfig(rt.subgroupMatrix, s, b, a, mmaSmemLimit(rt)) !== null;
+  return mmaConfig(mmaAvailable(rt), s, b, a, mmaSmemLimit(rt)) !== null;
 }
 
 function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: MmaConfig): number {
@@ -291,8 +294,8 @@ function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: 
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, U32: (s.mmaLoads ?? MMA_LOADS) === 'u32' ? 1 : 0 });
-  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch, b.k, b.v], [splits], 'attn_decode_mla_mma');
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp });
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mla_mma');
   return splits;
 }
 
@@ -319,7 +322,7 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
   if (b.scratch.size < attnDecodeScratchBytes(s.hq, s.dv)) {
     throw shapeError('attn_decode', `scratch buffer holds ${b.scratch.size} bytes; ${attnDecodeScratchBytes(s.hq, s.dv)} needed`);
   }
-  const mma = mmaConfig(rt.subgroupMatrix, s, b, a, mmaSmemLimit(rt));
+  const mma = mmaConfig(mmaAvailable(rt), s, b, a, mmaSmemLimit(rt));
   let splits: number;
   if (mma) {
     splits = recordMma(rt, b, s, a, mma);
