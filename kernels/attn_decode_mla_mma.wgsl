@@ -50,7 +50,7 @@ override DK: u32 = 576u;          // key width, a multiple of 16
 override DV: u32 = 512u;          // value width, a multiple of 16
 override G: u32 = 4u;             // tiles of 16 rows per split: 1, 2, 4, 8 (≤ 2·NSG, ≥ NSG / 8)
 override NSG: u32 = 4u;           // subgroups per workgroup: 2, 4 or 8
-override KB: u32 = 4u;            // k-steps per load batch, 1 ..= 4
+override KB: u32 = 4u;            // k-steps per load batch, 1 ..= 9
 override KSP: u32 = 36u;          // k-steps per subgroup, a multiple of KB, KP·KSP ≥ DK / 16
 override WG: u32 = 32u * NSG;
 override GS: u32 = min(G, NSG);   // subgroups per k-part
@@ -60,7 +60,8 @@ override QC: u32 = 16u * KP * KSP; // staged query columns (zero past DK)
 override QE: u32 = QC / 8u;       // entries of 8 f16 per head
 override QS8: u32 = QE + 1u;      // qs row stride in entries: rows start on other banks
 override CT: u32 = DV / 16u;      // column tiles of P·V
-override CB: u32 = (CT + 4u * NSG - 1u) / (4u * NSG); // batches of four column tiles per subgroup
+override CW: u32 = 4u;            // column tiles per P·V batch: 4 or 8
+override CB: u32 = (CT + CW * NSG - 1u) / (CW * NSG); // column batches per subgroup
 override SS: u32 = 16u * G + 4u;  // ss row stride (f32)
 override PS: u32 = 16u * G + 8u;  // ps row stride (f16)
 override TPH: u32 = WG / 16u;     // softmax lanes per head (2·NSG)
@@ -121,20 +122,42 @@ fn qload(d0: u32) -> Left {
   return subgroupMatrixLoad<Left, row_major>(&qs, min(d0, QC - 16u) / 8u, QS8);
 }
 
-struct R4 {
+// Up to nine k-steps of a batch, eight column tiles of a P·V step (unused members repeat the first).
+struct R9 {
   m0: Right,
   m1: Right,
   m2: Right,
   m3: Right,
+  m4: Right,
+  m5: Right,
+  m6: Right,
+  m7: Right,
+  m8: Right,
 }
 
-// KB k-steps from step s of part kp (step index kp + KP·(s + i)); steps past KB repeat the first.
-fn kbatch(base: u32, kp: u32, s: u32) -> R4 {
+struct R8 {
+  m0: Right,
+  m1: Right,
+  m2: Right,
+  m3: Right,
+  m4: Right,
+  m5: Right,
+  m6: Right,
+  m7: Right,
+}
+
+// KB k-steps from step s of part kp (step index kp + KP·(s + i)).
+fn kbatch(base: u32, kp: u32, s: u32) -> R9 {
   let d = 16u * (kp + KP * s);
   let m0 = kload(base, d);
   var m1 = m0;
   var m2 = m0;
   var m3 = m0;
+  var m4 = m0;
+  var m5 = m0;
+  var m6 = m0;
+  var m7 = m0;
+  var m8 = m0;
   if (KB > 1u) {
     m1 = kload(base, d + 16u * KP);
   }
@@ -144,7 +167,22 @@ fn kbatch(base: u32, kp: u32, s: u32) -> R4 {
   if (KB > 3u) {
     m3 = kload(base, d + 48u * KP);
   }
-  return R4(m0, m1, m2, m3);
+  if (KB > 4u) {
+    m4 = kload(base, d + 64u * KP);
+  }
+  if (KB > 5u) {
+    m5 = kload(base, d + 80u * KP);
+  }
+  if (KB > 6u) {
+    m6 = kload(base, d + 96u * KP);
+  }
+  if (KB > 7u) {
+    m7 = kload(base, d + 112u * KP);
+  }
+  if (KB > 8u) {
+    m8 = kload(base, d + 128u * KP);
+  }
+  return R9(m0, m1, m2, m3, m4, m5, m6, m7, m8);
 }
 
 // Column tile j of subgroup sg (clamped: past its share, the last tile again).
@@ -152,9 +190,29 @@ fn col(sg: u32, j: u32) -> u32 {
   return min(sg + NSG * j, CT - 1u);
 }
 
-// Four column tiles (batch cb of subgroup sg) of row tile `base`.
-fn vbatch(base: u32, sg: u32, cb: u32) -> R4 {
-  return R4(vload(base, col(sg, 4u * cb)), vload(base, col(sg, 4u * cb + 1u)), vload(base, col(sg, 4u * cb + 2u)), vload(base, col(sg, 4u * cb + 3u)));
+// CW column tiles (batch cb of subgroup sg) of row tile `base`.
+fn vbatch(base: u32, sg: u32, cb: u32) -> R8 {
+  let m0 = vload(base, col(sg, CW * cb));
+  let m1 = vload(base, col(sg, CW * cb + 1u));
+  let m2 = vload(base, col(sg, CW * cb + 2u));
+  let m3 = vload(base, col(sg, CW * cb + 3u));
+  var m4 = m0;
+  var m5 = m0;
+  var m6 = m0;
+  var m7 = m0;
+  if (CW > 4u) {
+    m4 = vload(base, col(sg, CW * cb + 4u));
+  }
+  if (CW > 4u) {
+    m5 = vload(base, col(sg, CW * cb + 5u));
+  }
+  if (CW > 4u) {
+    m6 = vload(base, col(sg, CW * cb + 6u));
+  }
+  if (CW > 4u) {
+    m7 = vload(base, col(sg, CW * cb + 7u));
+  }
+  return R8(m0, m1, m2, m3, m4, m5, m6, m7);
 }
 
 // q·scale elements 8c .. 8c + 7 of head h as packed f16 (zero for heads ≥ H and columns ≥ DK). The
@@ -250,7 +308,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       n1 = kbatch(b1, kp, min(s + KB, KSP - KB));
     }
     let d = 16u * (kp + KP * s);
-    let q0 = qload(d);
+    let q0 = qload(d + 0u * KP);
     a0 = mma(q0, c0.m0, a0);
     if (TPS > 1u) {
       a1 = mma(q0, c1.m0, a1);
@@ -274,6 +332,41 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       a0 = mma(q3, c0.m3, a0);
       if (TPS > 1u) {
         a1 = mma(q3, c1.m3, a1);
+      }
+    }
+    if (KB > 4u) {
+      let q4 = qload(d + 64u * KP);
+      a0 = mma(q4, c0.m4, a0);
+      if (TPS > 1u) {
+        a1 = mma(q4, c1.m4, a1);
+      }
+    }
+    if (KB > 5u) {
+      let q5 = qload(d + 80u * KP);
+      a0 = mma(q5, c0.m5, a0);
+      if (TPS > 1u) {
+        a1 = mma(q5, c1.m5, a1);
+      }
+    }
+    if (KB > 6u) {
+      let q6 = qload(d + 96u * KP);
+      a0 = mma(q6, c0.m6, a0);
+      if (TPS > 1u) {
+        a1 = mma(q6, c1.m6, a1);
+      }
+    }
+    if (KB > 7u) {
+      let q7 = qload(d + 112u * KP);
+      a0 = mma(q7, c0.m7, a0);
+      if (TPS > 1u) {
+        a1 = mma(q7, c1.m7, a1);
+      }
+    }
+    if (KB > 8u) {
+      let q8 = qload(d + 128u * KP);
+      a0 = mma(q8, c0.m8, a0);
+      if (TPS > 1u) {
+        a1 = mma(q8, c1.m8, a1);
       }
     }
     c0 = n0;
@@ -336,6 +429,10 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     var o1 = Acc();
     var o2 = Acc();
     var o3 = Acc();
+    var o4 = Acc();
+    var o5 = Acc();
+    var o6 = Acc();
+    var o7 = Acc();
     for (var i = 0u; i < G; i++) {
       let last = i + 1u == G;
       let ni = select(i + 1u, 0u, last);
@@ -346,11 +443,23 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       o1 = mma(pl, cur.m1, o1);
       o2 = mma(pl, cur.m2, o2);
       o3 = mma(pl, cur.m3, o3);
+      if (CW > 4u) {
+        o4 = mma(pl, cur.m4, o4);
+        o5 = mma(pl, cur.m5, o5);
+        o6 = mma(pl, cur.m6, o6);
+        o7 = mma(pl, cur.m7, o7);
+      }
       cur = nxt;
     }
-    put(o0, ob, col(sg, 4u * cb), sg, lane);
-    put(o1, ob, col(sg, 4u * cb + 1u), sg, lane);
-    put(o2, ob, col(sg, 4u * cb + 2u), sg, lane);
-    put(o3, ob, col(sg, 4u * cb + 3u), sg, lane);
+    put(o0, ob, col(sg, CW * cb + 0u), sg, lane);
+    put(o1, ob, col(sg, CW * cb + 1u), sg, lane);
+    put(o2, ob, col(sg, CW * cb + 2u), sg, lane);
+    put(o3, ob, col(sg, CW * cb + 3u), sg, lane);
+    if (CW > 4u) {
+      put(o4, ob, col(sg, CW * cb + 4u), sg, lane);
+      put(o5, ob, col(sg, CW * cb + 5u), sg, lane);
+      put(o6, ob, col(sg, CW * cb + 6u), sg, lane);
+      put(o7, ob, col(sg, CW * cb + 7u), sg, lane);
+    }
   }
 }

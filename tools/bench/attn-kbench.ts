@@ -18,7 +18,8 @@ import { packKv } from '../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, attnDecodeUsesMma, mmaKernel, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
 import { f16ToF32Array } from '../../src/main/engine/ops/convert';
 
-const CALLS = 50;
+// Calls per stamped pass (--calls): the H100's timestamps tick in 65.5 µs steps, 1.3 µs a call at 50.
+const CALLS = Number(arg('--calls') ?? 50);
 const REPEATS = 7;
 
 type Variant = Omit<AttnDecodeShape, 't' | 'kv' | 'splitRows'> & { name: string; rowElems: number };
@@ -269,6 +270,8 @@ async function check(rt: GpuRuntime): Promise<void> {
     { name: '5 heads, dk 64, dv 48 (stored via smem), t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32 },
     { name: '16 heads, dk 96, values at column 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48 },
     { name: 'NSG 2: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 2 } },
+    { name: 'NSG 4 KB 4 CW 4: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 4, kb: 4, cw: 4 } },
+    { name: 'NSG 4 KB 4 CW 4: PLM t=300 splits of 48', t: 300, ...plm, splitRows: 48, tune: { nsg: 4, kb: 4, cw: 4 } },
     { name: 'NSG 8: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 8 } },
     { name: 'NSG 8: PLM t=300 splits of 64 (G=4 < NSG)', t: 300, ...plm, splitRows: 64, tune: { nsg: 8 } },
     { name: 'NSG 8: PLM t=128 (G=1, KP=8, padded k-steps)', t: 128, ...plm, tune: { nsg: 8 } },
@@ -283,15 +286,21 @@ async function check(rt: GpuRuntime): Promise<void> {
 // --mma: attn_decode_mla_mma with each subgroup count and split target at every context.
 async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Parameters<typeof recordAttnDecode>[1], contexts: number[]): Promise<void> {
   const { name: _n, rowElems: _r, ...shape } = v;
-  for (const nsg of [2, 4, 8] as const) {
-    for (const splits of [64, 128, 256]) {
-      const row: string[] = [];
-      for (const t of contexts) {
-        const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma: true, mmaTune: { nsg, splits } };
-        row.push(`t=${t}: ${attnDecodeUsesMma(rt, s) ? (await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1) : '-'}`);
+  const tunes: NonNullable<AttnDecodeShape['mmaTune']>[] = [];
+  for (const nsg of [4, 8] as const) {
+    for (const splits of [128, 256]) {
+      for (const kb of [4, 9]) {
+        for (const cw of nsg === 4 ? ([4, 8] as const) : ([4] as const)) tunes.push({ nsg, splits, kb, cw });
       }
-      console.log(`  mma NSG ${nsg}, target ${splits} splits: ${row.join('  ')}`);
     }
+  }
+  for (const mmaTune of tunes) {
+    const row: string[] = [];
+    for (const t of contexts) {
+      const s: AttnDecodeShape = { ...shape, t, kv: 'f16', mma: true, mmaTune };
+      row.push(`t=${t}: ${attnDecodeUsesMma(rt, s) ? (await timeCalls(rt, timer, () => recordAttnDecode(rt, bufs, s))).toFixed(1) : '-'}`);
+    }
+    console.log(`  mma ${JSON.stringify(mmaTune)}: ${row.join('  ')}`);
   }
 }
 

@@ -74,8 +74,8 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
    * the H100, see there). Tests and attn-kbench.
    */
   mma?: boolean;
-  /** attn_decode_mla_mma's subgroups per workgroup and target splits, forced (tests, attn-kbench). */
-  mmaTune?: { nsg?: 2 | 4 | 8; splits?: number };
+  /** attn_decode_mla_mma's subgroups per workgroup, target splits, most k-steps per load batch, column tiles per P·V step, forced (tests, attn-kbench). */
+  mmaTune?: { nsg?: 2 | 4 | 8; splits?: number; kb?: number; cw?: 4 | 8 };
 }
 
 export interface AttnDecodeBuffers {
@@ -227,12 +227,15 @@ const MMA_MAX_HEADS = 16;
 // rows per split rounded up to a power of two of tiles). attn-kbench --mma-tune.
 const MMA_NSG: 2 | 4 | 8 = 4;
 const MMA_TARGET_SPLITS = 128;
+// Most k-steps per load batch (named fragments in the kernel: ≤ 9).
+const MMA_KB = 9;
 
 interface MmaConfig {
   g: number; // tiles of 16 rows per split (kernel), ≥ chunk / 16
   nsg: number;
   kb: number; // k-steps per load batch
   ksp: number; // k-steps per subgroup
+  cw: number; // column tiles per P·V step (4 or 8)
   chunk: number;
 }
 
@@ -261,13 +264,15 @@ function mmaConfig(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuf
   while (g < chunk / SPLIT_ROWS) g *= 2;
   if (s.splitRows === undefined) chunk = g * SPLIT_ROWS; // whole kernel tiles (fewer splits, same bound)
   if (g > 2 * nsg) return null;
-  // k-steps per subgroup: the key width's DK/16 steps over KP = NSG / min(G, NSG) parts, in batches of
-  // KB (2 ..= 4) loads; the fewest padded steps (past DK: zero query columns), then the largest batch.
+  // k-steps per subgroup: the key width's DK/16 steps over KP = NSG / min(G, NSG) parts, loaded in
+  // batches of KB ≤ MMA_KB (the next batch's loads issued before this one's products): the fewest
+  // batches, then the smallest KB for that count (fewest padded steps past DK: zero query columns).
   const ks = Math.ceil(s.dk / 16 / (nsg / Math.min(g, nsg)));
-  let kb = 4;
-  for (const x of [3, 2]) if (Math.ceil(ks / x) * x < Math.ceil(ks / kb) * kb) kb = x;
+  const kb = Math.ceil(ks / Math.ceil(ks / (s.mmaTune?.kb ?? MMA_KB)));
   const ksp = Math.ceil(ks / kb) * kb;
-  const c = { g, nsg, kb, ksp, chunk };
+  // Column tiles per P·V step: eight where every subgroup has that many, else four.
+  const cw = s.mmaTune?.cw ?? (s.dv / 16 >= 8 * nsg ? 8 : 4);
+  const c = { g, nsg, kb, ksp, cw, chunk };
   return mmaSmem(c) <= smemLimit ? c : null;
 }
 
@@ -294,7 +299,7 @@ function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: 
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp });
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw });
   rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mla_mma');
   return splits;
 }
