@@ -53,9 +53,12 @@ override NSG: u32 = 4u;           // subgroups per workgroup: 2, 4 or 8
 override KB: u32 = 4u;            // k-steps per load batch, 1 ..= 9
 override KSP: u32 = 36u;          // k-steps per subgroup, a multiple of KB, KP·KSP ≥ DK / 16
 override WG: u32 = 32u * NSG;
-override GS: u32 = min(G, NSG);   // subgroups per k-part
+// QR: every subgroup one k-part of all G tiles (KP = NSG), its KSP (≤ 9) query fragments held in
+// registers, the split's tiles one after another (the next tile's loads before this one's products).
+override QR: bool = false;
+override GS: u32 = select(min(G, NSG), 1u, QR); // subgroups per k-part
 override KP: u32 = NSG / GS;      // parts of the key width (subgroups sharing a tile)
-override TPS: u32 = G / GS;       // score tiles per subgroup: 1 or 2
+override TPS: u32 = G / GS;       // score tiles per subgroup: 1 or 2 (QR: G)
 override QC: u32 = 16u * KP * KSP; // staged query columns (zero past DK)
 override QE: u32 = QC / 8u;       // entries of 8 f16 per head
 override QS8: u32 = QE + 1u;      // qs row stride in entries: rows start on other banks
@@ -282,7 +285,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   // The first batch of key tiles loads while the queries are staged.
   var c0 = kbatch(b0, kp, 0u);
   var c1 = c0;
-  if (TPS > 1u) {
+  if (TPS > 1u && !QR) {
     c1 = kbatch(b1, kp, 0u);
   }
 
@@ -298,86 +301,153 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
   workgroupBarrier();
 
-  // 1. Scores of this subgroup's tile(s) over its k-steps, KB a batch.
-  var a0 = Acc();
-  var a1 = Acc();
-  for (var s = 0u; s < KSP; s += KB) {
-    let n0 = kbatch(b0, kp, min(s + KB, KSP - KB));
-    var n1 = n0;
+  // 1. Scores. QR: this subgroup's k-part of every tile, query fragments in registers; else this
+  // subgroup's tile(s) over its k-steps, KB a batch.
+  if (QR) {
+    let q0 = qload(16u * kp);
+    var q1 = q0;
+    if (KSP > 1u) {
+      q1 = qload(16u * (kp + KP * 1u));
+    }
+    var q2 = q0;
+    if (KSP > 2u) {
+      q2 = qload(16u * (kp + KP * 2u));
+    }
+    var q3 = q0;
+    if (KSP > 3u) {
+      q3 = qload(16u * (kp + KP * 3u));
+    }
+    var q4 = q0;
+    if (KSP > 4u) {
+      q4 = qload(16u * (kp + KP * 4u));
+    }
+    var q5 = q0;
+    if (KSP > 5u) {
+      q5 = qload(16u * (kp + KP * 5u));
+    }
+    var q6 = q0;
+    if (KSP > 6u) {
+      q6 = qload(16u * (kp + KP * 6u));
+    }
+    var q7 = q0;
+    if (KSP > 7u) {
+      q7 = qload(16u * (kp + KP * 7u));
+    }
+    var q8 = q0;
+    if (KSP > 8u) {
+      q8 = qload(16u * (kp + KP * 8u));
+    }
+    for (var i = 0u; i < G; i++) {
+      let nxt = kbatch(tile_base(min(i + 1u, G - 1u), j0, nt), kp, 0u);
+      var a = mma(q0, c0.m0, Acc());
+      if (KSP > 1u) {
+        a = mma(q1, c0.m1, a);
+      }
+      if (KSP > 2u) {
+        a = mma(q2, c0.m2, a);
+      }
+      if (KSP > 3u) {
+        a = mma(q3, c0.m3, a);
+      }
+      if (KSP > 4u) {
+        a = mma(q4, c0.m4, a);
+      }
+      if (KSP > 5u) {
+        a = mma(q5, c0.m5, a);
+      }
+      if (KSP > 6u) {
+        a = mma(q6, c0.m6, a);
+      }
+      if (KSP > 7u) {
+        a = mma(q7, c0.m7, a);
+      }
+      if (KSP > 8u) {
+        a = mma(q8, c0.m8, a);
+      }
+      subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * i, a, SS);
+      c0 = nxt;
+    }
+  } else {
+    var a0 = Acc();
+    var a1 = Acc();
+    for (var s = 0u; s < KSP; s += KB) {
+      let n0 = kbatch(b0, kp, min(s + KB, KSP - KB));
+      var n1 = n0;
+      if (TPS > 1u) {
+        n1 = kbatch(b1, kp, min(s + KB, KSP - KB));
+      }
+      let d = 16u * (kp + KP * s);
+      let q0 = qload(d + 0u * KP);
+      a0 = mma(q0, c0.m0, a0);
+      if (TPS > 1u) {
+        a1 = mma(q0, c1.m0, a1);
+      }
+      if (KB > 1u) {
+        let q1 = qload(d + 16u * KP);
+        a0 = mma(q1, c0.m1, a0);
+        if (TPS > 1u) {
+          a1 = mma(q1, c1.m1, a1);
+        }
+      }
+      if (KB > 2u) {
+        let q2 = qload(d + 32u * KP);
+        a0 = mma(q2, c0.m2, a0);
+        if (TPS > 1u) {
+          a1 = mma(q2, c1.m2, a1);
+        }
+      }
+      if (KB > 3u) {
+        let q3 = qload(d + 48u * KP);
+        a0 = mma(q3, c0.m3, a0);
+        if (TPS > 1u) {
+          a1 = mma(q3, c1.m3, a1);
+        }
+      }
+      if (KB > 4u) {
+        let q4 = qload(d + 64u * KP);
+        a0 = mma(q4, c0.m4, a0);
+        if (TPS > 1u) {
+          a1 = mma(q4, c1.m4, a1);
+        }
+      }
+      if (KB > 5u) {
+        let q5 = qload(d + 80u * KP);
+        a0 = mma(q5, c0.m5, a0);
+        if (TPS > 1u) {
+          a1 = mma(q5, c1.m5, a1);
+        }
+      }
+      if (KB > 6u) {
+        let q6 = qload(d + 96u * KP);
+        a0 = mma(q6, c0.m6, a0);
+        if (TPS > 1u) {
+          a1 = mma(q6, c1.m6, a1);
+        }
+      }
+      if (KB > 7u) {
+        let q7 = qload(d + 112u * KP);
+        a0 = mma(q7, c0.m7, a0);
+        if (TPS > 1u) {
+          a1 = mma(q7, c1.m7, a1);
+        }
+      }
+      if (KB > 8u) {
+        let q8 = qload(d + 128u * KP);
+        a0 = mma(q8, c0.m8, a0);
+        if (TPS > 1u) {
+          a1 = mma(q8, c1.m8, a1);
+        }
+      }
+      c0 = n0;
+      c1 = n1;
+    }
+    subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti0, a0, SS);
     if (TPS > 1u) {
-      n1 = kbatch(b1, kp, min(s + KB, KSP - KB));
+      subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti1, a1, SS);
     }
-    let d = 16u * (kp + KP * s);
-    let q0 = qload(d + 0u * KP);
-    a0 = mma(q0, c0.m0, a0);
-    if (TPS > 1u) {
-      a1 = mma(q0, c1.m0, a1);
-    }
-    if (KB > 1u) {
-      let q1 = qload(d + 16u * KP);
-      a0 = mma(q1, c0.m1, a0);
-      if (TPS > 1u) {
-        a1 = mma(q1, c1.m1, a1);
-      }
-    }
-    if (KB > 2u) {
-      let q2 = qload(d + 32u * KP);
-      a0 = mma(q2, c0.m2, a0);
-      if (TPS > 1u) {
-        a1 = mma(q2, c1.m2, a1);
-      }
-    }
-    if (KB > 3u) {
-      let q3 = qload(d + 48u * KP);
-      a0 = mma(q3, c0.m3, a0);
-      if (TPS > 1u) {
-        a1 = mma(q3, c1.m3, a1);
-      }
-    }
-    if (KB > 4u) {
-      let q4 = qload(d + 64u * KP);
-      a0 = mma(q4, c0.m4, a0);
-      if (TPS > 1u) {
-        a1 = mma(q4, c1.m4, a1);
-      }
-    }
-    if (KB > 5u) {
-      let q5 = qload(d + 80u * KP);
-      a0 = mma(q5, c0.m5, a0);
-      if (TPS > 1u) {
-        a1 = mma(q5, c1.m5, a1);
-      }
-    }
-    if (KB > 6u) {
-      let q6 = qload(d + 96u * KP);
-      a0 = mma(q6, c0.m6, a0);
-      if (TPS > 1u) {
-        a1 = mma(q6, c1.m6, a1);
-      }
-    }
-    if (KB > 7u) {
-      let q7 = qload(d + 112u * KP);
-      a0 = mma(q7, c0.m7, a0);
-      if (TPS > 1u) {
-        a1 = mma(q7, c1.m7, a1);
-      }
-    }
-    if (KB > 8u) {
-      let q8 = qload(d + 128u * KP);
-      a0 = mma(q8, c0.m8, a0);
-      if (TPS > 1u) {
-        a1 = mma(q8, c1.m8, a1);
-      }
-    }
-    c0 = n0;
-    c1 = n1;
   }
   // The first batch of value tiles loads during the softmax.
   var cur = vbatch(tile_base(0u, j0, nt), sg, 0u);
-  subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti0, a0, SS);
-  if (TPS > 1u) {
-    subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti1, a1, SS);
-  }
   workgroupBarrier();
 
   // 2. Softmax over the split's rows: lane r of head h takes rows r, r + TPH, …

@@ -270,6 +270,15 @@ async function check(rt: GpuRuntime): Promise<void> {
     { name: '5 heads, dk 64, dv 48 (stored via smem), t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32 },
     { name: '16 heads, dk 96, values at column 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48 },
     { name: 'NSG 2: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 2 } },
+    { name: 'QR: PLM t=8191 default plan (G=4)', t: 8191, ...plm, tune: { qr: true } },
+    { name: 'QR CW 4: PLM t=8191 default plan', t: 8191, ...plm, tune: { qr: true, cw: 4 } },
+    { name: 'QR: PLM t=128 (G=1)', t: 128, ...plm, tune: { qr: true } },
+    { name: 'QR: PLM t=2048 (G=1)', t: 2048, ...plm, tune: { qr: true } },
+    { name: 'QR: PLM t=300 splits of 48 (G=4, masked tile)', t: 300, ...plm, splitRows: 48, tune: { qr: true } },
+    { name: 'QR NSG 8: PLM t=100 splits of 16 (KSP 5 padded)', t: 100, ...plm, splitRows: 16, tune: { qr: true, nsg: 8 } },
+    { name: 'QR: 5 heads, dk 64, dv 48, t=45 / 32 (KSP 1)', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, tune: { qr: true } },
+    { name: 'QR: 16 heads, dk 96, values at 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, tune: { qr: true } },
+    { name: 'KB 9 CW 4: PLM t=8191 default plan', t: 8191, ...plm, tune: { kb: 9, cw: 4 } },
     { name: 'NSG 4 KB 4 CW 4: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 4, kb: 4, cw: 4 } },
     { name: 'NSG 4 KB 4 CW 4: PLM t=300 splits of 48', t: 300, ...plm, splitRows: 48, tune: { nsg: 4, kb: 4, cw: 4 } },
     { name: 'NSG 8: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 8 } },
@@ -286,14 +295,16 @@ async function check(rt: GpuRuntime): Promise<void> {
 // --mma: attn_decode_mla_mma with each subgroup count and split target at every context.
 async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Parameters<typeof recordAttnDecode>[1], contexts: number[]): Promise<void> {
   const { name: _n, rowElems: _r, ...shape } = v;
-  const tunes: NonNullable<AttnDecodeShape['mmaTune']>[] = [];
-  for (const nsg of [4, 8] as const) {
-    for (const splits of [128, 256]) {
-      for (const kb of [4, 9]) {
-        for (const cw of nsg === 4 ? ([4, 8] as const) : ([4] as const)) tunes.push({ nsg, splits, kb, cw });
-      }
-    }
-  }
+  const tunes: NonNullable<AttnDecodeShape['mmaTune']>[] = [
+    { nsg: 4, splits: 128, kb: 9, cw: 4 },
+    { nsg: 4, splits: 128, kb: 9, cw: 8 },
+    { nsg: 4, splits: 128, kb: 4, cw: 4 },
+    { nsg: 4, splits: 128, qr: true, cw: 4 },
+    { nsg: 4, splits: 128, qr: true, cw: 8 },
+    { nsg: 4, splits: 256, qr: true, cw: 8 },
+    { nsg: 8, splits: 128, kb: 4, cw: 4 },
+    { nsg: 8, splits: 128, qr: true, cw: 4 },
+  ];
   for (const mmaTune of tunes) {
     const row: string[] = [];
     for (const t of contexts) {

@@ -46,6 +46,10 @@ const cases: Case[] = [
   { name: '8 subgroups: PLM shape, t=100 in splits of 16 (eight subgroups per tile, padded k-steps)', t: 100, ...plm, splitRows: 16, mma: true, tune: { nsg: 8 } },
   { name: '2 subgroups: PLM shape, t=611 in splits of 64 (two tiles per subgroup)', t: 611, ...plm, splitRows: 64, mma: true, tune: { nsg: 2 } },
   { name: '4 subgroups: PLM shape, t=700 in splits of 128 (8 tiles, two per subgroup)', t: 700, ...plm, splitRows: 128, mma: true },
+  { name: 'query fragments in registers (QR): PLM shape, t=300 in splits of 64', t: 300, ...plm, splitRows: 64, mma: true, tune: { qr: true } },
+  { name: 'QR, 4 column tiles a step: PLM shape, t=203 in splits of 48', t: 203, ...plm, splitRows: 48, mma: true, tune: { qr: true, cw: 4 } },
+  { name: 'QR, 8 subgroups: PLM shape, t=100 in splits of 16 (5 k-steps each, padded)', t: 100, ...plm, splitRows: 16, mma: true, tune: { qr: true, nsg: 8 } },
+  { name: 'QR: 5 heads, dk 64, dv 48, t=45 in splits of 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, mma: true, tune: { qr: true } },
   { name: '4 subgroups, batches of 4 k-steps, 4 column tiles a step: PLM shape, t=300 in splits of 48', t: 300, ...plm, splitRows: 48, mma: true, tune: { nsg: 4, kb: 4, cw: 4 } },
   { name: '8 subgroups: 5 heads, dk 96, values at 16, t=77 in splits of 16', t: 77, hq: 5, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 16, mma: true, tune: { nsg: 8 } },
 ];

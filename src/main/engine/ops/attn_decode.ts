@@ -75,7 +75,7 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
    */
   mma?: boolean;
   /** attn_decode_mla_mma's subgroups per workgroup, target splits, most k-steps per load batch, column tiles per P·V step, forced (tests, attn-kbench). */
-  mmaTune?: { nsg?: 2 | 4 | 8; splits?: number; kb?: number; cw?: 4 | 8 };
+  mmaTune?: { nsg?: 2 | 4 | 8; splits?: number; kb?: number; cw?: 4 | 8; qr?: boolean };
 }
 
 export interface AttnDecodeBuffers {
@@ -229,6 +229,7 @@ const MMA_NSG: 2 | 4 | 8 = 4;
 const MMA_TARGET_SPLITS = 128;
 // Most k-steps per load batch (named fragments in the kernel: ≤ 9).
 const MMA_KB = 9;
+const MMA_QR = false;
 
 interface MmaConfig {
   g: number; // tiles of 16 rows per split (kernel), ≥ chunk / 16
@@ -236,14 +237,15 @@ interface MmaConfig {
   kb: number; // k-steps per load batch
   ksp: number; // k-steps per subgroup
   cw: number; // column tiles per P·V step (4 or 8)
+  qr: boolean; // query fragments in registers, one k-part of every tile per subgroup
   chunk: number;
 }
 
 const smemMax = new WeakMap<GpuRuntime, number>();
 
-/** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps). */
+/** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps) with KP parts of the key width. */
 function mmaSmem(c: Omit<MmaConfig, 'chunk'>): number {
-  const kp = c.nsg / Math.min(c.g, c.nsg);
+  const kp = c.qr ? c.nsg : c.nsg / Math.min(c.g, c.nsg);
   return 16 * ((16 * kp * c.ksp) / 8 + 1) * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2;
 }
 
@@ -264,15 +266,22 @@ function mmaConfig(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuf
   while (g < chunk / SPLIT_ROWS) g *= 2;
   if (s.splitRows === undefined) chunk = g * SPLIT_ROWS; // whole kernel tiles (fewer splits, same bound)
   if (g > 2 * nsg) return null;
+  // Column tiles per P·V step: eight where every subgroup has that many, else four.
+  const cw = s.mmaTune?.cw ?? (s.dv / 16 >= 8 * nsg ? 8 : 4);
+  // QR: every subgroup one of NSG parts of the key width for all G tiles, its ≤ 9 query fragments in
+  // registers, one batch of loads a tile; where that does not fit, the plan below.
+  if (s.mmaTune?.qr ?? MMA_QR) {
+    const ks = Math.ceil(s.dk / 16 / nsg);
+    const c = { g, nsg, kb: ks, ksp: ks, cw, qr: true, chunk };
+    if (ks <= 9 && mmaSmem(c) <= smemLimit) return c;
+  }
   // k-steps per subgroup: the key width's DK/16 steps over KP = NSG / min(G, NSG) parts, loaded in
   // batches of KB ≤ MMA_KB (the next batch's loads issued before this one's products): the fewest
   // batches, then the smallest KB for that count (fewest padded steps past DK: zero query columns).
   const ks = Math.ceil(s.dk / 16 / (nsg / Math.min(g, nsg)));
   const kb = Math.ceil(ks / Math.ceil(ks / (s.mmaTune?.kb ?? MMA_KB)));
   const ksp = Math.ceil(ks / kb) * kb;
-  // Column tiles per P·V step: eight where every subgroup has that many, else four.
-  const cw = s.mmaTune?.cw ?? (s.dv / 16 >= 8 * nsg ? 8 : 4);
-  const c = { g, nsg, kb, ksp, cw, chunk };
+  const c = { g, nsg, kb, ksp, cw, qr: false, chunk };
   return mmaSmem(c) <= smemLimit ? c : null;
 }
 
@@ -299,7 +308,7 @@ function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: 
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw });
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw, QR: c.qr ? 1 : 0 });
   rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mla_mma');
   return splits;
 }
