@@ -9,10 +9,14 @@
 // offsets are uniform per subgroup, which is what the hardware needs); the diagnostic below turns it
 // off (as kernels/matmul_mma.wgsl does). No subgroup-matrix operation sits under a branch that depends
 // on the subgroup: per-subgroup work differs only in offsets, trip counts are constants.
-// History: the first version ran one subgroup per workgroup (Dawn's uniformity rule) and was slower
-// than attn_decode_mqa_wide at every context on an H100 (17.0 / 18.4 / 22.3 / 27.5 µs at 128 / 2048 /
-// 4096 / 8192 rows against 13.1 / 14.4 / 19.7 / 27.5): each tile load + product waited out a memory
-// round trip and one warp per SM could not hide it (see git log of this file).
+// The engine's default for this shape (ops/attn_decode.ts: NSG 4, KB 9, CW 4, 128 target splits).
+// H100, split kernel + combine (attn-kbench --mma --calls 200): 10.8 / 12.1 / 14.7 / 20.3 µs at 128 /
+// 2048 / 4096 / 8192 rows against 12.8 / 14.7 / 19.0 / 27.5 for attn_decode_mqa_wide; the first version
+// (one subgroup per workgroup, Dawn's uniformity rule) was slower than that at every context (17.0 /
+// 18.4 / 22.3 / 27.5), each tile load + product waiting out a memory round trip with one warp per SM.
+// What is left: every added 16-row tile per split costs ~2.5 µs (split kernel 6.6 µs at one tile, 9.8
+// at two, 16.1 at four), and neither deeper load batches (KB 4 → 9), eight column tiles per step, the
+// query fragments held in registers (QR) nor eight subgroups moved that beyond noise.
 //
 //   0. all lanes: q·scale → f16 [16 heads, QC] in workgroup memory (heads ≥ H and columns ≥ DK are
 //      zero), packed eight to an entry (16-byte stores);
@@ -24,9 +28,9 @@
 //   2. softmax over the split's rows by all lanes (2·NSG lanes per head): S = Σ over the KP parts, max m,
 //      P = exp(S − m) as f16 in workgroup memory, l = Σ P (of the rounded P, as P·V sees it); rows
 //      outside the split → P = 0;
-//   3. O[16, DV] = P × V: subgroup sg takes the 16-column tiles sg, sg + NSG, …, four at a time,
+//   3. O[16, DV] = P × V: subgroup sg takes the 16-column tiles sg, sg + NSG, …, CW at a time,
 //      accumulated over the split's G row tiles (V loaded row-major from the cache, the next row tile's
-//      four loads issued before this one's products), stored straight into the partials when H = 16
+//      CW loads issued before this one's products), stored straight into the partials when H = 16
 //      (row stride DV), through workgroup memory otherwise (rows ≥ H would land on the next split's
 //      heads). Column tiles past the subgroup's share are clamped to the last one: the same values as
 //      its owner computes, stored again to the same place.
@@ -491,7 +495,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
   workgroupBarrier();
 
-  // 3. O = P × V: this subgroup's column tiles, four a batch, over the G row tiles; the next row
+  // 3. O = P × V: this subgroup's column tiles, CW a batch, over the G row tiles; the next row
   // tile's (or the next batch's first) loads before this one's products.
   let ob = split * p.hq * DV;
   for (var cb = 0u; cb < CB; cb++) {

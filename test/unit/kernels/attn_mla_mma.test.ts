@@ -1,8 +1,8 @@
 // attn_decode_mla_mma (absorbed-MLA decode attention on subgroup matrices) vs the float64 CPU reference.
 // The kernel runs only where the adapter offers subgroup matrices (NVIDIA through Dawn); lavapipe has
 // none, so there its cases are skipped with that reason and only the path choice is checked (a runtime
-// stand-in that claims the feature). The kernel is opt-in (shape.mma: true), slower than the kernels
-// without subgroup matrices on the H100 (ops/attn_decode.ts). Inputs are random, outputs and scratch are NaN before the kernel
+// stand-in that claims the feature). The kernel is the default for this shape where it runs (faster
+// than the kernels without subgroup matrices on the H100, ops/attn_decode.ts); shape.mma: false turns it off. Inputs are random, outputs and scratch are NaN before the kernel
 // runs, and the cache holds rows past t that are NaN: a load or a probability that reaches them shows.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groupedAttention } from '../../../src/main/engine/cpu/attention';
@@ -109,18 +109,18 @@ describe('attn_decode_mla_mma against the CPU reference', () => {
 });
 
 // Where recordAttnDecode takes the kernel: a stand-in runtime that claims subgroup matrices (the choice
-// reads only that flag and the workgroup-memory limit), so this runs on every adapter. The kernel is
-// opt-in (shape.mma): slower than attn_decode_mqa_wide on the H100 (ops/attn_decode.ts, MMA_DEFAULT).
+// reads only that flag and the workgroup-memory limit), so this runs on every adapter. The kernel is the
+// default where it applies (ops/attn_decode.ts, MMA_DEFAULT); shape.mma: false turns it off.
 describe('attn_decode_mla_mma path choice', () => {
   const fake = { subgroupMatrix: true, device: { limits: { maxComputeWorkgroupStorageSize: 48 * 1024 } } } as unknown as GpuRuntime;
   const mla: AttnDecodeShape = { t: 100, hq: 16, hk: 1, hv: 1, dk: 576, dv: 512, scale: 0.1, kv: 'f16', kView: { row: 576 }, vView: { row: 576 }, mma: true };
-  it('takes the absorbed-MLA shape from t = 17 on when asked, with f16 caches only', () => {
+  it('takes the absorbed-MLA shape from t = 17 on by default, with f16 caches only', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, t: 16 })).toBe(false);
     expect(attnDecodeUsesMma(fake, { ...mla, t: 17 })).toBe(true);
     expect(attnDecodeUsesMma(fake, { ...mla, t: 8192 })).toBe(true);
     expect(attnDecodeUsesMma(fake, { ...mla, kv: 'f32' })).toBe(false);
     expect(attnDecodeUsesMma(fake, { ...mla, mma: false })).toBe(false);
-    expect(attnDecodeUsesMma(fake, { ...mla, mma: undefined })).toBe(false); // off by default
+    expect(attnDecodeUsesMma(fake, { ...mla, mma: undefined })).toBe(true); // on by default
     expect(attnDecodeUsesMma({ ...fake, subgroupMatrix: false } as GpuRuntime, mla)).toBe(false);
   });
   it('leaves other shapes to the other kernels', () => {

@@ -193,7 +193,7 @@ export function attend(p: Pass, L: number, q: GPUBuffer, k: GPUBuffer, v: GPUBuf
   if (p.decode && !probs) {
     const shape = { ...common, t: p.pos0 + 1 };
     decodeOp.recordAttnDecode(p.rt, { q, k, v, out, scratch: p.act('attn_split') }, shape);
-    p.count('attn', decodeOp.attnDecodeFlops(shape), decodeOp.attnDecodeBytes(shape));
+    p.count('attn', decodeOp.attnDecodeFlops(shape), decodeOp.attnDecodeBytes(shape, p.rt));
   } else {
     const shape = { ...common, n: p.n, pos0: p.pos0 };
     prefillOp.recordAttnPrefill(p.rt, { q, k, v, out, probs }, shape);

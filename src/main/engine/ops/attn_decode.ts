@@ -1,8 +1,7 @@
 // Op: one-token attention over a long cache, flash-decoding with split-K (kernels/attn_decode.wgsl) and
 // the merge of the splits (kernels/attn_decode_combine.wgsl); one key/value head with wide values (absorbed
-// MLA) takes kernels/attn_decode_mqa_wide.wgsl instead, or, when asked (shape.mma) where the device has
-// subgroup matrices and the cache is f16, kernels/attn_decode_mla_mma.wgsl (tensor cores; slower here,
-// see MMA_DEFAULT); same partials and merge. Same shapes and
+// MLA) takes kernels/attn_decode_mla_mma.wgsl (tensor cores) where the device has subgroup matrices and
+// the cache is f16 (see MMA_DEFAULT), else kernels/attn_decode_mqa_wide.wgsl; same partials and merge. Same shapes and
 // cache views as prefill with n = 1 and pos0 = t − 1: the new token's K/V must already be appended at row t − 1.
 import code from '../../../../kernels/attn_decode.wgsl?raw';
 import combineCode from '../../../../kernels/attn_decode_combine.wgsl?raw';
@@ -69,10 +68,7 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   splitRows?: number;
   /** attn_decode_mqa_wide's head slots per workgroup, forced (tests, attn-kbench). */
   wide?: { headSlots?: 4 | 8 | 16 };
-  /**
-   * attn_decode_mla_mma where it applies (true), or never (false); default MMA_DEFAULT (off: slower on
-   * the H100, see there). Tests and attn-kbench.
-   */
+  /** attn_decode_mla_mma where it applies (true, the default: MMA_DEFAULT), or never (false). Tests and attn-kbench. */
   mma?: boolean;
   /** attn_decode_mla_mma's subgroups per workgroup, target splits, most k-steps per load batch, column tiles per P·V step, forced (tests, attn-kbench). */
   mmaTune?: { nsg?: 2 | 4 | 8; splits?: number; kb?: number; cw?: 4 | 8; qr?: boolean };
@@ -221,15 +217,27 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at min(its first row,
 // t − 16) so that no load passes row t − 1 (no cache padding needed); t ≤ 16 is ceil(t / 16) = 1, one
 // replay bucket, and keeps the other kernels.
-const MMA_DEFAULT = false;
+//
+// The default where it applies (shape.mma = false turns it off): faster than attn_decode_mqa_wide at
+// every context measured. H100, attn-kbench --mma --calls 200 (split kernel + combine, PLM-1.8B, both
+// paths in the same run), NSG 4, 128 target splits, KB 9, CW 4: 10.8 / 12.1 / 14.7 / 20.3 µs at
+// 128 / 2048 / 4096 / 8192 rows against 12.8 / 14.7 / 19.0 / 27.5 (split kernel alone 6.6 / 6.9 / 9.8 /
+// 16.1 against 8.8 / 9.5 / 14.7 / 22.0; the combine 4.3 at 8 splits, 5.2 at 128). The same run: CW 8
+// 10.8 / 12.5 / 15.4 / 21.0; KB 4 10.8 / 12.5 / 16.4 / 19.7; QR (query fragments in registers) no
+// better; NSG 8 11.1 / 12.8 / 14.4 / 20.6; 256 target splits 1-4 µs slower at 4096-8192. Each added
+// 16-row tile per split still costs ~2.5 µs of dependent subgroup-matrix loads and products per
+// subgroup (batching the loads deeper did not shorten it), so 8192 − 128 is 9.5 µs, not ≤ 7.
+// Results agree with the float64 reference to rel L2 ≤ 2.4e-4 (f16 queries and probabilities).
+const MMA_DEFAULT = true;
 const MMA_MAX_HEADS = 16;
 // Subgroups per workgroup and splits to aim for (split plan from ceil(t / 16) only, like the others;
-// rows per split rounded up to a power of two of tiles). attn-kbench --mma-tune.
+// rows per split rounded up to a power of two of tiles). attn-kbench --mma (timings above).
 const MMA_NSG: 2 | 4 | 8 = 4;
 const MMA_TARGET_SPLITS = 128;
 // Most k-steps per load batch (named fragments in the kernel: ≤ 9).
 const MMA_KB = 9;
 const MMA_QR = false;
+const MMA_CW = 4;
 
 interface MmaConfig {
   g: number; // tiles of 16 rows per split (kernel), ≥ chunk / 16
@@ -266,8 +274,8 @@ function mmaConfig(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuf
   while (g < chunk / SPLIT_ROWS) g *= 2;
   if (s.splitRows === undefined) chunk = g * SPLIT_ROWS; // whole kernel tiles (fewer splits, same bound)
   if (g > 2 * nsg) return null;
-  // Column tiles per P·V step: eight where every subgroup has that many, else four.
-  const cw = s.mmaTune?.cw ?? (s.dv / 16 >= 8 * nsg ? 8 : 4);
+  // Column tiles per P·V step (8 measured ~0.5 µs slower at 2048-8192 rows).
+  const cw = s.mmaTune?.cw ?? MMA_CW;
   // QR: every subgroup one of NSG parts of the key width for all G tiles, its ≤ 9 query fragments in
   // registers, one batch of loads a tile; where that does not fit, the plan below.
   if (s.mmaTune?.qr ?? MMA_QR) {
@@ -377,13 +385,15 @@ export function attnDecodeFlops(s: AttnDecodeShape): number {
 
 /**
  * The cache rows read once per head unit and block, plus q, the partials and the output. Pass the
- * runtime to count the kernel it takes: attn_decode_mla_mma reads each latent row once from memory (its
+ * runtime to count the kernel recordAttnDecode takes on it: attn_decode_mla_mma reads each latent row once from memory (its
  * value columns again, from the cache, right after), so it counts t·dk elements.
  */
 export function attnDecodeBytes(s: AttnDecodeShape, rt?: Pick<GpuRuntime, 'subgroupMatrix'>): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
-  // 48 KiB: NVIDIA's workgroup memory, the only devices with subgroup matrices here.
-  const mma = mmaConfig(rt?.subgroupMatrix ?? false, s, null, a, 48 * 1024);
+  // A runtime: its device decides, as in recordAttnDecode; the flag alone: 48 KiB, NVIDIA's workgroup
+  // memory (the only devices with subgroup matrices here).
+  const full = rt !== undefined && 'device' in rt ? (rt as GpuRuntime) : null;
+  const mma = mmaConfig(full ? mmaAvailable(full) : (rt?.subgroupMatrix ?? false), s, null, a, full ? mmaSmemLimit(full) : 48 * 1024);
   if (mma) {
     const splits = Math.ceil(s.t / mma.chunk);
     return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * 4 * splits * s.hq * (s.dv + 2) + 4 * s.hq * s.dv;
