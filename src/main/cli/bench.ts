@@ -45,7 +45,7 @@ function fmtResult(r: BenchResult): string {
   for (const p of r.prefill) lines.push(`  prefill ${String(p.tokens).padStart(6)}  ${p.tokPerS.toFixed(1).padStart(10)} tok/s  ${p.ms.toFixed(1)} ms`);
   for (const d of r.decode) {
     const gpu = d.gpuMsPerToken === null ? '' : `  GPU ${d.gpuMsPerToken.toFixed(3)} ms/step`;
-    lines.push(`  decode @${String(d.context).padStart(6)}  ${d.tokPerS.toFixed(1).padStart(9)} tok/s  ${d.msPerToken.toFixed(3)} ms/tok   floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms)  ${(100 * d.ofFloor).toFixed(1)}% of floor${gpu}  CPU ${d.recordMsPerToken.toFixed(3)} ms/step`);
+    lines.push(`  decode @${String(d.context).padStart(6)}  ${d.tokPerS.toFixed(1).padStart(9)} tok/s  ${d.msPerToken.toFixed(3)} ms/tok   floor ${d.floorTokPerS.toFixed(1)} tok/s (${d.floorMsPerToken.toFixed(3)} ms)  ${(100 * d.ofFloor).toFixed(1)}% of floor${gpu}  CPU ${d.recordMsPerToken.toFixed(3)} ms/step  runs ${d.runTokPerS.map((x) => x.toFixed(0)).join('/')}`);
   }
   if (typeof r.opTimes === 'string') lines.push(`  per-op times: ${r.opTimes}`);
   else for (const t of r.opTimes) lines.push(`  per-op @${t.context}: ${t.ops.slice(0, 8).map((o) => `${o.op} ${o.ms.toFixed(3)}ms×${o.calls}`).join(', ')} (sum ${t.totalMs.toFixed(3)} ms)`);
