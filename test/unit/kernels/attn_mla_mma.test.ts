@@ -130,10 +130,9 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, vView: { row: 576, off: 72 } })).toBe(false); // values past the key columns
     expect(attnDecodeUsesMma(fake, { ...mla, dk: 64, dv: 128, kView: { row: 192 }, vView: { row: 192, off: 64 } })).toBe(false); // GTA: values beside the keys
     expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 80 })).toBe(true); // 5 tiles: a kernel of 8, 3 masked
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(true); // 9 tiles: a kernel of 16, 2 per subgroup
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 272 })).toBe(false); // 17 tiles: more than 2 per subgroup
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 65536 })).toBe(true); // 256 splits of 16 tiles (8 subgroups)
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 65537 })).toBe(false); // 256 splits would take 17 tiles each
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles: more than 2 per subgroup
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 32768 })).toBe(true); // 256 splits of 8 tiles
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 32769 })).toBe(false); // 256 splits would take 9 tiles each
   });
   it('depends on t only through ceil(t / 16) (replay), and the byte count follows the path', () => {
     for (let t = 17; t <= 400; t++) {

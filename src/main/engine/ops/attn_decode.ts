@@ -211,7 +211,7 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 
 // attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
 // NSG subgroups of 32 lanes per workgroup, one workgroup per split of G tiles of 16 rows (G a power of
-// two ≤ 2·NSG; with MMA_TARGET_SPLITS = 256 and NSG = 8 that is t ≤ 65536, longer contexts keep the other kernels).
+// two ≤ 2·NSG; with MMA_TARGET_SPLITS = 256 and NSG = 4 that is t ≤ 32768, longer contexts keep the other kernels).
 // It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16 cache, key and
 // value widths multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets
 // (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at min(its first row,
@@ -235,9 +235,8 @@ const MMA_MAX_HEADS = 16;
 // then sits in L2; in the whole model every layer's rows come from DRAM and more splits hide that
 // latency: PLM-1.8B bench --ablate (H100, GPU ms of decode attention + combine per token, 32 layers, at
 // 128 / 2048 / 8192 context): 256 target splits 0.373 / 0.497 / 0.803, 128 splits 0.381 / 0.531 / 1.050,
-// attn_decode_mqa_wide 0.439 / 0.577 / 1.044 (one run, each variant a bundle of its own). Then, with 256
-// splits, at 128 / 8192: NSG 8 0.386 / 0.731, NSG 4 0.388 / 0.792-0.805, NSG 4 with CW 8 0.387 / 0.816.
-const MMA_NSG: 2 | 4 | 8 = 8;
+// attn_decode_mqa_wide 0.439 / 0.577 / 1.044 (one run, each variant a bundle of its own).
+const MMA_NSG: 2 | 4 | 8 = 4;
 const MMA_TARGET_SPLITS = 256;
 // Most k-steps per load batch (named fragments in the kernel: ≤ 9).
 const MMA_KB = 9;
