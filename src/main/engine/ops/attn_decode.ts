@@ -235,7 +235,10 @@ const MMA_MAX_HEADS = 16;
 // then sits in L2; in the whole model every layer's rows come from DRAM and more splits hide that
 // latency: PLM-1.8B bench --ablate (H100, GPU ms of decode attention + combine per token, 32 layers, at
 // 128 / 2048 / 8192 context): 256 target splits 0.373 / 0.497 / 0.803, 128 splits 0.381 / 0.531 / 1.050,
-// attn_decode_mqa_wide 0.439 / 0.577 / 1.044 (one run, each variant a bundle of its own).
+// attn_decode_mqa_wide 0.439 / 0.577 / 1.044 (one run, each variant a bundle of its own). With 256
+// splits, 8 subgroups measured 0.386 / 0.731 ms at 128 / 8192 against 0.388 / 0.792-0.805 for 4 (same H100,
+// another run), but that plan (G = 2 tiles over 8 subgroups) has not been through attn-kbench --check on
+// a GPU yet, so 4 stays the default until it has.
 const MMA_NSG: 2 | 4 | 8 = 4;
 const MMA_TARGET_SPLITS = 256;
 // Most k-steps per load batch (named fragments in the kernel: ≤ 9).
