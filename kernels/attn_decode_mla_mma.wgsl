@@ -9,14 +9,18 @@
 // offsets are uniform per subgroup, which is what the hardware needs); the diagnostic below turns it
 // off (as kernels/matmul_mma.wgsl does). No subgroup-matrix operation sits under a branch that depends
 // on the subgroup: per-subgroup work differs only in offsets, trip counts are constants.
-// The engine's default for this shape (ops/attn_decode.ts: NSG 4, KB 9, CW 4, 128 target splits).
+// The engine's default for this shape: ops/attn_decode.ts (NSG 8, KB 9, CW 4, 256 target splits, chosen
+// in the whole model; its comments have those figures). With NSG 4 and 128 target splits,
 // H100, split kernel + combine (attn-kbench --mma --calls 200): 10.8 / 12.1 / 14.7 / 20.3 µs at 128 /
 // 2048 / 4096 / 8192 rows against 12.8 / 14.7 / 19.0 / 27.5 for attn_decode_mqa_wide; the first version
 // (one subgroup per workgroup, Dawn's uniformity rule) was slower than that at every context (17.0 /
 // 18.4 / 22.3 / 27.5), each tile load + product waiting out a memory round trip with one warp per SM.
 // What is left: every added 16-row tile per split costs ~2.5 µs (split kernel 6.6 µs at one tile, 9.8
-// at two, 16.1 at four), and neither deeper load batches (KB 4 → 9), eight column tiles per step, the
-// query fragments held in registers (QR) nor eight subgroups moved that beyond noise.
+// at two, 16.1 at four), and in attn-kbench (one layer's cache, L2-resident) neither deeper load batches
+// (KB 4 → 9), eight column tiles per step, the query fragments held in registers (QR) nor eight
+// subgroups moved that beyond noise; in the model (DRAM-resident caches) 256 splits and eight
+// subgroups did (ops/attn_decode.ts). Queries are rounded to f16 after the scale: |q·scale| past 65504
+// would become inf (absorbed queries of real checkpoints are far below that).
 //
 //   0. all lanes: q·scale → f16 [16 heads, QC] in workgroup memory (heads ≥ H and columns ≥ DK are
 //      zero), packed eight to an entry (16-byte stores);
@@ -52,7 +56,7 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 override H: u32 = 16u;            // query heads, ≤ 16
 override DK: u32 = 576u;          // key width, a multiple of 16
 override DV: u32 = 512u;          // value width, a multiple of 16
-override G: u32 = 4u;             // tiles of 16 rows per split: 1, 2, 4, 8 (≤ 2·NSG, ≥ NSG / 8)
+override G: u32 = 4u;             // tiles of 16 rows per split: 1, 2, 4, 8 (≤ 2·NSG, ≥ NSG / 8; the host caps it at 8)
 override NSG: u32 = 4u;           // subgroups per workgroup: 2, 4 or 8
 override KB: u32 = 4u;            // k-steps per load batch, 1 ..= 9
 override KSP: u32 = 36u;          // k-steps per subgroup, a multiple of KB, KP·KSP ≥ DK / 16

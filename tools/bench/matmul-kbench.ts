@@ -5,8 +5,8 @@
 // (f64, X and W rounded to f16 as the kernel sees them; also against unrounded X). Then per shape: the
 // max relative error of each config against the f32 kernel and GPU time per call (median of REPEATS
 // stamped passes of ≥ 20 back-to-back calls, random data), printed as TFLOP/s.
-//   node tools/bundle.mjs tools/bench/matmul-kbench.ts .device/mm-mma.mjs
-//   source .device/enter.sh && node .device/mm-mma.mjs [--n 2048] [--only PLM] [--cfg 2.2.4x4,2.4.4x2.2]
+//   node tools/bundle.mjs tools/bench/matmul-kbench.ts .device/mm.mjs
+//   source .device/enter.sh && node .device/mm.mjs [--n 2048] [--only PLM] [--cfg 2.2.4x4,2.4.4x2.2]
 import * as cpu from '../../src/main/engine/cpu/ops';
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
 import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';

@@ -4,6 +4,7 @@
 // stand-in that claims the feature). The kernel is the default for this shape where it runs (faster
 // than the kernels without subgroup matrices on the H100, ops/attn_decode.ts); shape.mma: false turns it off. Inputs are random, outputs and scratch are NaN before the kernel
 // runs, and the cache holds rows past t that are NaN: a load or a probability that reaches them shows.
+import { mmaAvailable } from '../../../src/main/engine/ops/matmul';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groupedAttention } from '../../../src/main/engine/cpu/attention';
 import type { GpuRuntime } from '../../../src/main/engine/gpu/runtime';
@@ -100,19 +101,20 @@ beforeAll(async () => {
 describe('attn_decode_mla_mma against the CPU reference', () => {
   for (const c of cases) {
     it(c.name, async (ctx) => {
-      if (!rt.subgroupMatrix) {
-        return ctx.skip('this adapter has no subgroup matrices (chromium-experimental-subgroup-matrix with shader-f16 and subgroups; lavapipe lacks them), so attn_decode_mla_mma cannot run here');
+      if (!mmaAvailable(rt)) {
+        return ctx.skip('this adapter has no subgroup matrices with 32-lane subgroups (chromium-experimental-subgroup-matrix with shader-f16 and subgroups; lavapipe lacks them), so attn_decode_mla_mma cannot run here; tools/bench/attn-kbench.ts --check runs these cases on the GPU machine');
       }
       await runCase(rt, c);
     });
   }
 });
 
-// Where recordAttnDecode takes the kernel: a stand-in runtime that claims subgroup matrices (the choice
-// reads only that flag and the workgroup-memory limit), so this runs on every adapter. The kernel is the
-// default where it applies (ops/attn_decode.ts, MMA_DEFAULT); shape.mma: false turns it off.
+// Where recordAttnDecode takes the kernel: a stand-in runtime that claims subgroup matrices and 32-lane
+// subgroups (the choice reads only those and the workgroup-memory limit), so this runs on every adapter. The kernel is the
+// default where it applies (ops/attn_decode.ts, MLA_MMA_ON); shape.mma: false turns it off.
 describe('attn_decode_mla_mma path choice', () => {
-  const fake = { subgroupMatrix: true, device: { limits: { maxComputeWorkgroupStorageSize: 48 * 1024 } } } as unknown as GpuRuntime;
+  const device = (min?: number, max?: number) => ({ limits: { maxComputeWorkgroupStorageSize: 48 * 1024 }, adapterInfo: { subgroupMinSize: min, subgroupMaxSize: max } });
+  const fake = { subgroupMatrix: true, device: device(32, 32) } as unknown as GpuRuntime;
   const mla: AttnDecodeShape = { t: 100, hq: 16, hk: 1, hv: 1, dk: 576, dv: 512, scale: 0.1, kv: 'f16', kView: { row: 576 }, vView: { row: 576 }, mma: true };
   it('takes the absorbed-MLA shape from t = 17 on by default, with f16 caches only', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, t: 16 })).toBe(false);
@@ -122,6 +124,10 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, mma: false })).toBe(false);
     expect(attnDecodeUsesMma(fake, { ...mla, mma: undefined })).toBe(true); // on by default
     expect(attnDecodeUsesMma({ ...fake, subgroupMatrix: false } as GpuRuntime, mla)).toBe(false);
+    // The kernels' lane arithmetic needs 32-lane subgroups: other or unreported sizes keep the other kernels.
+    expect(attnDecodeUsesMma({ subgroupMatrix: true, device: device(64, 64) } as unknown as GpuRuntime, mla)).toBe(false);
+    expect(attnDecodeUsesMma({ subgroupMatrix: true, device: device(16, 32) } as unknown as GpuRuntime, mla)).toBe(false);
+    expect(attnDecodeUsesMma({ subgroupMatrix: true, device: device() } as unknown as GpuRuntime, mla)).toBe(false);
   });
   it('leaves other shapes to the other kernels', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, hq: 20 })).toBe(false); // more heads than one 16-row tile

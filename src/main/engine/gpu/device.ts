@@ -14,7 +14,11 @@ import { GpuUnavailableError } from '../../../shared/errors';
 // WORKBENCH_DAWN_TOGGLES=a,b appends Dawn toggles, only to measure what they cost (e.g. `skip_validation`:
 // Dawn stops checking each command; an invalid command is then undefined behaviour). Tests never set it.
 const ROBUST = process.env.WORKBENCH_DAWN_ROBUSTNESS === '1';
-const EXTRA_TOGGLES = (process.env.WORKBENCH_DAWN_TOGGLES ?? '').split(',').map((t) => t.trim()).filter((t) => /^[a-z0-9_]+$/.test(t));
+const EXTRA_TOGGLES = (process.env.WORKBENCH_DAWN_TOGGLES ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+const badToggle = EXTRA_TOGGLES.find((t) => !/^[a-z0-9_]+$/.test(t));
+if (badToggle !== undefined) {
+  throw new Error(`WORKBENCH_DAWN_TOGGLES: "${badToggle}" is not a Dawn toggle name (lower case, digits and underscores, e.g. skip_validation); fix or unset the variable`);
+}
 const DAWN_TOGGLES = [
   `enable-dawn-features=${['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia', ...(ROBUST ? [] : ['disable_robustness']), ...EXTRA_TOGGLES].join(',')}`,
 ];

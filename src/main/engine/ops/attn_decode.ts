@@ -1,7 +1,7 @@
 // Op: one-token attention over a long cache, flash-decoding with split-K (kernels/attn_decode.wgsl) and
 // the merge of the splits (kernels/attn_decode_combine.wgsl); one key/value head with wide values (absorbed
 // MLA) takes kernels/attn_decode_mla_mma.wgsl (tensor cores) where the device has subgroup matrices and
-// the cache is f16 (see MMA_DEFAULT), else kernels/attn_decode_mqa_wide.wgsl; same partials and merge. Same shapes and
+// the cache is f16 (see MLA_MMA_ON), else kernels/attn_decode_mqa_wide.wgsl; same partials and merge. Same shapes and
 // cache views as prefill with n = 1 and pos0 = t − 1: the new token's K/V must already be appended at row t − 1.
 import code from '../../../../kernels/attn_decode.wgsl?raw';
 import combineCode from '../../../../kernels/attn_decode_combine.wgsl?raw';
@@ -68,7 +68,7 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   splitRows?: number;
   /** attn_decode_mqa_wide's head slots per workgroup, forced (tests, attn-kbench). */
   wide?: { headSlots?: 4 | 8 | 16 };
-  /** attn_decode_mla_mma where it applies (true, the default: MMA_DEFAULT), or never (false). Tests and attn-kbench. */
+  /** attn_decode_mla_mma where it applies (true, the default: MLA_MMA_ON), or never (false). Tests and attn-kbench. */
   mma?: boolean;
   /** attn_decode_mla_mma's subgroups per workgroup, target splits, most k-steps per load batch, column tiles per P·V step, forced (tests, attn-kbench). */
   mmaTune?: { nsg?: 2 | 4 | 8; splits?: number; kb?: number; cw?: 4 | 8; qr?: boolean };
@@ -89,14 +89,19 @@ export function attnDecodeScratchBytes(hq: number, dv: number): number {
 
 const smemLimits = new WeakMap<GpuRuntime, number>();
 
-/** Workgroup bytes a variant may use on this device (device.limits is rebuilt on every read: cached). */
-function smemBudget(rt: GpuRuntime): number {
+/** The device's workgroup-memory limit (device.limits is rebuilt on every read through the binding: cached). */
+function deviceSmem(rt: GpuRuntime): number {
   let b = smemLimits.get(rt);
   if (b === undefined) {
-    b = Math.min(SMEM_BUDGET, rt.device.limits.maxComputeWorkgroupStorageSize);
+    b = rt.device.limits.maxComputeWorkgroupStorageSize;
     smemLimits.set(rt, b);
   }
   return b;
+}
+
+/** Workgroup bytes a variant of the CUDA-core kernels may use on this device. */
+function smemBudget(rt: GpuRuntime): number {
+  return Math.min(SMEM_BUDGET, deviceSmem(rt));
 }
 
 /** Rows per split, a multiple of 16 (of `bk` too from one tile up), from ceil(t/16) only (replay). */
@@ -211,7 +216,8 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 
 // attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
 // NSG subgroups of 32 lanes per workgroup, one workgroup per split of G tiles of 16 rows (G a power of
-// two ≤ 2·NSG; with MMA_TARGET_SPLITS = 256 and NSG = 4 that is t ≤ 32768, longer contexts keep the other kernels).
+// two ≤ min(2·NSG, MMA_MAX_G = 8); with MMA_TARGET_SPLITS = 256 that is t ≤ 32768, longer contexts keep the
+// other kernels).
 // It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16 cache, key and
 // value widths multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets
 // (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at min(its first row,
@@ -228,7 +234,7 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // 16-row tile per split still costs ~2.5 µs of dependent subgroup-matrix loads and products per
 // subgroup (batching the loads deeper did not shorten it), so 8192 − 128 is 9.5 µs, not ≤ 7.
 // Results agree with the float64 reference to rel L2 ≤ 2.4e-4 (f16 queries and probabilities).
-const MMA_DEFAULT = true;
+const MLA_MMA_ON = true;
 const MMA_MAX_HEADS = 16;
 // Subgroups per workgroup and splits to aim for (split plan from ceil(t / 16) only, like the others;
 // rows per split rounded up to a power of two of tiles). attn-kbench replays one layer's cache, which
@@ -236,17 +242,19 @@ const MMA_MAX_HEADS = 16;
 // latency: PLM-1.8B bench --ablate (H100, GPU ms of decode attention + combine per token, 32 layers, at
 // 128 / 2048 / 8192 context): 256 target splits 0.373 / 0.497 / 0.803, 128 splits 0.381 / 0.531 / 1.050,
 // attn_decode_mqa_wide 0.439 / 0.577 / 1.044 (one run, each variant a bundle of its own). With 256
-// splits, 8 subgroups measured 0.386 / 0.731 ms at 128 / 8192 against 0.388 / 0.792-0.805 for 4 (same H100,
-// another run), but that plan (G = 2 tiles over 8 subgroups) has not been through attn-kbench --check on
-// a GPU yet, so 4 stays the default until it has.
-const MMA_NSG: 2 | 4 | 8 = 4;
+// splits, 8 subgroups: 0.386 / 0.731 ms at 128 / 8192 against 0.388 / 0.792-0.805 for 4 (same H100,
+// another run); that plan (G = 2 tiles over 8 subgroups at 8192) passed attn-kbench --check on the H100
+// (docs/bench-logs/2026-11-26-75d7652-h100/attn-check.txt, "NSG 8: PLM t=8191 default plan").
+const MMA_NSG: 2 | 4 | 8 = 8;
+/** Most tiles of 16 rows per split: G = 16 (8 subgroups past 32768 rows) was never checked on a GPU. */
+const MMA_MAX_G = 8;
 const MMA_TARGET_SPLITS = 256;
 // Most k-steps per load batch (named fragments in the kernel: ≤ 9).
 const MMA_KB = 9;
 const MMA_QR = false;
 const MMA_CW = 4;
 
-interface MmaConfig {
+interface MlaMmaPlan {
   g: number; // tiles of 16 rows per split (kernel), ≥ chunk / 16
   nsg: number;
   kb: number; // k-steps per load batch
@@ -256,31 +264,43 @@ interface MmaConfig {
   chunk: number;
 }
 
-const smemMax = new WeakMap<GpuRuntime, number>();
 
 /** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps) with KP parts of the key width. */
-function mmaSmem(c: Omit<MmaConfig, 'chunk'>): number {
+function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>): number {
   const kp = c.qr ? c.nsg : c.nsg / Math.min(c.g, c.nsg);
   return 16 * ((16 * kp * c.ksp) / 8 + 1) * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2;
 }
 
 /** Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside. */
 function mmaShapeOk(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>): boolean {
-  if (s.kv !== 'f16' || !(s.mma ?? MMA_DEFAULT)) return false;
+  if (s.kv !== 'f16' || !(s.mma ?? MLA_MMA_ON)) return false;
   if (a.units !== 1 || s.hq > MMA_MAX_HEADS || s.dk % 16 !== 0 || s.dv % 16 !== 0) return false;
   const sharedV = (b === null || b.k === b.v) && a.vRow === a.kRow && a.vOff >= a.kOff && a.vOff + s.dv <= a.kOff + s.dk;
   return sharedV && a.kRow % 8 === 0 && a.kOff % 8 === 0 && a.vOff % 8 === 0;
 }
 
+/** The forced options the kernel has code for (tests and attn-kbench set them; the types alone do not stop a cast). */
+function checkMmaTune(t: AttnDecodeShape['mmaTune']): void {
+  if (!t) return;
+  const bad = (what: string, v: unknown, ok: string): never => {
+    throw shapeError('attn_decode_mla_mma', `mmaTune.${what} is ${String(v)}; the kernel has code for ${ok}`);
+  };
+  if (t.nsg !== undefined && ![2, 4, 8].includes(t.nsg)) bad('nsg', t.nsg, '2, 4 or 8 subgroups');
+  if (t.cw !== undefined && ![4, 8].includes(t.cw)) bad('cw', t.cw, '4 or 8 column tiles a step');
+  if (t.kb !== undefined && !(Number.isInteger(t.kb) && t.kb >= 1 && t.kb <= MMA_KB)) bad('kb', t.kb, `1 to ${MMA_KB} k-steps a load batch`);
+  if (t.splits !== undefined && !(Number.isInteger(t.splits) && t.splits >= 1)) bad('splits', t.splits, 'a whole number of target splits ≥ 1');
+}
+
 /** attn_decode_mla_mma's plan, or null where it does not apply (depends on t only through ceil(t / 16)). */
-function mmaConfig(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, smemLimit: number): MmaConfig | null {
+function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, smemLimit: number): MlaMmaPlan | null {
   if (!subgroupMatrix || s.t <= SPLIT_ROWS || !mmaShapeOk(s, b, a)) return null;
+  checkMmaTune(s.mmaTune);
   const nsg = s.mmaTune?.nsg ?? MMA_NSG;
   let chunk = splitChunk(s, SPLIT_ROWS, 1, s.mmaTune?.splits ?? MMA_TARGET_SPLITS);
   let g = 1;
   while (g < chunk / SPLIT_ROWS) g *= 2;
   if (s.splitRows === undefined) chunk = g * SPLIT_ROWS; // whole kernel tiles (fewer splits, same bound)
-  if (g > 2 * nsg) return null;
+  if (g > Math.min(2 * nsg, MMA_MAX_G)) return null;
   // Column tiles per P·V step (8 measured ~0.5 µs slower at 2048-8192 rows).
   const cw = s.mmaTune?.cw ?? MMA_CW;
   // QR: every subgroup one of NSG parts of the key width for all G tiles, its ≤ 9 query fragments in
@@ -300,22 +320,14 @@ function mmaConfig(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuf
   return mmaSmem(c) <= smemLimit ? c : null;
 }
 
-function mmaSmemLimit(rt: GpuRuntime): number {
-  let b = smemMax.get(rt);
-  if (b === undefined) {
-    b = rt.device.limits.maxComputeWorkgroupStorageSize;
-    smemMax.set(rt, b);
-  }
-  return b;
-}
 
 /** Whether recordAttnDecode takes attn_decode_mla_mma for this shape on this device (tests, attn-kbench). */
 export function attnDecodeUsesMma(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null = null): boolean {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
-  return mmaConfig(mmaAvailable(rt), s, b, a, mmaSmemLimit(rt)) !== null;
+  return mlaMmaPlan(mmaAvailable(rt), s, b, a, deviceSmem(rt)) !== null;
 }
 
-function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: MmaConfig): number {
+function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: MlaMmaPlan): number {
   const splits = Math.ceil(s.t / c.chunk);
   const u = rt.uniform(
     packUniform(
@@ -351,7 +363,7 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
   if (b.scratch.size < attnDecodeScratchBytes(s.hq, s.dv)) {
     throw shapeError('attn_decode', `scratch buffer holds ${b.scratch.size} bytes; ${attnDecodeScratchBytes(s.hq, s.dv)} needed`);
   }
-  const mma = mmaConfig(mmaAvailable(rt), s, b, a, mmaSmemLimit(rt));
+  const mma = mlaMmaPlan(mmaAvailable(rt), s, b, a, deviceSmem(rt));
   let splits: number;
   if (mma) {
     splits = recordMma(rt, b, s, a, mma);
@@ -395,12 +407,9 @@ export function attnDecodeFlops(s: AttnDecodeShape): number {
  * runtime to count the kernel recordAttnDecode takes on it: attn_decode_mla_mma reads each latent row once from memory (its
  * value columns again, from the cache, right after), so it counts t·dk elements.
  */
-export function attnDecodeBytes(s: AttnDecodeShape, rt?: Pick<GpuRuntime, 'subgroupMatrix'>): number {
+export function attnDecodeBytes(s: AttnDecodeShape, rt?: GpuRuntime): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
-  // A runtime: its device decides, as in recordAttnDecode; the flag alone: 48 KiB, NVIDIA's workgroup
-  // memory (the only devices with subgroup matrices here).
-  const full = rt !== undefined && 'device' in rt ? (rt as GpuRuntime) : null;
-  const mma = mmaConfig(full ? mmaAvailable(full) : (rt?.subgroupMatrix ?? false), s, null, a, full ? mmaSmemLimit(full) : 48 * 1024);
+  const mma = rt ? mlaMmaPlan(mmaAvailable(rt), s, null, a, deviceSmem(rt)) : null;
   if (mma) {
     const splits = Math.ceil(s.t / mma.chunk);
     return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * 4 * splits * s.hq * (s.dv + 2) + 4 * s.hq * s.dv;

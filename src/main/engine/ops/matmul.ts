@@ -53,9 +53,10 @@ const available = new WeakMap<GpuRuntime, boolean>();
 export function mmaAvailable(rt: GpuRuntime): boolean {
   let ok = available.get(rt);
   if (ok === undefined) {
-    // adapterInfo is a native getter (and newer than some typings): read once per runtime.
+    // adapterInfo is a native getter (and newer than some typings): read once per runtime. A size Dawn
+    // does not report counts as not 32: the kernels' lane arithmetic assumes 32 (AMD's wave64 would break it).
     const info = (rt.device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
-    ok = rt.subgroupMatrix && (info?.subgroupMinSize ?? 32) === 32 && (info?.subgroupMaxSize ?? 32) === 32;
+    ok = rt.subgroupMatrix && info?.subgroupMinSize === 32 && info?.subgroupMaxSize === 32;
     available.set(rt, ok);
   }
   return ok;
@@ -86,8 +87,8 @@ export function matmulF32(rt: GpuRuntime, args: LinearArgs): void {
 
 /**
  * The subgroup-matrix kernel (kernels/matmul_mma.wgsl); f16 weights, an adapter with `mmaAvailable`.
- * X is rounded to f16 on the way in (relative L2 error about 2e-4 against the f32 kernel on random
- * data); an activation beyond ±65504 would become ±inf.
+ * X is rounded to f16 on the way in, after an exact 2^-4 scale (relative L2 error about 2e-4 against the
+ * f32 kernel on random data; activations up to ±1,048,064 stay finite, beyond that they become ±inf).
  */
 export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA_DEFAULT): void {
   const a: ResolvedLinear = resolveLinear('matmul_mma', args);
@@ -103,12 +104,20 @@ export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA
   const wv = (bn * 32) / (8 * wg);
   const nbuf = cfg.buffers ?? 1;
   const smem = nbuf * (bm + bn) * 40 * 2 + sgm * sgn * 1024;
-  if (wg > 1024 || smem > rt.device.limits.maxComputeWorkgroupStorageSize || !Number.isInteger(xv) || !Number.isInteger(wv) || xv < 1 || wv < 1 || xv > 8 || wv > 8) {
-    throw opError('matmul_mma', `tile config ${JSON.stringify(cfg)} is outside what the kernel supports`);
+  const limits = rt.device.limits;
+  const why =
+    wg > limits.maxComputeInvocationsPerWorkgroup ? `${wg} threads a workgroup, over the device's ${limits.maxComputeInvocationsPerWorkgroup}`
+    : smem > limits.maxComputeWorkgroupStorageSize ? `${smem} bytes of workgroup memory, over the device's ${limits.maxComputeWorkgroupStorageSize}`
+    : !Number.isInteger(xv) || !Number.isInteger(wv) || xv < 1 || wv < 1 || xv > 8 || wv > 8 ? `${xv} X and ${wv} W loads per lane and K tile (the kernel stages 1 to 8 of each)`
+    : null;
+  if (why) throw opError('matmul_mma', `tile config ${JSON.stringify(cfg)} needs ${why}; use MMA_DEFAULT or a config tools/bench/matmul-kbench.ts accepts`);
+  // X and W are read as 16-byte vectors: their buffers must hold whole vectors (rt.buffer and rt.upload round up to 16).
+  for (const [name, buf] of [['x', a.x], ['w', a.w]] as const) {
+    if (buf.size % 16 !== 0) throw opError('matmul_mma', `the ${name} buffer holds ${buf.size} bytes, not a multiple of 16; allocate it with rt.buffer or rt.upload`);
   }
   const grid: [number, number] = [Math.ceil(a.rows / bm), Math.ceil(a.outDim / bn)];
   const max = rt.maxWorkgroups;
-  if (grid[0] > max || grid[1] > max) throw opError('matmul_mma', `${a.rows}×${a.outDim} needs ${grid[0]}×${grid[1]} tiles, over the dispatch limit ${max}`);
+  if (grid[0] > max || grid[1] > max) throw opError('matmul_mma', `${a.rows}×${a.outDim} needs ${grid[0]}×${grid[1]} tiles, over the dispatch limit ${max}: split the rows into chunks of at most ${max * bm}`);
   const xvec = a.xStride % 4 === 0 && a.xOffset % 4 === 0;
   const flags = linearFlags(a) | (xvec ? 4 : 0);
   const pipe = rt.pipeline(mmaKernels[cfg.block], { SGM: sgm, SGN: sgn, FM: fm, FN: fn, NBUF: nbuf });
