@@ -203,6 +203,7 @@ const EDGES: EdgeCase[] = [
   { rows: 130, inDim: 64, outDim: 100, yStride: 150, yOffset: 20, accumulate: true },
   { rows: 129, inDim: 1040, outDim: 257 },
   { rows: 64, inDim: 96, outDim: 128, accumulate: true, xMag: 3e5 }, // past f16's range: the 2^-4 staging scale
+  { rows: 40, inDim: 62, outDim: 70, xStride: 64 }, // 16-byte X loads, partial last group of 4
 ];
 
 async function edgeCheck(rt: GpuRuntime, cfg: MmaConfig, c: EdgeCase): Promise<string> {

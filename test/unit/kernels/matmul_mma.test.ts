@@ -50,6 +50,7 @@ const CASES: Case[] = [
   { rows: 130, inDim: 64, outDim: 100, accumulate: true, yStride: 150, yOffset: 20 }, // y window
   { rows: 129, inDim: 1040, outDim: 257 }, // long K, one row and one column past a tile
   { rows: 64, inDim: 96, outDim: 128, accumulate: true, xMag: 3e5 }, // activations past f16's range
+  { rows: 40, inDim: 62, outDim: 70, xStride: 64 }, // 16-byte X loads with a partial last group of 4
 ];
 
 const CONFIGS: MmaConfig[] = [MMA_DEFAULT, { sgm: 2, sgn: 4, block: '4x2' }, { sgm: 2, sgn: 4, block: '4x4' }, { sgm: 2, sgn: 2, block: '4x4', buffers: 2 }];
