@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { groupedAttention } from '../../../src/main/engine/cpu/attention';
 import { packKv, type KvFormat } from '../../../src/main/engine/ops/attn_common';
-import { attnDecodeScratchBytes, recordAttnDecode, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
+import { attnDecodePlanKey, attnDecodeScratchBytes, recordAttnDecode, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, roundToF16 } from '../../helpers/gpu';
 
 // f32 arithmetic against float64 (the f16 case compares with the same f16-rounded cache values).
@@ -156,7 +156,27 @@ describe('attn_decode', () => {
   it(`${viewCases[3].name}, f16 cache`, () => runViewCase(viewCases[3], 'f16'));
   it(`${viewCases[3].name}, f32 cache`, () => runViewCase(viewCases[3], 'f32'));
   it(`${viewCases[4].name}, f16 cache`, () => runViewCase(viewCases[4], 'f16'));
-  it(`${viewCases[3].name}, f32 cache`, () => runViewCase(viewCases[3], 'f32'));
   it(`${viewCases[5].name}, f16 cache`, () => runViewCase(viewCases[5], 'f16'));
   it(`${viewCases[6].name}, f16 cache`, () => runViewCase(viewCases[6], 'f16'));
+});
+
+// Decode replay (src/main/engine/arch/replay.ts) re-issues a captured step for the following positions of
+// a bucket of 16: every dispatch of the attention must depend on t only through ceil(t / 16).
+describe('attn_decode plan', () => {
+  const shapes: [string, Omit<AttnDecodeShape, 't'>][] = [
+    ['GQA-1B (20 q / 5 kv heads, 64)', { hq: 20, hk: 5, hv: 5, dk: 64, dv: 64, scale: 0.125, kv: 'f16', kView: { row: 640 }, vView: { row: 640, off: 320 } }],
+    ['GTA-1B (5 groups, keys 64, latent 128)', { hq: 5, hk: 1, hv: 1, dk: 64, dv: 128, scale: 0.125, kv: 'f16', kView: { row: 192 }, vView: { row: 192, off: 64 } }],
+    ['PLM-1.8B absorbed MLA (16 heads, 576 / 512)', { hq: 16, hk: 1, hv: 1, dk: 576, dv: 512, scale: 0.07, kv: 'f16', kView: { row: 576 }, vView: { row: 576 } }],
+  ];
+  for (const [name, shape] of shapes) {
+    it(`${name}: one plan per bucket of 16 positions`, async () => {
+      const rt = await gpuRuntime();
+      const ts = [...Array.from({ length: 600 }, (_, i) => 1 + i), ...Array.from({ length: 64 }, (_, i) => 8160 + i), 65535];
+      for (const t of ts) {
+        expect(attnDecodePlanKey(rt, { ...shape, t }), `t = ${t}`).toBe(attnDecodePlanKey(rt, { ...shape, t: Math.ceil(t / 16) * 16 }));
+      }
+      // The plan does change with the context (more splits), so the check above is not vacuous.
+      expect(attnDecodePlanKey(rt, { ...shape, t: 100 })).not.toBe(attnDecodePlanKey(rt, { ...shape, t: 8000 }));
+    });
+  }
 });

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { groupedAttention } from '../../../src/main/engine/cpu/attention';
 import type { GpuRuntime } from '../../../src/main/engine/gpu/runtime';
 import { packKv } from '../../../src/main/engine/ops/attn_common';
-import { attnDecodeBytes, attnDecodeScratchBytes, attnDecodeUsesMma, recordAttnDecode, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
+import { attnDecodeBytes, attnDecodePlanKey, attnDecodeScratchBytes, attnDecodeUsesMma, recordAttnDecode, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
 import { f16ToF32Array } from '../../../src/main/engine/ops/convert';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, relL2 } from '../../helpers/gpu';
 
@@ -136,14 +136,16 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, vView: { row: 576, off: 72 } })).toBe(false); // values past the key columns
     expect(attnDecodeUsesMma(fake, { ...mla, dk: 64, dv: 128, kView: { row: 192 }, vView: { row: 192, off: 64 } })).toBe(false); // GTA: values beside the keys
     expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 80 })).toBe(true); // 5 tiles: a kernel of 8, 3 masked
-    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles: more than 2 per subgroup
+    expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles: a kernel of 16, over the cap of 8
     expect(attnDecodeUsesMma(fake, { ...mla, t: 32768 })).toBe(true); // 256 splits of 8 tiles
     expect(attnDecodeUsesMma(fake, { ...mla, t: 32769 })).toBe(false); // 256 splits would take 9 tiles each
   });
   it('depends on t only through ceil(t / 16) (replay), and the byte count follows the path', () => {
-    for (let t = 17; t <= 400; t++) {
-      expect(attnDecodeUsesMma(fake, { ...mla, t })).toBe(attnDecodeUsesMma(fake, { ...mla, t: Math.ceil(t / 16) * 16 }));
+    // The whole plan (kernel, variant, rows per split, split count), not just the choice of kernel.
+    for (const t of [...Array.from({ length: 384 }, (_, i) => 17 + i), ...Array.from({ length: 100 }, (_, i) => 8100 + i), 32767]) {
+      expect(attnDecodePlanKey(fake, { ...mla, t, mma: undefined }), `t = ${t}`).toBe(attnDecodePlanKey(fake, { ...mla, t: Math.ceil(t / 16) * 16, mma: undefined }));
     }
+    expect(attnDecodePlanKey(fake, { ...mla, t: 8192, mma: undefined })).toContain('"kind":"mla_mma"');
     // The subgroup-matrix kernel reads each latent row once (values are its columns): 64 splits here.
     const s = { ...mla, t: 4096, splitRows: 64 };
     expect(attnDecodeBytes(s, fake)).toBe(4096 * 576 * 2 + 4 * 16 * 576 + 2 * 4 * 64 * 16 * 514 + 4 * 16 * 512);

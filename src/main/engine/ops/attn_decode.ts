@@ -196,8 +196,7 @@ function wideConfig(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnTy
   return null;
 }
 
-function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, w: WideConfig): number {
-  const chunk = splitChunk(s, w.bk, 1, WIDE_TARGET_SPLITS);
+function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, w: WideConfig, chunk: number): number {
   const splits = Math.ceil(s.t / chunk);
   const u = rt.uniform(
     packUniform(
@@ -357,27 +356,48 @@ function splitKConfig(s: AttnDecodeShape, a: ReturnType<typeof attnParams>, budg
   return config(s, a.gu, budget);
 }
 
+/** Which split kernel a call takes, its variant, and its rows per split. */
+type Plan =
+  | { kind: 'mla_mma'; cfg: MlaMmaPlan; chunk: number }
+  | { kind: 'mqa_wide'; cfg: WideConfig; chunk: number }
+  | { kind: 'split_k'; cfg: Config; chunk: number };
+
+function plan(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>): Plan {
+  const mma = mlaMmaPlan(mmaAvailable(rt), s, b, a, deviceSmem(rt));
+  if (mma) return { kind: 'mla_mma', cfg: mma, chunk: mma.chunk };
+  const budget = smemBudget(rt);
+  const w = wideConfig(s, b, a, budget);
+  if (w) return { kind: 'mqa_wide', cfg: w, chunk: splitChunk(s, w.bk, 1, WIDE_TARGET_SPLITS) };
+  const c = splitKConfig(s, a, budget);
+  return { kind: 'split_k', cfg: c, chunk: splitChunk(s, c.bk, a.units * c.blocks, TARGET_WORKGROUPS) };
+}
+
+/**
+ * Everything about a call's dispatches but t itself: kernel, variant, rows per split and split count
+ * (tests: replay needs it to depend on t only through ceil(t / 16)).
+ */
+export function attnDecodePlanKey(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null = null): string {
+  const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
+  const p = plan(rt, s, b, a);
+  return JSON.stringify({ ...p, splits: Math.ceil(s.t / p.chunk) });
+}
+
 export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape): void {
   if (s.t < 1) throw shapeError('attn_decode', 'the cache is empty; append the new token before attending');
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
   if (b.scratch.size < attnDecodeScratchBytes(s.hq, s.dv)) {
     throw shapeError('attn_decode', `scratch buffer holds ${b.scratch.size} bytes; ${attnDecodeScratchBytes(s.hq, s.dv)} needed`);
   }
-  const mma = mlaMmaPlan(mmaAvailable(rt), s, b, a, deviceSmem(rt));
-  let splits: number;
-  if (mma) {
-    splits = recordMma(rt, b, s, a, mma);
-  } else {
-    const budget = smemBudget(rt);
-    const w = wideConfig(s, b, a, budget);
-    splits = w ? recordWide(rt, b, s, a, w) : recordSplitK(rt, b, s, a, splitKConfig(s, a, budget));
-  }
+  const p = plan(rt, s, b, a);
+  const splits =
+    p.kind === 'mla_mma' ? recordMma(rt, b, s, a, p.cfg)
+    : p.kind === 'mqa_wide' ? recordWide(rt, b, s, a, p.cfg, p.chunk)
+    : recordSplitK(rt, b, s, a, p.cfg, p.chunk);
   const uc = rt.uniform(packUniform({ nSplits: splits, hq: s.hq, dv: s.dv, pad: 0 }));
   rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
 }
 
-function recordSplitK(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: Config): number {
-  const chunk = splitChunk(s, c.bk, a.units * c.blocks, TARGET_WORKGROUPS);
+function recordSplitK(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: Config, chunk: number): number {
   const splits = Math.ceil(s.t / chunk);
   const u = rt.uniform(
     packUniform(
