@@ -1,11 +1,13 @@
 // Op: GTA value decoder fused with the sigmoid gate (kernels/attn_gta_decode_v.wgsl).
 import code from '../../../../kernels/attn_gta_decode_v.wgsl?raw';
+import { withRowSlices } from './row_slices';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { packUniform, requireEven, shapeError } from './attn_common';
 import { checkColumnSplit, type ColumnSplit } from './attn_mla_absorb_q';
 
-const kernel: KernelSource = { name: 'attn_gta_decode_v', code };
-const tokensKernel: KernelSource = { name: 'attn_gta_decode_v', code, entryPoint: 'main_tokens' };
+const source = withRowSlices(code);
+const kernel: KernelSource = { name: 'attn_gta_decode_v', code: source };
+const tokensKernel: KernelSource = { name: 'attn_gta_decode_v', code: source, entryPoint: 'main_tokens' };
 const TOKENS_WG = 64; // main_tokens: threads per workgroup (a column pair each), 4 tokens per workgroup
 const TOKENS_NT = 4;
 const MAX_DL = 512;

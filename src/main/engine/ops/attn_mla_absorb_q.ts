@@ -1,12 +1,14 @@
 // Op: absorbed MLA query, q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h] (kernels/attn_mla_absorb_q.wgsl).
 import code from '../../../../kernels/attn_mla_absorb_q.wgsl?raw';
+import { withRowSlices } from './row_slices';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { withRopeAngle } from './rope_angle';
 import { dummyBuffer, kvBytesPerElement, packUniform, requireEven, shapeError, type KvFormat } from './attn_common';
 import { requireBytes, unusedBinding, weightBytes } from './uniforms';
 
-const kernel: KernelSource = { name: 'attn_mla_absorb_q', code: withRopeAngle(code) };
-const tokensKernel: KernelSource = { name: 'attn_mla_absorb_q', code: withRopeAngle(code), entryPoint: 'main_tokens' };
+const source = withRowSlices(withRopeAngle(code));
+const kernel: KernelSource = { name: 'attn_mla_absorb_q', code: source };
+const tokensKernel: KernelSource = { name: 'attn_mla_absorb_q', code: source, entryPoint: 'main_tokens' };
 const NT = 4; // most tokens per workgroup of `main`
 const TOKENS_WG = 64; // main_tokens: threads per workgroup (a column pair each), 4 tokens per workgroup
 const TOKENS_NT = 4;
