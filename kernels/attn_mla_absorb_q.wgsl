@@ -56,10 +56,7 @@ var<workgroup> part: array<f32, RS * M>; // [RS row slices, M outputs] partial s
 
 // Rotation of GPT-J pair i of a d_rope-wide slice at the token's position.
 fn rot(x0: f32, x1: f32, i: u32) -> vec2f {
-  let ang = rope_angle(p.pos, i, p.d_rope, p.theta); // kernels/common/rope_angle.wgsl
-  let c = cos(ang);
-  let s = sin(ang);
-  return vec2f(x0 * c - x1 * s, x0 * s + x1 * c);
+  return rope_turn(x0, x1, p.pos, i, p.d_rope, p.theta); // kernels/common/rope_angle.wgsl
 }
 
 fn nload(i: u32) -> f32 {

@@ -347,12 +347,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       var c = red[2u * WG + r + 1u];
       if (o < p.rot_rows) {
         let i = (o % p.rot_dim) / 2u;
-        let ang = rope_angle(p.pos, i, p.rot_dim, p.theta); // kernels/common/rope_angle.wgsl
-        let cs = cos(ang);
-        let sn = sin(ang);
-        let a2 = a * cs - c * sn;
-        c = a * sn + c * cs;
-        a = a2;
+        let r = rope_turn(a, c, p.pos, i, p.rot_dim, p.theta); // kernels/common/rope_angle.wgsl
+        a = r.x;
+        c = r.y;
       }
       y[p.y_offset + o] = a;
       y[p.y_offset + o + 1u] = c;

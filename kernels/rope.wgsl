@@ -36,24 +36,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let i = idx % half;
   let h = (idx / half) % heads;
   let t = idx / (half * heads);
-  let ang = rope_angle(p.pos0 + t, i, p.rot_dim, p.theta); // kernels/common/rope_angle.wgsl
-  let c = cos(ang);
-  let s = sin(ang);
   var b = t * p.token_stride + p.base + h * p.head_stride + p.offset;
   if (h >= p.n_heads) {
     b = t * p.token_stride + p.base2 + (h - p.n_heads) * p.head_stride + p.offset2;
   }
-  var i0: u32;
-  var i1: u32;
-  if (INTERLEAVED) {
-    i0 = b + 2u * i;
-    i1 = i0 + 1u;
-  } else {
-    i0 = b + i;
-    i1 = i0 + half;
-  }
-  let x0 = x[i0];
-  let x1 = x[i1];
-  x[i0] = x0 * c - x1 * s;
-  x[i1] = x0 * s + x1 * c;
+  // kernels/common/rope_angle.wgsl
+  let e = rope_pair(b, i, half, INTERLEAVED);
+  let r = rope_turn(x[e.x], x[e.y], p.pos0 + t, i, p.rot_dim, p.theta);
+  x[e.x] = r.x;
+  x[e.y] = r.y;
 }

@@ -75,22 +75,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (h >= p.nq) {
       b = row + p.k_base + (h - p.nq) * p.k_head_stride + p.k_rot_off;
     }
-    let ang = rope_angle(p.pos0 + t, i, p.rot_dim, p.theta); // kernels/common/rope_angle.wgsl
-    let c = cos(ang);
-    let s = sin(ang);
-    var i0: u32;
-    var i1: u32;
-    if (INTERLEAVED) {
-      i0 = b + 2u * i;
-      i1 = i0 + 1u;
-    } else {
-      i0 = b + i;
-      i1 = i0 + half;
-    }
-    let x0 = src[i0];
-    let x1 = src[i1];
-    src[i0] = x0 * c - x1 * s;
-    src[i1] = x0 * s + x1 * c;
+    // kernels/common/rope_angle.wgsl
+    let e = rope_pair(b, i, half, INTERLEAVED);
+    let r = rope_turn(src[e.x], src[e.y], p.pos0 + t, i, p.rot_dim, p.theta);
+    src[e.x] = r.x;
+    src[e.y] = r.y;
   }
 
   // 2. The value slice's mean square (NORM), reduced over the workgroup.
