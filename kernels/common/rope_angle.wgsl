@@ -1,5 +1,5 @@
-// rope_angle, rope_turn, rope_pair: shared by every kernel that turns RoPE pairs (rope, rope_store, gemv's ROPE epilogue, the fused MLA
-// absorption): appended to their source by the op descriptors (src/main/engine/ops/rope_angle.ts), so
+// rope_angle, rope_turn, rope_pair: shared by every kernel that turns RoPE pairs (rope, rope_store,
+// gemv's ROPE epilogue, the fused MLA absorption): appended to their source by the op descriptors (src/main/engine/ops/rope_angle.ts), so
 // prompts and decode steps turn a pair by the same f32 angle bit for bit.
 
 const ROPE_TWO_PI: f32 = 6.283185307179586;
