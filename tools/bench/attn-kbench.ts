@@ -23,6 +23,7 @@ import { groupedAttention } from '../../src/main/engine/cpu/attention';
 import { packKv } from '../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, attnDecodeUsesMma, mmaKernel, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
 import { f16ToF32Array } from '../../src/main/engine/ops/convert';
+import { arg, relL2 } from './args';
 
 // Calls per stamped pass (--calls): the H100's timestamps tick in 65.5 µs steps, 1.3 µs a call at 50.
 const CALLS = Number(arg('--calls') ?? 50);
@@ -90,11 +91,6 @@ fn main(@builtin(local_invocation_index) i: u32) {
   }
 }`,
 };
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 function randomValues(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -211,16 +207,6 @@ function maxOf(x: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
   return m;
-}
-
-function relL2(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let n = 0;
-  let d = 0;
-  for (let i = 0; i < want.length; i++) {
-    n += (got[i] - want[i]) ** 2;
-    d += want[i] ** 2;
-  }
-  return Number.isNaN(n) ? Infinity : Math.sqrt(n / d);
 }
 
 /** Relative L2 error above which a --check case fails (measured: ≤ 2.4e-4 for the f16 queries and probabilities). */

@@ -11,6 +11,7 @@ import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
 import { gemv } from '../../src/main/engine/ops/gemv';
 import { fillRandom } from '../../src/main/engine/weights/random';
+import { arg } from './args';
 
 const SHAPES: [string, number, number][] = [
   ['1B qkv', 1280, 1920],
@@ -24,11 +25,6 @@ const SHAPES: [string, number, number][] = [
 const L2_BYTES = 256 << 20; // copies per shape: at least this many bytes, far past any L2
 const REPEATS = 5;
 const MIN_CALLS = 64; // calls per stamped pass (the copies cycled)
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function main(): Promise<void> {
   const tprs = (arg('--tpr') ?? '0,16,32,64,128').split(',').map(Number);

@@ -11,8 +11,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InferenceBackend, WeightDtype } from '../../src/main/engine/arch/types';
 import { openBackend } from '../../src/main/engine/backend';
+import { argmax } from '../../src/main/engine/generate/sampling';
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
 import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
+import { relL2 } from './args';
 
 interface Golden {
   prompt_ids: number[];
@@ -24,23 +26,6 @@ interface Golden {
 const GOLDEN = 'test/fixtures/golden/v1';
 const ZOO = 'models';
 const TOL: Record<WeightDtype, number> = { f32: 1e-4, f16: 1e-2 };
-
-function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    const d = a[i] - b[i];
-    num += d * d;
-    den += b[i] * b[i];
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
-}
-
-function argmax(x: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[b]) b = i;
-  return b;
-}
 
 let failures = 0;
 function report(name: string, worst: number, tol: number, tokensOk: boolean): void {

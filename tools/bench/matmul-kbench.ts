@@ -15,6 +15,7 @@ import { f16ToF32, f32ToF16, f32ToF16Array } from '../../src/main/engine/ops/con
 import type { LinearArgs } from '../../src/main/engine/ops/linear_common';
 import { type MmaConfig, matmulF32, matmulMma, mmaAvailable, mmaKernels } from '../../src/main/engine/ops/matmul';
 import { fillRandom } from '../../src/main/engine/weights/random';
+import { arg } from './args';
 
 // [name, in, out, accumulate] as the forward passes call linear() for a prompt (src/main/engine/arch).
 const SHAPES: [string, number, number, boolean][] = [
@@ -31,11 +32,6 @@ const SHAPES: [string, number, number, boolean][] = [
   ['1B head', 1280, 128256, false],
 ];
 const REPEATS = 3;
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 // sgm.sgn.block[.buffers]: e.g. 2.4.4x2 = 2 × 4 subgroups of 4 × 2 fragments, one K-tile buffer.
 function parseCfg(s: string): MmaConfig {

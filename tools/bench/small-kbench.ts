@@ -17,6 +17,7 @@ import * as absorbOp from '../../src/main/engine/ops/attn_mla_absorb_q';
 import * as gtaOp from '../../src/main/engine/ops/attn_gta_decode_v';
 import * as upOp from '../../src/main/engine/ops/attn_mla_up_v';
 import { fillRandom } from '../../src/main/engine/weights/random';
+import { arg } from './args';
 
 type Split = Record<string, number>;
 type SplitFn = (rt: GpuRuntime, b: never, s: never, ...rest: never[]) => void;
@@ -25,11 +26,6 @@ const quick = process.argv.includes('--quick'); // lavapipe smoke run
 const L2_BYTES = quick ? 1 << 20 : 128 << 20; // weight bytes cycled per op: far past any L2
 const REPEATS = quick ? 1 : 5;
 const MIN_CALLS = quick ? 2 : 512; // 65.5 µs timestamp steps / 512 calls: 0.13 µs resolution
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 // Optional exports of newer ops, looked up by name so this file also bundles against older ones.
 function optional(mod: object, name: string): SplitFn | undefined {
