@@ -1,7 +1,8 @@
 // Op: store f32 activations into a KV cache (any layout) at rows [pos0, pos0 + n).
 import code from '../../../../kernels/attn_append.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
-import { grid2d, kvBytesPerElement, packUniform, requireEven, type KvFormat } from './attn_common';
+import { kvBytesPerElement, packUniform, requireEven, type KvFormat } from './attn_common';
+import { grid2d } from './uniforms';
 
 const kernel: KernelSource = { name: 'attn_append', code };
 

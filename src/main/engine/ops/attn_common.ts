@@ -1,7 +1,6 @@
 // Pieces shared by the attention op descriptors: the KV cache element format, head-group arithmetic,
 // uniform packing and shape checks.
 import { WorkbenchError } from '../../../shared/errors';
-import type { GpuRuntime } from '../gpu/runtime';
 import { f32ToF16 } from './convert';
 
 /** How a KV cache stores elements in its `array<u32>`: two f16 per word, or one f32 per word. */
@@ -61,26 +60,6 @@ export function packUniform(fields: Record<string, number>, f32: string[] = []):
     else dv.setUint32(i * 4, fields[name], true);
   });
   return buf;
-}
-
-const dummies = new WeakMap<GpuRuntime, GPUBuffer>();
-
-/** A 16-byte buffer bound where a variant's binding is declared but never touched (e.g. the probability tap). */
-export function dummyBuffer(rt: GpuRuntime): GPUBuffer {
-  let b = dummies.get(rt);
-  if (!b) {
-    b = rt.buffer(16, 'attn-unused');
-    dummies.set(rt, b);
-  }
-  return b;
-}
-
-/** A 2-D grid of at most `max` per dimension holding `count` workgroups (kernels linearise x + y·nx). */
-export function grid2d(rt: GpuRuntime, count: number): [number, number] {
-  const max = rt.maxWorkgroups;
-  if (count <= max) return [Math.max(count, 1), 1];
-  const y = Math.ceil(count / max);
-  return [Math.ceil(count / y), y];
 }
 
 /** CPU values → the cache's words (f16 rounded to nearest even, pairs packed low half first). */

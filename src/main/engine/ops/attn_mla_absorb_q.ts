@@ -3,7 +3,7 @@ import code from '../../../../kernels/attn_mla_absorb_q.wgsl?raw';
 import { withRowSlices } from './row_slices';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { withRopeAngle } from './rope_angle';
-import { dummyBuffer, kvBytesPerElement, packUniform, requireEven, shapeError, type KvFormat } from './attn_common';
+import { kvBytesPerElement, packUniform, requireEven, shapeError, type KvFormat } from './attn_common';
 import { requireBytes, unusedBinding, weightBytes } from './uniforms';
 
 const source = withRowSlices(withRopeAngle(code));
@@ -118,7 +118,7 @@ export function recordMlaAbsorbQSplit(rt: GpuRuntime, b: { q: GPUBuffer; w: GPUB
     FUSE: fuse ? 1 : 0, KV_F16: fuse?.kv === 'f32' ? 0 : 1,
   });
   const grid: [number, number, number] = [Math.ceil(s.dC / 8 / split.co), s.nh + (fuse ? 1 : 0), Math.ceil(s.n / split.nt)];
-  rt.dispatch(pipe, [u, b.q, b.w, b.out, fuse ? fuse.cache : dummyBuffer(rt), fuse ? fuse.normW : unusedBinding(rt)], grid, 'attn_mla_absorb_q');
+  rt.dispatch(pipe, [u, b.q, b.w, b.out, fuse ? fuse.cache : unusedBinding(rt, 1), fuse ? fuse.normW : unusedBinding(rt)], grid, 'attn_mla_absorb_q');
 }
 
 /** Multiply-adds ×2 of the absorption (the rope copy is free). */

@@ -2,7 +2,8 @@
 // MLA), optionally tapping the probabilities. Kernel: kernels/attn_prefill.wgsl.
 import code from '../../../../kernels/attn_prefill.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
-import { dummyBuffer, headUnits, kvBytesPerElement, packUniform, requireEven, resolveView, shapeError, type CacheView, type KvFormat } from './attn_common';
+import { headUnits, kvBytesPerElement, packUniform, requireEven, resolveView, shapeError, type CacheView, type KvFormat } from './attn_common';
+import { unusedBinding } from './uniforms';
 
 const kernel: KernelSource = { name: 'attn_prefill', code };
 const BQ = 16; // rows per workgroup, as in the kernel
@@ -53,7 +54,7 @@ export function recordAttnPrefill(rt: GpuRuntime, b: AttnPrefillBuffers, s: Attn
   const tap = b.probs !== undefined;
   const pipe = rt.pipeline(kernel, { KV_F16: s.kv === 'f16' ? 1 : 0, TAP: tap ? 1 : 0, DK: s.dk, DV: s.dv });
   const rowTiles = Math.ceil((s.n * a.gu) / BQ);
-  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.out, b.probs ?? dummyBuffer(rt)], [rowTiles, a.units], tap ? 'attn_prefill_tap' : 'attn_prefill');
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.out, b.probs ?? unusedBinding(rt, 1)], [rowTiles, a.units], tap ? 'attn_prefill_tap' : 'attn_prefill');
 }
 
 /** Real multiply-adds ×2 over the causal triangle only (masked keys are not counted). */

@@ -3,7 +3,6 @@ import code from '../../../../kernels/gemv.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { withRopeAngle } from './rope_angle';
 import { type LinearArgs, linearFlags, resolveLinear } from './linear_common';
-import { dummyBuffer } from './attn_common';
 import { grid2d, opError, uniformStruct, unusedBinding } from './uniforms';
 
 export { bytes, flops } from './linear_common';
@@ -70,6 +69,6 @@ export function gemv(rt: GpuRuntime, args: LinearArgs, opts: GemvOptions = {}): 
       eps: a.norm?.eps ?? 0, rot_rows: r?.rotRows ?? 0, rot_dim: r?.rotDim ?? 0, pos: r?.pos ?? 0, theta: r?.theta ?? 0,
       store_row0: r?.storeRow0 ?? 0, store_row1: r?.storeRow1 ?? 0, cache_base: r?.cacheBase ?? 0,
     }));
-    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y, nw, r ? r.cache : dummyBuffer(rt)], grid, a.role ? `gemv:${a.role}` : 'gemv');
+    rt.dispatch(pipe, [u, a.w, a.x, bias, a.y, nw, r ? r.cache : unusedBinding(rt, 1)], grid, a.role ? `gemv:${a.role}` : 'gemv');
   }
 }

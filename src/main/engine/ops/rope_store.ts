@@ -4,7 +4,7 @@
 import code from '../../../../kernels/rope_store.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { withRopeAngle } from './rope_angle';
-import { dummyBuffer, kvBytesPerElement, requireEven, type KvFormat } from './attn_common';
+import { kvBytesPerElement, requireEven, type KvFormat } from './attn_common';
 import { grid2d, opError, requireBytes, requirePositiveInts, uniformStruct, unusedBinding, weightBytes } from './uniforms';
 
 const kernel: KernelSource = { name: 'rope_store', code: withRopeAngle(code) };
@@ -79,7 +79,7 @@ export function recordRopeStore(rt: GpuRuntime, b: RopeStoreBuffers, s: RopeStor
     INTERLEAVED: s.interleaved ? 1 : 0, KV_F16: s.kv === 'f16' ? 1 : 0, NORM: s.vNorm ? 1 : 0, W_F16: s.vNorm?.wF16 === false ? 0 : 1,
   });
   // Two distinct placeholders: one buffer may not be bound read-only and writable in one dispatch.
-  rt.dispatch(pipe, [u, b.src, b.cache, s.vNorm ? b.normW! : unusedBinding(rt), s.vNorm ? b.vout! : dummyBuffer(rt)], grid2d(rt, s.n), 'rope_store');
+  rt.dispatch(pipe, [u, b.src, b.cache, s.vNorm ? b.normW! : unusedBinding(rt), s.vNorm ? b.vout! : unusedBinding(rt, 1)], grid2d(rt, s.n), 'rope_store');
 }
 
 export function ropeStoreFlops(s: RopeStoreShape): number {

@@ -72,17 +72,17 @@ export function grid2d(rt: GpuRuntime, count: number): [number, number] {
   return [Math.ceil(count / y), y];
 }
 
-const placeholders = new WeakMap<GpuRuntime, GPUBuffer>();
+const placeholders = new WeakMap<GpuRuntime, GPUBuffer[]>();
 
 /**
- * A small buffer bound where a variant declares a binding it never touches (no bias, no residual):
- * `layout: 'auto'` keeps every statically used binding, whatever the override constants.
+ * A small buffer bound where a variant declares a binding it never touches (no bias, no residual, no
+ * probability tap): `layout: 'auto'` keeps every statically used binding, whatever the override
+ * constants. A dispatch with several unused bindings passes a different `slot` for each: one buffer
+ * bound writable twice, or writable and read-only, fails validation.
  */
-export function unusedBinding(rt: GpuRuntime): GPUBuffer {
-  let b = placeholders.get(rt);
-  if (!b) {
-    b = rt.buffer(16, 'unused-binding');
-    placeholders.set(rt, b);
-  }
-  return b;
+export function unusedBinding(rt: GpuRuntime, slot = 0): GPUBuffer {
+  let list = placeholders.get(rt);
+  if (!list) placeholders.set(rt, (list = []));
+  while (list.length <= slot) list.push(rt.buffer(16, `unused-binding-${list.length}`));
+  return list[slot];
 }
