@@ -1,10 +1,12 @@
 // Model folders for the e2e tests, made in a temporary directory from the tiny golden checkpoints:
 // a chat-capable one (byte-level tokenizer with a ChatML template, and a model card), and broken ones
 // the way users break them (a truncated download, a config from another model, a lost tokenizer.json).
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GOLDEN, writeByteTokenizer } from '../helpers/services';
+
+/** A temporary folder, removed when the test file ends (test/helpers/tmp.ts). */
+export { tempDir } from '../helpers/tmp';
 
 /** A card with Markdown to render and HTML that must come out as text. */
 export const FIXTURE_CARD = [
@@ -17,10 +19,6 @@ export const FIXTURE_CARD = [
   '',
   '<img src=x onerror="document.title=\'pwned\'"><script>document.title = "pwned"</script>',
 ].join('\n');
-
-export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
 
 /** The golden GTA checkpoint with a byte-level tokenizer, chat template and card. */
 export function chatModelFolder(root: string, name = 'gta-tiny-chat'): string {

@@ -2,11 +2,11 @@
 // Chromium driven through playwright-core. Every page's console errors are collected so a test fails
 // on them unless it says which ones it expects.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Envelope, MethodName, Params, Result } from '../../src/shared/api';
+import { tempDir } from '../helpers/tmp';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SERVE_JS = join(ROOT, 'out/main/serve.js');
@@ -97,7 +97,8 @@ export class Harness {
   private serverEnv: Record<string, string> = {};
 
   private constructor() {
-    this.dataDir = mkdtempSync(join(tmpdir(), 'gta-e2e-'));
+    // Removed by close(), and in any case when the test file ends (also if close() never runs or fails).
+    this.dataDir = tempDir('gta-e2e-');
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
   }
 

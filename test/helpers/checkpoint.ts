@@ -1,11 +1,11 @@
 // Tiny seeded-random checkpoints in the real HF naming, written from TS: config.json plus a
 // model.safetensors (or shards with an index) that tests can also corrupt on purpose.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { normalizeConfig } from '../../src/shared/arch/config';
 import { weightSpec } from '../../src/shared/arch/spec';
 import { f32ToF16 } from '../../src/main/engine/ops/convert';
+import { tempDir } from './tmp';
 
 export type Dtype = 'F32' | 'F16' | 'BF16' | 'I8';
 
@@ -96,9 +96,12 @@ export function randomTensors(raw: Record<string, unknown>, seed: number, dtype:
   });
 }
 
-/** Write config.json and the weights into a fresh temporary folder (or opts.dir); return the folder. */
+/**
+ * Write config.json and the weights into a fresh temporary folder (removed when the test file ends) or
+ * into opts.dir; return the folder.
+ */
 export function writeTinyCheckpoint(raw: Record<string, unknown>, opts: TinyOptions = {}): string {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'gta-ckpt-'));
+  const dir = opts.dir ?? tempDir('gta-ckpt-');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
   let tensors = randomTensors(raw, opts.seed ?? 1, opts.dtype ?? 'F32');
@@ -150,6 +153,7 @@ export const TINY_GTA = {
   tie_word_embeddings: true, torch_dtype: 'bfloat16', bos_token_id: 0, eos_token_id: 1,
 };
 
+/** An empty temporary folder, removed when the test file ends. */
 export function tmpDir(): string {
-  return mkdtempSync(join(tmpdir(), 'gta-test-'));
+  return tempDir('gta-test-');
 }

@@ -1,7 +1,6 @@
 // Real services (SQLite in a temporary data directory, the Dawn adapter) for integration tests, with a
 // small models/ folder holding a catalog of copied golden checkpoints, and an event recorder.
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WorkbenchEvent } from '../../src/shared/api';
@@ -32,10 +31,6 @@ export function makeZoo(root: string, models: ZooModel[]): string {
   };
   writeFileSync(join(dir, 'catalog.json'), JSON.stringify(catalog, null, 2));
   return dir;
-}
-
-export function tempRoot(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 export function openServices(dataDir: string, modelsDir: string): Services {

@@ -4,9 +4,10 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ContextLengthError } from '../../src/shared/errors';
-import { EventLog, makeZoo, openServices, tempRoot } from '../helpers/services';
+import { EventLog, makeZoo, openServices } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
-const root = tempRoot('wb-bench-');
+const root = tempDir('wb-bench-');
 const s = openServices(join(root, 'data'), makeZoo(root, [{ id: 'tiny-gta', golden: 'gta-mqa' }]));
 afterAll(() => s.shutdown());
 

@@ -1,14 +1,13 @@
 // The new flows over the browser host, as the renderer speaks to it: POST /api/<method> with the token,
 // events on the WebSocket. Load a golden checkpoint (progress events), send a message (token events that
 // spell the stored reply), see an error class survive the wire, export the runs as CSV.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Conversation, Envelope, ExportResult, LoadedModel, ModelEntry, ReplyResult, WorkbenchEvent } from '../../src/shared/api';
 import { startServer, type RunningServer } from '../../src/main/host/serve';
 import { GOLDEN } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
 let dir: string;
 let srv: RunningServer;
@@ -16,7 +15,7 @@ let ws: WebSocket;
 const events: WorkbenchEvent[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wb-chat-http-'));
+  dir = tempDir('wb-chat-http-');
   srv = await startServer({ dataDir: join(dir, 'data') });
   ws = new WebSocket(`ws://127.0.0.1:${srv.port}/events?token=${srv.token}`);
   ws.on('message', (data) => events.push(JSON.parse(String(data)) as WorkbenchEvent));
@@ -28,7 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   ws?.close();
   await srv?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function call<T>(method: string, params: unknown): Promise<Envelope<T>> {

@@ -9,9 +9,10 @@ import { GREEDY } from '../../src/main/engine';
 import { loadTokenizer } from '../../src/main/engine/tokenizer';
 import { TextStream } from '../../src/main/services/prompt';
 import type { Services } from '../../src/main/services';
-import { EventLog, GOLDEN, openServices, tempRoot, writeByteTokenizer } from '../helpers/services';
+import { EventLog, GOLDEN, openServices, writeByteTokenizer } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
-const root = tempRoot('wb-chatml-');
+const root = tempDir('wb-chatml-');
 let s: Services;
 let log: EventLog;
 const greedy = { temperature: 0, repetitionPenalty: 1 };
@@ -71,7 +72,7 @@ describe('chat mode with a chat template', () => {
 
 describe('TextStream', () => {
   it('holds back half a character and restarts its window after a line break', async () => {
-    const dir = tempRoot('wb-tok-');
+    const dir = tempDir('wb-tok-');
     writeByteTokenizer(dir);
     const tok = (await loadTokenizer(dir)).tokenizer!;
     const t = new TextStream(tok);

@@ -8,9 +8,10 @@ import type { ReplyResult } from '../../src/shared/api';
 import { ContextLengthError, InvalidRequestError } from '../../src/shared/errors';
 import { GREEDY } from '../../src/main/engine';
 import type { Services } from '../../src/main/services';
-import { EventLog, makeZoo, openServices, tempRoot } from '../helpers/services';
+import { EventLog, makeZoo, openServices } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
-const root = tempRoot('wb-chat-');
+const root = tempDir('wb-chat-');
 const dataDir = join(root, 'data');
 const modelsDir = makeZoo(root, [{ id: 'tiny-gqa', golden: 'llama-gqa', generationConfig: { temperature: 0.7, top_k: 20, top_p: 0.9, max_new_tokens: 50 } }]);
 let s: Services;

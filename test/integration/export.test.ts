@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../src/shared/errors';
 import { CSV_COLUMNS, csvField } from '../../src/main/services/export';
-import { openServices, tempRoot } from '../helpers/services';
+import { openServices } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
-const root = tempRoot('wb-export-');
+const root = tempDir('wb-export-');
 const s = openServices(join(root, 'data'), join(root, 'models'));
 afterAll(() => s.shutdown());
 

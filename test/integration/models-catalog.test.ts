@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCatalog } from '../../src/main/services/catalog';
 import { defaultSampling, WORKBENCH_SAMPLING } from '../../src/main/services/sampling-defaults';
-import { tempRoot } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
 function write(content: string): string {
-  const dir = join(tempRoot('wb-catalog-'), 'models');
+  const dir = join(tempDir('wb-catalog-'), 'models');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'catalog.json'), content);
   return dir;
@@ -36,13 +36,13 @@ describe('readCatalog', () => {
     expect(partial.problem).toMatch(/skipped entry 0 .*; entry 2 /);
     expect(readCatalog(write('{"models": [')).problem).toMatch(/is not valid JSON.*Added model folders still work/);
     expect(readCatalog(write('{"zoo": []}')).problem).toMatch(/neither a list of models/);
-    expect(readCatalog(join(tempRoot('wb-catalog-'), 'models'))).toEqual({ entries: [] });
+    expect(readCatalog(join(tempDir('wb-catalog-'), 'models'))).toEqual({ entries: [] });
   });
 });
 
 describe('defaultSampling', () => {
   it('takes generation_config.json where valid, greedy for do_sample false, max tokens within half the context', () => {
-    const dir = tempRoot('wb-gen-');
+    const dir = tempDir('wb-gen-');
     expect(defaultSampling(dir, 4096)).toEqual(WORKBENCH_SAMPLING);
     writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ temperature: 0.6, top_k: 0, top_p: 2, repetition_penalty: 1.05, max_new_tokens: 1000 }));
     expect(defaultSampling(dir, 512)).toEqual({ temperature: 0.6, topK: 0, topP: WORKBENCH_SAMPLING.topP, repetitionPenalty: 1.05, maxTokens: 256 });

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GREEDY } from '../../src/main/engine';
 import { createServices } from '../../src/main/services';
-import { tempRoot } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
-const s = createServices({ dataDir: join(tempRoot('wb-zoo-'), 'data'), host: 'browser' });
+const s = createServices({ dataDir: join(tempDir('wb-zoo-'), 'data'), host: 'browser' });
 afterAll(() => s.shutdown());
 
 describe('bundled model zoo', () => {

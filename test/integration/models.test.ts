@@ -7,9 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CancelledError, CheckpointError, ContextLengthError, InvalidRequestError, NotFoundError } from '../../src/shared/errors';
 import type { Services } from '../../src/main/services';
 import { TINY_LLAMA, writeTinyCheckpoint } from '../helpers/checkpoint';
-import { EventLog, GOLDEN, makeZoo, openServices, tempRoot } from '../helpers/services';
+import { EventLog, GOLDEN, makeZoo, openServices } from '../helpers/services';
+import { tempDir } from '../helpers/tmp';
 
-const root = tempRoot('wb-models-');
+const root = tempDir('wb-models-');
 const dataDir = join(root, 'data');
 const modelsDir = makeZoo(root, [
   { id: 'tiny-gqa', golden: 'llama-gqa', card: '# Tiny GQA\nTrained on nothing; for tests.\n', isDefault: true },

@@ -2,11 +2,11 @@
 // --port/--data-dir/--renderer, refuses other hosts, and shuts down cleanly on SIGTERM.
 import { build, type Plugin } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp';
 
 const root = resolve(__dirname, '../..');
 const cacheDir = join(root, 'node_modules/.cache/gta-workbench-tests');
@@ -39,12 +39,11 @@ beforeAll(async () => {
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: 'warning',
   });
-  dir = mkdtempSync(join(tmpdir(), 'wb-serve-cli-'));
+  dir = tempDir('wb-serve-cli-');
   mkdirSync(join(dir, 'renderer'));
   writeFileSync(join(dir, 'renderer/index.html'), '<!doctype html><title>cli</title>');
 });
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
   rmSync(entry, { force: true });
 });
 

@@ -1,21 +1,21 @@
 // The browser host over real HTTP and WebSocket on 127.0.0.1: token checks, the API envelope, static
 // files, and events.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Envelope, Run, RunPage, WorkbenchEvent } from '../../src/shared/api';
 import { startServer, type RunningServer } from '../../src/main/host/serve';
+import { tempDir } from '../helpers/tmp';
 
 let dir: string;
 let srv: RunningServer;
 let base: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wb-serve-'));
+  dir = tempDir('wb-serve-');
   const renderer = join(dir, 'renderer');
   mkdirSync(join(renderer, 'assets'), { recursive: true });
   writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>wb</title><script type="module" src="/assets/app.js"></script>');
@@ -26,7 +26,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await srv?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Reply {

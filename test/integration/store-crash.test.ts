@@ -3,11 +3,11 @@
 import { build } from 'esbuild';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/main/store';
+import { tempDir } from '../helpers/tmp';
 
 const root = resolve(__dirname, '../..');
 // Inside the repo so the bundle's `import 'better-sqlite3'` resolves from node_modules.
@@ -27,10 +27,9 @@ beforeAll(async () => {
     external: ['better-sqlite3'],
     logLevel: 'warning',
   });
-  dir = mkdtempSync(join(tmpdir(), 'wb-crash-'));
+  dir = tempDir('wb-crash-');
 });
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
   rmSync(writer, { force: true });
 });
 

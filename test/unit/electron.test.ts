@@ -1,8 +1,5 @@
 // The Electron window's security settings, CSP and IPC host, checked without the Electron binary: the
 // IPC host runs against a stand-in ipcMain and window, with real services behind it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BrowserWindow, IpcMain } from 'electron';
 import { afterAll, describe, expect, it } from 'vitest';
 import { METHOD_NAMES } from '../../src/shared/api';
@@ -13,13 +10,11 @@ import { registerIpc } from '../../src/main/host/ipc';
 import { contentSecurityPolicy, isAppUrl, windowOptions } from '../../src/main/host/window-options';
 import { createServices } from '../../src/main/services';
 import { buildWorkbenchApi } from '../../src/preload/api';
+import { tempDir } from '../helpers/tmp';
 
-const dir = mkdtempSync(join(tmpdir(), 'wb-electron-'));
+const dir = tempDir('wb-electron-');
 const services = createServices({ dataDir: dir, host: 'electron' });
-afterAll(() => {
-  services.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => services.close());
 
 function directives(csp: string): Map<string, string[]> {
   return new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));

@@ -1,9 +1,6 @@
 // window.workbench as the preload builds it: exactly the declared methods plus onEvent, and a round
 // trip through the IPC host's dispatch against real services (errors keep their class).
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { METHOD_NAMES, type MethodName, type WorkbenchEvent } from '../../src/shared/api';
 import { InvalidRequestError, NotFoundError } from '../../src/shared/errors';
@@ -11,13 +8,11 @@ import { IPC_EVENT_CHANNEL, IPC_PREFIX } from '../../src/shared/protocol';
 import { dispatch } from '../../src/main/host/dispatch';
 import { createServices } from '../../src/main/services';
 import { buildWorkbenchApi, type IpcLike } from '../../src/preload/api';
+import { tempDir } from '../helpers/tmp';
 
-const dir = mkdtempSync(join(tmpdir(), 'wb-preload-'));
+const dir = tempDir('wb-preload-');
 const services = createServices({ dataDir: dir, host: 'electron' });
-afterAll(() => {
-  services.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => services.close());
 
 // Stands in for Electron's IPC pipe only: the structured clone is JSON, the handler is the real one.
 function loopbackIpc(): IpcLike & { channels: string[] } {

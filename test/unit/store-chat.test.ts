@@ -2,12 +2,11 @@
 // on delete, and crash recovery (a reply left 'generating' by a dead process becomes 'stopped' with its
 // partial text, while one a live store still owns is left alone).
 import Database from 'better-sqlite3';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../src/shared/errors';
 import { DB_FILE, RunStore } from '../../src/main/store';
+import { tempDir } from '../helpers/tmp';
 
 const opened: RunStore[] = [];
 const open = (dataDir: string) => {
@@ -18,7 +17,7 @@ const open = (dataDir: string) => {
 afterEach(() => {
   while (opened.length) opened.pop()!.close();
 });
-const fresh = () => mkdtempSync(join(tmpdir(), 'wb-chatstore-'));
+const fresh = () => tempDir('wb-chatstore-');
 
 describe('chat store', () => {
   it('keeps messages in order with ids, stats and status; truncates and cascades', () => {

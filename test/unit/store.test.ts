@@ -2,19 +2,19 @@
 // and the StorageError messages for a damaged database.
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEnvironment } from '../../src/shared/api';
 import { InvalidRequestError, NotFoundError, StorageError } from '../../src/shared/errors';
 import { DB_FILE, MIGRATIONS, RunStore, defaultDataDir, migrate, schemaVersion, toStorageError } from '../../src/main/store';
+import { tempDir } from '../helpers/tmp';
 
 const env: RunEnvironment = { appVersion: '0.1.0', engineVersion: '0.1.0', os: 'test', node: process.versions.node };
 let dir: string;
 let store: RunStore;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wb-store-'));
+  dir = tempDir('wb-store-');
   store = RunStore.open({ dataDir: dir });
 });
 afterEach(() => {
