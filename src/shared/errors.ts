@@ -22,6 +22,11 @@ export class InvalidRequestError extends WorkbenchError {}
 export class NotFoundError extends WorkbenchError {}
 /** No usable GPU adapter, or the adapter lacks a feature/limit the model needs. */
 export class GpuUnavailableError extends WorkbenchError {}
+/**
+ * A command the engine gave the GPU failed (a kernel that did not compile or validate on this adapter,
+ * memory the driver could not allocate): the results of that call are invalid.
+ */
+export class GpuCommandError extends WorkbenchError {}
 /** A checkpoint folder is malformed (config, safetensors, shapes, tokenizer). */
 export class CheckpointError extends WorkbenchError {}
 /** The prompt plus requested tokens do not fit the model's context. */
@@ -38,6 +43,7 @@ const classes: Record<string, new (message: string, details?: Record<string, unk
   InvalidRequestError,
   NotFoundError,
   GpuUnavailableError,
+  GpuCommandError,
   CheckpointError,
   ContextLengthError,
   CancelledError,

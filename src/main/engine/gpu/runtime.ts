@@ -4,6 +4,8 @@
 // Habits: the runtime never creates its own device (it is given one); a batch never waits on the CPU;
 // reads back only what the caller asks for.
 
+import { GpuCommandError } from '../../../shared/errors';
+
 /** A WGSL kernel: one file in kernels/, compiled with `override` constants per variant. */
 export interface KernelSource {
   name: string; // file stem, e.g. "rms_norm"
@@ -96,9 +98,18 @@ export class GpuRuntime {
    * them keep a path without.
    */
   readonly subgroupMatrix: boolean;
+  /**
+   * The first error the device reported outside an error scope (a kernel that failed to compile or
+   * validate, an allocation that failed): Dawn only logs those, and the dispatches after them do
+   * nothing. read() and sync() throw it, so no result computed after it reaches a caller.
+   */
+  private failure: string | null = null;
 
   constructor(device: GPUDevice) {
     this.device = device;
+    device.addEventListener('uncapturederror', (ev) => {
+      this.failure ??= (ev as GPUUncapturedErrorEvent).error.message;
+    });
     this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
     this.subgroupMatrix = device.features.has('chromium-experimental-subgroup-matrix') && device.features.has('shader-f16') && device.features.has('subgroups');
     // GPUDevice.adapterInfo is newer than some typings; absent, the device counts as hardware.
@@ -422,6 +433,7 @@ export class GpuRuntime {
       staging.unmap();
       if (pool && pool.length < 8) pool.push(staging);
       else staging.destroy();
+      this.throwIfFailed();
       return out;
     } catch (err) {
       staging.destroy();
@@ -438,5 +450,17 @@ export class GpuRuntime {
   async sync(): Promise<void> {
     this.submit();
     await this.device.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+
+  /** Throws the device's first uncaptured error, if any (sticky: every later call throws it too). */
+  throwIfFailed(): void {
+    if (this.failure === null) return;
+    const first = this.failure.split('\n').find((l) => l.trim() !== '') ?? this.failure;
+    throw new GpuCommandError(
+      `A GPU command failed, so the results are invalid: ${first.trim()} This is a workbench bug or a feature this adapter ` +
+        'lacks: please report it with your GPU and driver (the full driver message is in the error details).',
+      { message: this.failure },
+    );
   }
 }
