@@ -1,43 +1,38 @@
 // Flash-decoding split kernel on subgroup matrices (tensor cores on NVIDIA) for one key/value head
 // shared by all (≤ 16) query heads: absorbed MLA's latent rows (576-wide keys, 512-wide values that are
 // the first columns of the same rows, 16 heads). f16 cache only. One workgroup of NSG subgroups of 32
-// lanes per split of G tiles of 16 rows. It leaves the same partials as attn_decode_mqa_wide.wgsl
-// (o unnormalised, then the split's max m and sum l per head), which attn_decode_combine.wgsl merges.
+// lanes per split of G tiles of 16 rows. Its partials are the split's output normalised, o/l, as f16
+// (a convex combination of f16 cache rows: always finite), then its max m and sum l per head (f32),
+// which attn_decode_combine.wgsl merges (O16): half the bytes of f32 partials, which were as many as
+// the cache rows a split reads (16 heads × 512 columns × 4 bytes against 32 rows × 1152).
 //
 // Several subgroups per workgroup, each loading and storing subgroup matrices at its own offsets:
 // Tint's subgroup-matrix uniformity check wants workgroup-uniform offsets, a conservative rule (the
 // offsets are uniform per subgroup, which is what the hardware needs); the diagnostic below turns it
 // off (as kernels/matmul_mma.wgsl does). No subgroup-matrix operation sits under a branch that depends
 // on the subgroup: per-subgroup work differs only in offsets, trip counts are constants.
-// The engine's default for this shape: ops/attn_decode.ts (NSG 8, KB 9, CW 4, 256 target splits, chosen
-// in the whole model; its comments have those figures). With NSG 4 and 128 target splits,
-// H100, split kernel + combine (attn-kbench --mma --calls 200): 10.8 / 12.1 / 14.7 / 20.3 µs at 128 /
-// 2048 / 4096 / 8192 rows against 12.8 / 14.7 / 19.0 / 27.5 for attn_decode_mqa_wide; the first version
-// (one subgroup per workgroup, Dawn's uniformity rule) was slower than that at every context (17.0 /
-// 18.4 / 22.3 / 27.5), each tile load + product waiting out a memory round trip with one warp per SM.
-// What is left: every added 16-row tile per split costs ~2.5 µs (split kernel 6.6 µs at one tile, 9.8
-// at two, 16.1 at four), and in attn-kbench (one layer's cache, L2-resident) neither deeper load batches
-// (KB 4 → 9), eight column tiles per step, the query fragments held in registers (QR) nor eight
-// subgroups moved that beyond noise; in the model (DRAM-resident caches) 256 splits and eight
-// subgroups did (ops/attn_decode.ts). Queries are rounded to f16 after the scale: |q·scale| past 65504
-// would become inf (absorbed queries of real checkpoints are far below that).
+// The engine's plan for this shape and what was measured for it: ops/attn_decode.ts.
 //
 //   0. all lanes: q·scale → f16 [16 heads, QC] in workgroup memory (heads ≥ H and columns ≥ DK are
 //      zero), packed eight to an entry (16-byte stores);
-//   1. scores S[16 heads, 16 rows]: subgroup sg takes tile(s) sg % GS (+ GS) of the split and the
-//      k-steps kp, kp + KP, kp + 2·KP, … (kp = sg / GS, KP = NSG / GS parts of the key width when the
-//      split has fewer tiles than subgroups): Q-tile (left, workgroup memory) × K-tile (right, loaded
-//      column-major straight from the cache, stride = row stride), KB k-steps a batch, the next batch's
-//      loads issued before this one's products; partial scores → ss[kp] (f32);
+//   1. scores, transposed: Sᵀ[16 rows, 16 heads] = K-tile [16 rows, 16 dims] (left, loaded row-major
+//      straight from the cache, stride = row stride: each row's 16 dims are contiguous) × Qᵀ-tile
+//      [16 dims, 16 heads] (right, column-major from workgroup memory). Subgroup sg takes tile(s)
+//      sg % GS (+ GS) of the split and the k-steps kp, kp + KP, kp + 2·KP, … (kp = sg / GS, KP = NSG /
+//      GS parts of the key width when the split has fewer tiles than subgroups), KB k-steps a batch (the
+//      next batch's loads issued before this one's products when there are several); partial scores →
+//      ss[kp] (f32, stored column-major: ss[head][row]). K loaded column-major as the right operand
+//      (S = Q × Kᵀ) measured 25% slower (split kernel alone, 8192 rows, L2-resident);
 //   2. softmax over the split's rows by all lanes (2·NSG lanes per head): S = Σ over the KP parts, max m,
 //      P = exp(S − m) as f16 in workgroup memory, l = Σ P (of the rounded P, as P·V sees it); rows
 //      outside the split → P = 0;
 //   3. O[16, DV] = P × V: subgroup sg takes the 16-column tiles sg, sg + NSG, …, CW at a time,
-//      accumulated over the split's G row tiles (V loaded row-major from the cache, the next row tile's
-//      CW loads issued before this one's products), stored straight into the partials when H = 16
-//      (row stride DV), through workgroup memory otherwise (rows ≥ H would land on the next split's
-//      heads). Column tiles past the subgroup's share are clamped to the last one: the same values as
-//      its owner computes, stored again to the same place.
+//      accumulated over the split's G row tiles (V loaded row-major from the cache; the first row tile
+//      before the softmax, later ones as they come: prefetching the next row tile during the products
+//      measured slower in the model) in f32; each 16×16 tile goes through workgroup memory, where lane
+//      pairs scale a head's row by 1/l and store it as eight f16 (16 bytes) a lane. Column tiles past the
+//      subgroup's share are clamped to the last one: the same values as its owner computes, stored
+//      again to the same place.
 //
 // Reads never pass row t − 1: a tile starts at min(its first row, t − 16) (the caller guarantees
 // t > 16), so the last tile of the last split overlaps the tile before it and its rows already counted
@@ -45,8 +40,9 @@
 // t (stale, uninitialised) are never loaded. Tiles past the split's rows repeat its last live tile (same
 // rows, cache hits) and are masked entirely.
 //
-// Accuracy: queries and probabilities are rounded to f16 (the cache already is); products and sums are
-// f32. Subgroups must have 32 lanes (the host checks; NVIDIA's do).
+// Accuracy: queries, probabilities and the partial outputs are rounded to f16 (the cache already is);
+// products and sums are f32. |q·scale| past 65504 would become inf (absorbed queries of real
+// checkpoints are far below that). Subgroups must have 32 lanes (the host checks; NVIDIA's do).
 
 enable f16;
 enable subgroups;
@@ -57,21 +53,18 @@ override H: u32 = 16u;            // query heads, ≤ 16
 override DK: u32 = 576u;          // key width, a multiple of 16
 override DV: u32 = 512u;          // value width, a multiple of 16
 override G: u32 = 4u;             // tiles of 16 rows per split: 1, 2, 4, 8 (≤ 2·NSG, ≥ NSG / 8; the host caps it at 8)
-override NSG: u32 = 4u;           // subgroups per workgroup: 2, 4 or 8
+override NSG: u32 = 4u;           // subgroups per workgroup: 2, 4, 8 or 16
 override KB: u32 = 4u;            // k-steps per load batch, 1 ..= 9
 override KSP: u32 = 36u;          // k-steps per subgroup, a multiple of KB, KP·KSP ≥ DK / 16
 override WG: u32 = 32u * NSG;
-// QR: every subgroup one k-part of all G tiles (KP = NSG), its KSP (≤ 9) query fragments held in
-// registers, the split's tiles one after another (the next tile's loads before this one's products).
-override QR: bool = false;
-override GS: u32 = select(min(G, NSG), 1u, QR); // subgroups per k-part
+override GS: u32 = min(G, NSG);  // subgroups per k-part
 override KP: u32 = NSG / GS;      // parts of the key width (subgroups sharing a tile)
-override TPS: u32 = G / GS;       // score tiles per subgroup: 1 or 2 (QR: G)
+override TPS: u32 = G / GS;       // score tiles per subgroup: 1 or 2
 override QC: u32 = 16u * KP * KSP; // staged query columns (zero past DK)
 override QE: u32 = QC / 8u;       // entries of 8 f16 per head
 override QS8: u32 = QE + 1u;      // qs row stride in entries: rows start on other banks
 override CT: u32 = DV / 16u;      // column tiles of P·V
-override CW: u32 = 4u;            // column tiles per P·V batch: 4 or 8
+override CW: u32 = 4u;            // column tiles per P·V batch: 2, 4 or 8
 override CB: u32 = (CT + CW * NSG - 1u) / (CW * NSG); // column batches per subgroup
 override SS: u32 = 16u * G + 4u;  // ss row stride (f32)
 override PS: u32 = 16u * G + 8u;  // ps row stride (f16)
@@ -99,7 +92,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;      // [hq, DK] f32
 @group(0) @binding(2) var<storage, read> kc: array<f16>;           // K cache (row j at j·k_row + k_off)
 @group(0) @binding(3) var<storage, read> vc: array<f16>;           // V cache (MLA: the same buffer)
-@group(0) @binding(4) var<storage, read_write> part: array<f32>;   // [n_splits, hq, DV] o, then [n_splits, hq, 2] (m, l)
+// [n_splits, hq, DV] o/l as f16 (eight to an entry), then [n_splits, hq] (m, l, 0, 0) as f32 bits
+@group(0) @binding(4) var<storage, read_write> part: array<vec4<u32>>;
 
 // [16 heads, QC] q·scale as f16, eight to an entry: matrix loads from u32 words count offset and stride
 // in the array's elements (entries of 8 f16; measured with attn-kbench --probe).
@@ -108,6 +102,7 @@ var<workgroup> qs: array<vec4<u32>, 16u * QS8>;
 // KP·16·SS ≥ 256·NSG because KP·G ≥ NSG.
 var<workgroup> ss: array<f32, KP * 16u * SS>;
 var<workgroup> ps: array<f16, 16u * PS>;  // [16 heads, 16·G rows] probabilities
+var<workgroup> linv: array<f32, 16>;      // 1 / l per head
 
 alias Left = subgroup_matrix_left<f16, 16, 16>;
 alias Right = subgroup_matrix_right<f16, 16, 16>;
@@ -118,10 +113,10 @@ fn tile_base(i: u32, j0: u32, nt: u32) -> u32 {
   return min(j0 + 16u * min(i, nt - 1u), p.t - 16u);
 }
 
-// K-tile [16 dims, 16 rows] of the rows from `base`, dims d0 .. (clamped into the key width: steps past
+// K-tile [16 rows, 16 dims] of the rows from `base`, dims d0 .. (clamped into the key width: steps past
 // DK meet zero query columns).
-fn kload(base: u32, d0: u32) -> Right {
-  return subgroupMatrixLoad<Right, col_major>(&kc, base * p.k_row + p.k_off + min(d0, DK - 16u), p.k_row);
+fn kload(base: u32, d0: u32) -> Left {
+  return subgroupMatrixLoad<Left, row_major>(&kc, base * p.k_row + p.k_off + min(d0, DK - 16u), p.k_row);
 }
 
 // V-tile [16 rows, 16 columns] of the rows from `base`, column tile c.
@@ -129,21 +124,22 @@ fn vload(base: u32, c: u32) -> Right {
   return subgroupMatrixLoad<Right, row_major>(&vc, base * p.v_row + p.v_off + 16u * c, p.v_row);
 }
 
-fn qload(d0: u32) -> Left {
-  return subgroupMatrixLoad<Left, row_major>(&qs, min(d0, QC - 16u) / 8u, QS8);
+// Qᵀ-tile [16 dims, 16 heads] from dim d0.
+fn qload(d0: u32) -> Right {
+  return subgroupMatrixLoad<Right, col_major>(&qs, min(d0, QC - 16u) / 8u, QS8);
 }
 
 // Up to nine k-steps of a batch, eight column tiles of a P·V step (unused members repeat the first).
 struct R9 {
-  m0: Right,
-  m1: Right,
-  m2: Right,
-  m3: Right,
-  m4: Right,
-  m5: Right,
-  m6: Right,
-  m7: Right,
-  m8: Right,
+  m0: Left,
+  m1: Left,
+  m2: Left,
+  m3: Left,
+  m4: Left,
+  m5: Left,
+  m6: Left,
+  m7: Left,
+  m8: Left,
 }
 
 struct R8 {
@@ -205,8 +201,12 @@ fn col(sg: u32, j: u32) -> u32 {
 fn vbatch(base: u32, sg: u32, cb: u32) -> R8 {
   let m0 = vload(base, col(sg, CW * cb));
   let m1 = vload(base, col(sg, CW * cb + 1u));
-  let m2 = vload(base, col(sg, CW * cb + 2u));
-  let m3 = vload(base, col(sg, CW * cb + 3u));
+  var m2 = m0;
+  var m3 = m0;
+  if (CW > 2u) {
+    m2 = vload(base, col(sg, CW * cb + 2u));
+    m3 = vload(base, col(sg, CW * cb + 3u));
+  }
   var m4 = m0;
   var m5 = m0;
   var m6 = m0;
@@ -246,19 +246,27 @@ fn qput(e: u32, w: vec4<u32>) {
   }
 }
 
-// Output tile [16 heads, 16 columns] at column tile c of the split's partials (from ob). The barriers
-// are reached by every lane (put is called the same number of times by all subgroups).
+// Output tile [16 heads, 16 columns] at column tile c of the split's partials (entry ob on): through
+// this subgroup's 256 floats of ss, then lane (h = lane / 2, half = lane % 2) scales 8 columns of head
+// h by 1/l and stores them as f16. The barriers are reached by every lane (put is called the same
+// number of times by all subgroups).
 fn put(o: Acc, ob: u32, c: u32, sg: u32, lane: u32) {
-  if (H == 16u) {
-    subgroupMatrixStore<row_major>(&part, ob + 16u * c, o, DV);
-  } else {
-    subgroupMatrixStore<row_major>(&ss, 256u * sg, o, 16u);
-    workgroupBarrier();
-    for (var e = lane; e < 16u * H; e += 32u) {
-      part[ob + (e / 16u) * DV + 16u * c + e % 16u] = ss[256u * sg + e];
-    }
-    workgroupBarrier();
+  subgroupMatrixStore<row_major>(&ss, 256u * sg, o, 16u);
+  workgroupBarrier();
+  let h = lane / 2u;
+  let half = lane % 2u;
+  let e = 256u * sg + 16u * h + 8u * half;
+  let sc = linv[h];
+  let w = vec4<u32>(
+    pack2x16float(vec2<f32>(ss[e], ss[e + 1u]) * sc),
+    pack2x16float(vec2<f32>(ss[e + 2u], ss[e + 3u]) * sc),
+    pack2x16float(vec2<f32>(ss[e + 4u], ss[e + 5u]) * sc),
+    pack2x16float(vec2<f32>(ss[e + 6u], ss[e + 7u]) * sc),
+  );
+  if (h < H) {
+    part[ob + h * (DV / 8u) + 2u * c + half] = w;
   }
+  workgroupBarrier();
 }
 
 fn pload(i: u32) -> Left {
@@ -293,7 +301,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   // The first batch of key tiles loads while the queries are staged.
   var c0 = kbatch(b0, kp, 0u);
   var c1 = c0;
-  if (TPS > 1u && !QR) {
+  if (TPS > 1u) {
     c1 = kbatch(b1, kp, 0u);
   }
 
@@ -309,150 +317,86 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   }
   workgroupBarrier();
 
-  // 1. Scores. QR: this subgroup's k-part of every tile, query fragments in registers; else this
-  // subgroup's tile(s) over its k-steps, KB a batch.
-  if (QR) {
-    let q0 = qload(16u * kp);
-    var q1 = q0;
-    if (KSP > 1u) {
-      q1 = qload(16u * (kp + KP * 1u));
-    }
-    var q2 = q0;
-    if (KSP > 2u) {
-      q2 = qload(16u * (kp + KP * 2u));
-    }
-    var q3 = q0;
-    if (KSP > 3u) {
-      q3 = qload(16u * (kp + KP * 3u));
-    }
-    var q4 = q0;
-    if (KSP > 4u) {
-      q4 = qload(16u * (kp + KP * 4u));
-    }
-    var q5 = q0;
-    if (KSP > 5u) {
-      q5 = qload(16u * (kp + KP * 5u));
-    }
-    var q6 = q0;
-    if (KSP > 6u) {
-      q6 = qload(16u * (kp + KP * 6u));
-    }
-    var q7 = q0;
-    if (KSP > 7u) {
-      q7 = qload(16u * (kp + KP * 7u));
-    }
-    var q8 = q0;
-    if (KSP > 8u) {
-      q8 = qload(16u * (kp + KP * 8u));
-    }
-    for (var i = 0u; i < G; i++) {
-      let nxt = kbatch(tile_base(min(i + 1u, G - 1u), j0, nt), kp, 0u);
-      var a = mma(q0, c0.m0, Acc());
-      if (KSP > 1u) {
-        a = mma(q1, c0.m1, a);
-      }
-      if (KSP > 2u) {
-        a = mma(q2, c0.m2, a);
-      }
-      if (KSP > 3u) {
-        a = mma(q3, c0.m3, a);
-      }
-      if (KSP > 4u) {
-        a = mma(q4, c0.m4, a);
-      }
-      if (KSP > 5u) {
-        a = mma(q5, c0.m5, a);
-      }
-      if (KSP > 6u) {
-        a = mma(q6, c0.m6, a);
-      }
-      if (KSP > 7u) {
-        a = mma(q7, c0.m7, a);
-      }
-      if (KSP > 8u) {
-        a = mma(q8, c0.m8, a);
-      }
-      subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * i, a, SS);
-      c0 = nxt;
-    }
-  } else {
-    var a0 = Acc();
-    var a1 = Acc();
-    for (var s = 0u; s < KSP; s += KB) {
-      let n0 = kbatch(b0, kp, min(s + KB, KSP - KB));
-      var n1 = n0;
+  // 1. Scores: this subgroup's tile(s) over its k-steps, KB a batch.
+  var a0 = Acc();
+  var a1 = Acc();
+  for (var s = 0u; s < KSP; s += KB) {
+    var n0 = c0;
+    var n1 = c1;
+    if (KSP > KB) {
+      n0 = kbatch(b0, kp, min(s + KB, KSP - KB));
       if (TPS > 1u) {
         n1 = kbatch(b1, kp, min(s + KB, KSP - KB));
       }
-      let d = 16u * (kp + KP * s);
-      let q0 = qload(d + 0u * KP);
-      a0 = mma(q0, c0.m0, a0);
-      if (TPS > 1u) {
-        a1 = mma(q0, c1.m0, a1);
-      }
-      if (KB > 1u) {
-        let q1 = qload(d + 16u * KP);
-        a0 = mma(q1, c0.m1, a0);
-        if (TPS > 1u) {
-          a1 = mma(q1, c1.m1, a1);
-        }
-      }
-      if (KB > 2u) {
-        let q2 = qload(d + 32u * KP);
-        a0 = mma(q2, c0.m2, a0);
-        if (TPS > 1u) {
-          a1 = mma(q2, c1.m2, a1);
-        }
-      }
-      if (KB > 3u) {
-        let q3 = qload(d + 48u * KP);
-        a0 = mma(q3, c0.m3, a0);
-        if (TPS > 1u) {
-          a1 = mma(q3, c1.m3, a1);
-        }
-      }
-      if (KB > 4u) {
-        let q4 = qload(d + 64u * KP);
-        a0 = mma(q4, c0.m4, a0);
-        if (TPS > 1u) {
-          a1 = mma(q4, c1.m4, a1);
-        }
-      }
-      if (KB > 5u) {
-        let q5 = qload(d + 80u * KP);
-        a0 = mma(q5, c0.m5, a0);
-        if (TPS > 1u) {
-          a1 = mma(q5, c1.m5, a1);
-        }
-      }
-      if (KB > 6u) {
-        let q6 = qload(d + 96u * KP);
-        a0 = mma(q6, c0.m6, a0);
-        if (TPS > 1u) {
-          a1 = mma(q6, c1.m6, a1);
-        }
-      }
-      if (KB > 7u) {
-        let q7 = qload(d + 112u * KP);
-        a0 = mma(q7, c0.m7, a0);
-        if (TPS > 1u) {
-          a1 = mma(q7, c1.m7, a1);
-        }
-      }
-      if (KB > 8u) {
-        let q8 = qload(d + 128u * KP);
-        a0 = mma(q8, c0.m8, a0);
-        if (TPS > 1u) {
-          a1 = mma(q8, c1.m8, a1);
-        }
-      }
-      c0 = n0;
-      c1 = n1;
     }
-    subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti0, a0, SS);
+    let d = 16u * (kp + KP * s);
+    let q0 = qload(d + 0u * KP);
+    a0 = mma(c0.m0, q0, a0);
     if (TPS > 1u) {
-      subgroupMatrixStore<row_major>(&ss, kp * 16u * SS + 16u * ti1, a1, SS);
+      a1 = mma(c1.m0, q0, a1);
     }
+    if (KB > 1u) {
+      let q1 = qload(d + 16u * KP);
+      a0 = mma(c0.m1, q1, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m1, q1, a1);
+      }
+    }
+    if (KB > 2u) {
+      let q2 = qload(d + 32u * KP);
+      a0 = mma(c0.m2, q2, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m2, q2, a1);
+      }
+    }
+    if (KB > 3u) {
+      let q3 = qload(d + 48u * KP);
+      a0 = mma(c0.m3, q3, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m3, q3, a1);
+      }
+    }
+    if (KB > 4u) {
+      let q4 = qload(d + 64u * KP);
+      a0 = mma(c0.m4, q4, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m4, q4, a1);
+      }
+    }
+    if (KB > 5u) {
+      let q5 = qload(d + 80u * KP);
+      a0 = mma(c0.m5, q5, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m5, q5, a1);
+      }
+    }
+    if (KB > 6u) {
+      let q6 = qload(d + 96u * KP);
+      a0 = mma(c0.m6, q6, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m6, q6, a1);
+      }
+    }
+    if (KB > 7u) {
+      let q7 = qload(d + 112u * KP);
+      a0 = mma(c0.m7, q7, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m7, q7, a1);
+      }
+    }
+    if (KB > 8u) {
+      let q8 = qload(d + 128u * KP);
+      a0 = mma(c0.m8, q8, a0);
+      if (TPS > 1u) {
+        a1 = mma(c1.m8, q8, a1);
+      }
+    }
+    c0 = n0;
+    c1 = n1;
+  }
+  subgroupMatrixStore<col_major>(&ss, kp * 16u * SS + 16u * ti0, a0, SS);
+  if (TPS > 1u) {
+    subgroupMatrixStore<col_major>(&ss, kp * 16u * SS + 16u * ti1, a1, SS);
   }
   // The first batch of value tiles loads during the softmax.
   var cur = vbatch(tile_base(0u, j0, nt), sg, 0u);
@@ -492,16 +436,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
   for (var o = 1u; o < TPH; o *= 2u) {
     l += subgroupShuffleXor(l, o);
   }
-  if (r == 0u && h < H) {
-    let mi = p.n_splits * p.hq * DV + (split * p.hq + h) * 2u;
-    part[mi] = m;
-    part[mi + 1u] = l;
+  if (r == 0u) {
+    linv[h] = 1.0 / l; // l ≥ 1: the row holding the max has P = 1
+    if (h < H) {
+      part[p.n_splits * p.hq * (DV / 8u) + split * p.hq + h] = vec4<u32>(bitcast<u32>(m), bitcast<u32>(l), 0u, 0u);
+    }
   }
   workgroupBarrier();
 
-  // 3. O = P × V: this subgroup's column tiles, CW a batch, over the G row tiles; the next row
-  // tile's (or the next batch's first) loads before this one's products.
-  let ob = split * p.hq * DV;
+  // 3. O = P × V: this subgroup's column tiles, CW a batch, over the G row tiles (the first row tile
+  // of the first batch was loaded before the softmax).
+  let ob = split * p.hq * (DV / 8u);
   for (var cb = 0u; cb < CB; cb++) {
     var o0 = Acc();
     var o1 = Acc();
@@ -512,27 +457,29 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     var o6 = Acc();
     var o7 = Acc();
     for (var i = 0u; i < G; i++) {
-      let last = i + 1u == G;
-      let ni = select(i + 1u, 0u, last);
-      let ncb = min(cb + select(0u, 1u, last), CB - 1u);
-      let nxt = vbatch(tile_base(ni, j0, nt), sg, ncb);
+      if (i > 0u || cb > 0u) {
+        cur = vbatch(tile_base(i, j0, nt), sg, cb);
+      }
       let pl = pload(i);
       o0 = mma(pl, cur.m0, o0);
       o1 = mma(pl, cur.m1, o1);
-      o2 = mma(pl, cur.m2, o2);
-      o3 = mma(pl, cur.m3, o3);
+      if (CW > 2u) {
+        o2 = mma(pl, cur.m2, o2);
+        o3 = mma(pl, cur.m3, o3);
+      }
       if (CW > 4u) {
         o4 = mma(pl, cur.m4, o4);
         o5 = mma(pl, cur.m5, o5);
         o6 = mma(pl, cur.m6, o6);
         o7 = mma(pl, cur.m7, o7);
       }
-      cur = nxt;
     }
     put(o0, ob, col(sg, CW * cb + 0u), sg, lane);
     put(o1, ob, col(sg, CW * cb + 1u), sg, lane);
-    put(o2, ob, col(sg, CW * cb + 2u), sg, lane);
-    put(o3, ob, col(sg, CW * cb + 3u), sg, lane);
+    if (CW > 2u) {
+      put(o2, ob, col(sg, CW * cb + 2u), sg, lane);
+      put(o3, ob, col(sg, CW * cb + 3u), sg, lane);
+    }
     if (CW > 4u) {
       put(o4, ob, col(sg, CW * cb + 4u), sg, lane);
       put(o5, ob, col(sg, CW * cb + 5u), sg, lane);

@@ -282,14 +282,6 @@ async function check(rt: GpuRuntime): Promise<void> {
     { name: '5 heads, dk 64, dv 48 (stored via smem), t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32 },
     { name: '16 heads, dk 96, values at column 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48 },
     { name: 'NSG 2: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 2 } },
-    { name: 'QR: PLM t=8191 default plan', t: 8191, ...plm, tune: { qr: true } },
-    { name: 'QR CW 8: PLM t=8191 default plan', t: 8191, ...plm, tune: { qr: true, cw: 8 } },
-    { name: 'QR: PLM t=128 (G=1)', t: 128, ...plm, tune: { qr: true } },
-    { name: 'QR: PLM t=2048 (G=1)', t: 2048, ...plm, tune: { qr: true } },
-    { name: 'QR: PLM t=300 splits of 48 (G=4, masked tile)', t: 300, ...plm, splitRows: 48, tune: { qr: true } },
-    { name: 'QR NSG 8: PLM t=100 splits of 16 (KSP 5 padded)', t: 100, ...plm, splitRows: 16, tune: { qr: true, nsg: 8 } },
-    { name: 'QR: 5 heads, dk 64, dv 48, t=45 / 32 (KSP 1)', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, tune: { qr: true } },
-    { name: 'QR: 16 heads, dk 96, values at 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, tune: { qr: true } },
     { name: 'KB 9 CW 8: PLM t=8191 default plan', t: 8191, ...plm, tune: { kb: 9, cw: 8 } },
     { name: 'NSG 4: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 4 } },
     { name: 'NSG 4 KB 4 CW 4: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 4, kb: 4, cw: 4 } },
@@ -301,6 +293,12 @@ async function check(rt: GpuRuntime): Promise<void> {
     { name: 'NSG 4: PLM t=2000 splits of 128 (G=8, 2 tiles/sg)', t: 2000, ...plm, splitRows: 128 },
     { name: 'NSG 8: 5 heads, dk 64, dv 48, t=45 / 16', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 16, tune: { nsg: 8 } },
     { name: 'NSG 8: 16 heads, dk 96, values at 16, t=77 / 16', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 16, tune: { nsg: 8 } },
+    { name: 'NSG 16 (CW 2): PLM t=8191 default plan (G=2, KP=8)', t: 8191, ...plm, tune: { nsg: 16 } },
+    { name: 'NSG 16: PLM t=128 (G=1: 8 subgroups)', t: 128, ...plm, tune: { nsg: 16 } },
+    { name: 'NSG 16: PLM t=300 splits of 64 (G=4)', t: 300, ...plm, splitRows: 64, tune: { nsg: 16 } },
+    { name: 'NSG 16: PLM t=2000 splits of 128 (G=8)', t: 2000, ...plm, splitRows: 128, tune: { nsg: 16 } },
+    { name: 'NSG 16: 5 heads, dk 64, dv 48, t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, tune: { nsg: 16 } },
+    { name: 'NSG 16 CW 4: 16 heads, dk 96, values at 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, tune: { nsg: 16, cw: 4 } },
   ];
   for (const c of cases) await checkCase(rt, c);
 }
@@ -312,11 +310,7 @@ async function mmaSweep(rt: GpuRuntime, timer: GpuTimer, v: Variant, bufs: Param
     { nsg: 4, splits: 128, kb: 9, cw: 4 },
     { nsg: 4, splits: 128, kb: 9, cw: 8 },
     { nsg: 4, splits: 128, kb: 4, cw: 4 },
-    { nsg: 4, splits: 128, qr: true, cw: 4 },
-    { nsg: 4, splits: 128, qr: true, cw: 8 },
-    { nsg: 4, splits: 256, qr: true, cw: 8 },
     { nsg: 8, splits: 128, kb: 4, cw: 4 },
-    { nsg: 8, splits: 128, qr: true, cw: 4 },
   ];
   for (const mmaTune of tunes) {
     const row: string[] = [];

@@ -71,7 +71,7 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   /** attn_decode_mla_mma where it applies (true, the default: MLA_MMA_ON), or never (false). Tests and attn-kbench. */
   mma?: boolean;
   /** attn_decode_mla_mma's subgroups per workgroup, target splits, most k-steps per load batch, column tiles per P·V step, forced (tests, attn-kbench). */
-  mmaTune?: { nsg?: 2 | 4 | 8; splits?: number; kb?: number; cw?: 4 | 8; qr?: boolean };
+  mmaTune?: { nsg?: 2 | 4 | 8 | 16; splits?: number; kb?: number; cw?: 2 | 4 | 8 };
 }
 
 export interface AttnDecodeBuffers {
@@ -87,21 +87,26 @@ export function attnDecodeScratchBytes(hq: number, dv: number): number {
   return MAX_SPLITS * hq * (dv + 2) * 4;
 }
 
-const smemLimits = new WeakMap<GpuRuntime, number>();
+interface DeviceLimits {
+  smem: number; // workgroup memory, bytes
+  threads: number; // invocations per workgroup
+}
+const deviceLimits = new WeakMap<GpuRuntime, DeviceLimits>();
 
-/** The device's workgroup-memory limit (device.limits is rebuilt on every read through the binding: cached). */
-function deviceSmem(rt: GpuRuntime): number {
-  let b = smemLimits.get(rt);
-  if (b === undefined) {
-    b = rt.device.limits.maxComputeWorkgroupStorageSize;
-    smemLimits.set(rt, b);
+/** The device's workgroup limits (device.limits is rebuilt on every read through the binding: cached). */
+function limitsOf(rt: GpuRuntime): DeviceLimits {
+  let d = deviceLimits.get(rt);
+  if (d === undefined) {
+    const l = rt.device.limits;
+    d = { smem: l.maxComputeWorkgroupStorageSize, threads: Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX) };
+    deviceLimits.set(rt, d);
   }
-  return b;
+  return d;
 }
 
 /** Workgroup bytes a variant of the CUDA-core kernels may use on this device. */
 function smemBudget(rt: GpuRuntime): number {
-  return Math.min(SMEM_BUDGET, deviceSmem(rt));
+  return Math.min(SMEM_BUDGET, limitsOf(rt).smem);
 }
 
 /** Rows per split, a multiple of 16 (of `bk` too from one tile up), from ceil(t/16) only (replay). */
@@ -224,33 +229,35 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // replay bucket, and keeps the other kernels.
 //
 // The default where it applies (shape.mma = false turns it off): faster than attn_decode_mqa_wide at
-// every context measured. H100, attn-kbench --mma --calls 200 (split kernel + combine, PLM-1.8B, both
-// paths in the same run), NSG 4, 128 target splits, KB 9, CW 4: 10.8 / 12.1 / 14.7 / 20.3 µs at
-// 128 / 2048 / 4096 / 8192 rows against 12.8 / 14.7 / 19.0 / 27.5 (split kernel alone 6.6 / 6.9 / 9.8 /
-// 16.1 against 8.8 / 9.5 / 14.7 / 22.0; the combine 4.3 at 8 splits, 5.2 at 128). The same run: CW 8
-// 10.8 / 12.5 / 15.4 / 21.0; KB 4 10.8 / 12.5 / 16.4 / 19.7; QR (query fragments in registers) no
-// better; NSG 8 11.1 / 12.8 / 14.4 / 20.6; 256 target splits 1-4 µs slower at 4096-8192. Each added
-// 16-row tile per split still costs ~2.5 µs of dependent subgroup-matrix loads and products per
-// subgroup (batching the loads deeper did not shorten it), so 8192 − 128 is 9.5 µs, not ≤ 7.
-// Results agree with the float64 reference to rel L2 ≤ 2.4e-4 (f16 queries and probabilities).
+// every context measured (H100, attn-kbench --mma, split kernel + combine, PLM-1.8B: 10.8 / 12.1 / 14.7 /
+// 20.3 µs at 128 / 2048 / 4096 / 8192 rows against 12.8 / 14.7 / 19.0 / 27.5, first version).
+// Subgroups per workgroup and splits to aim for (split plan from ceil(t / 16) only, like the others;
+// rows per split rounded up to a power of two of tiles) were chosen in the whole model, not in
+// attn-kbench, which replays one layer's cache from L2: in the model every layer's rows come from DRAM.
+// PLM-1.8B, bench --ablate, H100, GPU ms of decode attention + combine per token (32 layers) at 128 /
+// 8192 context, each variant a bundle of its own, same machine and run (docs/decode.md has the table):
+//   2026-11-26 morning: 256 target splits 0.373 / 0.803 against 128 splits 0.381 / 1.050 and
+//   attn_decode_mqa_wide 0.439 / 1.044; 8 subgroups 0.386 / 0.731 against 0.388 / 0.80 for 4.
+//   2026-11-26 afternoon, from 0.38 / 0.725-0.735 (f32 partials, K as the right operand loaded
+//   column-major, V prefetched a row tile ahead): f16 partials 0.387 / 0.703-0.706; K as the left operand
+//   loaded row-major 0.386 / 0.705-0.711; no second key batch when one batch holds all k-steps 0.383 /
+//   0.698; no V prefetch during the products 0.379-0.382 / 0.676-0.694 (all four: the kernel now).
+//   Measured and left out: 512 target splits 0.389 / 0.841 (partials outgrow the saving); 16 subgroups
+//   (CW 2) 0.375 / 0.690; 4 subgroups 0.398 / 0.792; two splits a workgroup one after another, the next
+//   split's keys loading during this one's softmax 0.386 / 0.691 (four: 1.18); queries read as fragments
+//   from an f16 copy in global memory instead of staged (workgroup memory 29 → 10.5 KiB) 0.382 / 0.855;
+//   the staged queries' memory reused for the scores (20 KiB) 0.411 / 0.723; P·V accumulated in f16
+//   straight into the partials 0.361 / 0.674-0.682; eight loads in flight in the combine: no change.
+// Accuracy against the float64 reference (attn-kbench --check, H100): rel L2 ≤ 3.0e-4 (f16 queries,
+// probabilities and partials); peaked softmax (|q| < 40) 8.7e-4.
 const MLA_MMA_ON = true;
 const MMA_MAX_HEADS = 16;
-// Subgroups per workgroup and splits to aim for (split plan from ceil(t / 16) only, like the others;
-// rows per split rounded up to a power of two of tiles). attn-kbench replays one layer's cache, which
-// then sits in L2; in the whole model every layer's rows come from DRAM and more splits hide that
-// latency: PLM-1.8B bench --ablate (H100, GPU ms of decode attention + combine per token, 32 layers, at
-// 128 / 2048 / 8192 context): 256 target splits 0.373 / 0.497 / 0.803, 128 splits 0.381 / 0.531 / 1.050,
-// attn_decode_mqa_wide 0.439 / 0.577 / 1.044 (one run, each variant a bundle of its own). With 256
-// splits, 8 subgroups: 0.386 / 0.731 ms at 128 / 8192 against 0.388 / 0.792-0.805 for 4 (same H100,
-// another run); that plan (G = 2 tiles over 8 subgroups at 8192) passed attn-kbench --check on the H100
-// (docs/bench-logs/2026-11-26-75d7652-h100/attn-check.txt, "NSG 8: PLM t=8191 default plan").
-const MMA_NSG: 2 | 4 | 8 = 8;
+const MMA_NSG: 2 | 4 | 8 | 16 = 8;
 /** Most tiles of 16 rows per split: G = 16 (8 subgroups past 32768 rows) was never checked on a GPU. */
 const MMA_MAX_G = 8;
 const MMA_TARGET_SPLITS = 256;
 // Most k-steps per load batch (named fragments in the kernel: ≤ 9).
 const MMA_KB = 9;
-const MMA_QR = false;
 const MMA_CW = 4;
 
 interface MlaMmaPlan {
@@ -258,15 +265,14 @@ interface MlaMmaPlan {
   nsg: number;
   kb: number; // k-steps per load batch
   ksp: number; // k-steps per subgroup
-  cw: number; // column tiles per P·V step (4 or 8)
-  qr: boolean; // query fragments in registers, one k-part of every tile per subgroup
+  cw: number; // column tiles per P·V step (2, 4 or 8)
   chunk: number;
 }
 
 
 /** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps) with KP parts of the key width. */
 function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>): number {
-  const kp = c.qr ? c.nsg : c.nsg / Math.min(c.g, c.nsg);
+  const kp = c.nsg / Math.min(c.g, c.nsg);
   return 16 * ((16 * kp * c.ksp) / 8 + 1) * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2;
 }
 
@@ -284,46 +290,44 @@ function checkMmaTune(t: AttnDecodeShape['mmaTune']): void {
   const bad = (what: string, v: unknown, ok: string): never => {
     throw shapeError('attn_decode_mla_mma', `mmaTune.${what} is ${String(v)}; the kernel has code for ${ok}`);
   };
-  if (t.nsg !== undefined && ![2, 4, 8].includes(t.nsg)) bad('nsg', t.nsg, '2, 4 or 8 subgroups');
-  if (t.cw !== undefined && ![4, 8].includes(t.cw)) bad('cw', t.cw, '4 or 8 column tiles a step');
+  if (t.nsg !== undefined && ![2, 4, 8, 16].includes(t.nsg)) bad('nsg', t.nsg, '2, 4, 8 or 16 subgroups');
+  if (t.cw !== undefined && ![2, 4, 8].includes(t.cw)) bad('cw', t.cw, '2, 4 or 8 column tiles a step');
   if (t.kb !== undefined && !(Number.isInteger(t.kb) && t.kb >= 1 && t.kb <= MMA_KB)) bad('kb', t.kb, `1 to ${MMA_KB} k-steps a load batch`);
   if (t.splits !== undefined && !(Number.isInteger(t.splits) && t.splits >= 1)) bad('splits', t.splits, 'a whole number of target splits ≥ 1');
 }
 
 /** attn_decode_mla_mma's plan, or null where it does not apply (depends on t only through ceil(t / 16)). */
-function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, smemLimit: number): MlaMmaPlan | null {
+function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, lim: DeviceLimits): MlaMmaPlan | null {
   if (!subgroupMatrix || s.t <= SPLIT_ROWS || !mmaShapeOk(s, b, a)) return null;
   checkMmaTune(s.mmaTune);
-  const nsg = s.mmaTune?.nsg ?? MMA_NSG;
   let chunk = splitChunk(s, SPLIT_ROWS, 1, s.mmaTune?.splits ?? MMA_TARGET_SPLITS);
   let g = 1;
   while (g < chunk / SPLIT_ROWS) g *= 2;
   if (s.splitRows === undefined) chunk = g * SPLIT_ROWS; // whole kernel tiles (fewer splits, same bound)
+  // Subgroups: as asked, but the softmax needs a row per lane pair at least (NSG ≤ 8·G) and the
+  // workgroup must fit the device's invocation limit.
+  let nsg = s.mmaTune?.nsg ?? MMA_NSG;
+  while (nsg > 2 && (nsg > 8 * g || 32 * nsg > lim.threads)) nsg /= 2;
   if (g > Math.min(2 * nsg, MMA_MAX_G)) return null;
-  // Column tiles per P·V step (8 measured ~0.5 µs slower at 2048-8192 rows).
-  const cw = s.mmaTune?.cw ?? MMA_CW;
-  // QR: every subgroup one of NSG parts of the key width for all G tiles, its ≤ 9 query fragments in
-  // registers, one batch of loads a tile; where that does not fit, the plan below.
-  if (s.mmaTune?.qr ?? MMA_QR) {
-    const ks = Math.ceil(s.dk / 16 / nsg);
-    const c = { g, nsg, kb: ks, ksp: ks, cw, qr: true, chunk };
-    if (ks <= 9 && mmaSmem(c) <= smemLimit) return c;
-  }
+  // Column tiles per P·V step (8 measured ~0.5 µs slower at 2048-8192 rows); no more than the
+  // subgroup's share of the value tiles (2 at 16 subgroups over 32 tiles).
+  const share = Math.ceil(s.dv / 16 / nsg);
+  const cw = s.mmaTune?.cw ?? (share >= MMA_CW ? MMA_CW : 2);
   // k-steps per subgroup: the key width's DK/16 steps over KP = NSG / min(G, NSG) parts, loaded in
   // batches of KB ≤ MMA_KB (the next batch's loads issued before this one's products): the fewest
   // batches, then the smallest KB for that count (fewest padded steps past DK: zero query columns).
   const ks = Math.ceil(s.dk / 16 / (nsg / Math.min(g, nsg)));
   const kb = Math.ceil(ks / Math.ceil(ks / (s.mmaTune?.kb ?? MMA_KB)));
   const ksp = Math.ceil(ks / kb) * kb;
-  const c = { g, nsg, kb, ksp, cw, qr: false, chunk };
-  return mmaSmem(c) <= smemLimit ? c : null;
+  const c = { g, nsg, kb, ksp, cw, chunk };
+  return mmaSmem(c) <= lim.smem ? c : null;
 }
 
 
 /** Whether recordAttnDecode takes attn_decode_mla_mma for this shape on this device (tests, attn-kbench). */
 export function attnDecodeUsesMma(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null = null): boolean {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
-  return mlaMmaPlan(mmaAvailable(rt), s, b, a, deviceSmem(rt)) !== null;
+  return mlaMmaPlan(mmaAvailable(rt), s, b, a, limitsOf(rt)) !== null;
 }
 
 function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: MlaMmaPlan): number {
@@ -334,7 +338,7 @@ function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: 
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw, QR: c.qr ? 1 : 0 });
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw });
   rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mla_mma');
   return splits;
 }
@@ -363,7 +367,7 @@ type Plan =
   | { kind: 'split_k'; cfg: Config; chunk: number };
 
 function plan(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>): Plan {
-  const mma = mlaMmaPlan(mmaAvailable(rt), s, b, a, deviceSmem(rt));
+  const mma = mlaMmaPlan(mmaAvailable(rt), s, b, a, limitsOf(rt));
   if (mma) return { kind: 'mla_mma', cfg: mma, chunk: mma.chunk };
   const budget = smemBudget(rt);
   const w = wideConfig(s, b, a, budget);
@@ -394,7 +398,9 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
     : p.kind === 'mqa_wide' ? recordWide(rt, b, s, a, p.cfg, p.chunk)
     : recordSplitK(rt, b, s, a, p.cfg, p.chunk);
   const uc = rt.uniform(packUniform({ nSplits: splits, hq: s.hq, dv: s.dv, pad: 0 }));
-  rt.dispatch(rt.pipeline(combine), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
+  // The tensor-core kernel leaves f16 partials, normalised (kernels/attn_decode_combine.wgsl O16).
+  const o16 = p.kind === 'mla_mma' ? 1 : 0;
+  rt.dispatch(rt.pipeline(combine, { O16: o16 }), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
 }
 
 function recordSplitK(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: Config, chunk: number): number {
@@ -429,10 +435,11 @@ export function attnDecodeFlops(s: AttnDecodeShape): number {
  */
 export function attnDecodeBytes(s: AttnDecodeShape, rt?: GpuRuntime): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
-  const mma = rt ? mlaMmaPlan(mmaAvailable(rt), s, null, a, deviceSmem(rt)) : null;
+  const mma = rt ? mlaMmaPlan(mmaAvailable(rt), s, null, a, limitsOf(rt)) : null;
   if (mma) {
     const splits = Math.ceil(s.t / mma.chunk);
-    return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * 4 * splits * s.hq * (s.dv + 2) + 4 * s.hq * s.dv;
+    // Partials: o/l as f16 and a 16-byte (m, l) entry per split and head, written then read.
+    return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * splits * s.hq * (2 * s.dv + 16) + 4 * s.hq * s.dv;
   }
   // The 28 KiB budget every supported adapter offers (lavapipe 32 KiB, NVIDIA 48 KiB).
   const w = wideConfig(s, null, a, SMEM_BUDGET);
