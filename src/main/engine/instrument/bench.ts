@@ -89,8 +89,12 @@ export interface BenchResult {
   opTimes: { context: number; totalMs: number; ops: OpTime[] }[] | string;
 }
 
-/** Timed runs of the same decode steps per context; the figure is their median. */
-const DECODE_RUNS = 3;
+/**
+ * Timed runs of the same decode steps per context; the figure is their median. Five, not three: on the
+ * H100 machine two runs of three lost 20–30% to the host in some passes (docs/benchmarks.md, 9661060),
+ * and a median of three then reported a stalled run.
+ */
+const DECODE_RUNS = 5;
 
 const fmtMs = (ms: number | null): string => (ms === null ? 'n/a' : `${ms.toFixed(3)} ms`);
 
