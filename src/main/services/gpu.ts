@@ -1,6 +1,8 @@
 // The one GPU device of the services, made on first use and shared by every model load and benchmark
 // (architecture.md: one GPUDevice, passed into everything). A failure is remembered as its
-// GpuUnavailableError so 'auto' loads fall back to the CPU without probing again.
+// GpuUnavailableError so 'auto' loads fall back to the CPU without probing again. A device that is lost,
+// or that reported a failed command (GpuRuntime.failed: its results are no longer trusted), is not
+// handed out again: the next load opens a new one.
 import { GpuUnavailableError } from '../../shared/errors';
 import { defaultRuntime } from '../engine/backend';
 import type { GpuRuntime } from '../engine/gpu/runtime';
@@ -15,7 +17,14 @@ export class GpuProvider {
 
   /** The shared runtime; throws GpuUnavailableError (with what to do) when there is no usable adapter. */
   get(): Promise<GpuHandle> {
-    if (this.handle) return this.handle;
+    if (this.handle) {
+      const current = this.handle;
+      return current.then((h) => {
+        if (!h.rt.failed) return h;
+        if (this.handle === current) this.handle = null;
+        return this.get();
+      });
+    }
     const handle = defaultRuntime().then(
       (h) => {
         // A lost device (driver reset, GPU removed) cannot be reused: the next load makes a new one.

@@ -103,12 +103,13 @@ export class GpuRuntime {
    * validate, an allocation that failed): Dawn only logs those, and the dispatches after them do
    * nothing. read() and sync() throw it, so no result computed after it reaches a caller.
    */
-  private failure: string | null = null;
+  private failure: { message: string; outOfMemory: boolean } | null = null;
 
   constructor(device: GPUDevice) {
     this.device = device;
     device.addEventListener('uncapturederror', (ev) => {
-      this.failure ??= (ev as GPUUncapturedErrorEvent).error.message;
+      const error = (ev as GPUUncapturedErrorEvent).error;
+      this.failure ??= { message: error.message, outOfMemory: error.constructor.name === 'GPUOutOfMemoryError' };
     });
     this.maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
     this.subgroupMatrix = device.features.has('chromium-experimental-subgroup-matrix') && device.features.has('shader-f16') && device.features.has('subgroups');
@@ -431,9 +432,9 @@ export class GpuRuntime {
       await staging.mapAsync(GPUMapMode.READ, 0, size);
       const out = staging.getMappedRange(0, size).slice(0, bytes);
       staging.unmap();
+      this.throwIfFailed(); // before pooling: the catch below destroys the staging buffer
       if (pool && pool.length < 8) pool.push(staging);
       else staging.destroy();
-      this.throwIfFailed();
       return out;
     } catch (err) {
       staging.destroy();
@@ -453,14 +454,20 @@ export class GpuRuntime {
     this.throwIfFailed();
   }
 
+  /** Whether the device reported an error outside an error scope: this runtime's results are no longer trusted. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   /** Throws the device's first uncaptured error, if any (sticky: every later call throws it too). */
   throwIfFailed(): void {
-    if (this.failure === null) return;
-    const first = this.failure.split('\n').find((l) => l.trim() !== '') ?? this.failure;
-    throw new GpuCommandError(
-      `A GPU command failed, so the results are invalid: ${first.trim()} This is a workbench bug or a feature this adapter ` +
-        'lacks: please report it with your GPU and driver (the full driver message is in the error details).',
-      { message: this.failure },
-    );
+    const f = this.failure;
+    if (f === null) return;
+    const first = (f.message.split('\n').find((l) => l.trim() !== '') ?? f.message).trim();
+    const what = f.outOfMemory
+      ? `The GPU ran out of memory (${first}). Unload other models, or load a smaller model or a shorter context; the next load opens the GPU afresh.`
+      : `A GPU command failed, so the results are invalid: ${first} This is a workbench bug or a feature this adapter lacks: ` +
+        'please report it with your GPU and driver (the full driver message is in the error details).';
+    throw new GpuCommandError(what, { message: f.message, outOfMemory: f.outOfMemory });
   }
 }
