@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { groupedAttention } from '../../../src/main/engine/cpu/attention';
 import { packKv, type KvFormat } from '../../../src/main/engine/ops/attn_common';
-import { attnDecodePlanKey, attnDecodeScratchBytes, recordAttnDecode, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
+import { attnDecodePlanKey, attnDecodeScratchBytes, recordAttnDecode, recordDecodeCombine, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
 import { checked, gpuRuntime, maxAbsErr, poisonedF32, randomF32, roundToF16 } from '../../helpers/gpu';
 
 // f32 arithmetic against float64 (the f16 case compares with the same f16-rounded cache values).
@@ -179,4 +179,74 @@ describe('attn_decode plan', () => {
       expect(attnDecodePlanKey(rt, { ...shape, t: 100 })).not.toBe(attnDecodePlanKey(rt, { ...shape, t: 8000 }));
     });
   }
+});
+
+// The merge alone, on random partials in both layouts: f32 (o unnormalised, then (m, l) pairs: the
+// CUDA-core split kernels) and f16 (o/l, then 16-byte (m, l, 0, 0) entries: attn_decode_mla_mma, which
+// runs only on adapters with subgroup matrices, so its merge is checked here on its own).
+describe('attn_decode_combine', () => {
+  const cases = [
+    { splits: 1, hq: 3, dv: 48 },
+    { splits: 7, hq: 5, dv: 136 }, // a partial last column block
+    { splits: 37, hq: 16, dv: 512 }, // the loop's tail (37 = 32 + 5)
+    { splits: 256, hq: 2, dv: 64 }, // the most splits
+  ];
+  for (const c of cases) {
+    for (const o16 of [false, true]) {
+      it(`${c.splits} splits, ${c.hq} heads × ${c.dv}, ${o16 ? 'f16 normalised' : 'f32'} partials`, async () => {
+        const rt = await gpuRuntime();
+        const { splits: S, hq: H, dv: D } = c;
+        const seed = S * 31 + H * 7 + D + (o16 ? 1 : 0);
+        const m = randomF32(S * H, seed, -6, 6);
+        const l = randomF32(S * H, seed + 1, 1, 40);
+        let o = randomF32(S * H * D, seed + 2, -3, 3); // o/l (o16) or o (f32)
+        let words: Uint32Array;
+        if (o16) {
+          o = roundToF16(o);
+          const oWords = packKv(o, 'f16'); // [S, H, D] f16 pairs
+          words = new Uint32Array(oWords.length + S * H * 4);
+          words.set(oWords);
+          const f = new Float32Array(words.buffer, oWords.length * 4);
+          for (let i = 0; i < S * H; i++) {
+            f[4 * i] = m[i];
+            f[4 * i + 1] = l[i];
+          }
+        } else {
+          const f = new Float32Array(S * H * D + 2 * S * H);
+          f.set(o);
+          for (let i = 0; i < S * H; i++) {
+            f[S * H * D + 2 * i] = m[i];
+            f[S * H * D + 2 * i + 1] = l[i];
+          }
+          words = new Uint32Array(f.buffer);
+        }
+        const scratch = rt.upload(words, 'scratch');
+        const out = poisonedF32(rt, H * D, 'out');
+        await checked(rt, () => recordDecodeCombine(rt, { scratch, out }, { splits: S, hq: H, dv: D, o16 }));
+        const got = await rt.readF32(out, H * D);
+        const want = new Float64Array(H * D);
+        for (let h = 0; h < H; h++) {
+          let M = -Infinity;
+          for (let s = 0; s < S; s++) M = Math.max(M, m[s * H + h]);
+          let den = 0;
+          for (let s = 0; s < S; s++) den += Math.exp(m[s * H + h] - M) * l[s * H + h];
+          for (let d = 0; d < D; d++) {
+            let num = 0;
+            for (let s = 0; s < S; s++) {
+              const w = Math.exp(m[s * H + h] - M) * (o16 ? l[s * H + h] : 1);
+              num += w * o[(s * H + h) * D + d];
+            }
+            want[h * D + d] = num / den;
+          }
+        }
+        expect(maxAbsErr(got, want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+  it('refuses more splits than its weight table holds, and f16 widths not divisible by 8', async () => {
+    const rt = await gpuRuntime();
+    const bufs = { scratch: rt.buffer(64, 's'), out: rt.buffer(64, 'o') };
+    expect(() => recordDecodeCombine(rt, bufs, { splits: 257, hq: 1, dv: 8, o16: true })).toThrow(/1 to 256 splits/);
+    expect(() => recordDecodeCombine(rt, bufs, { splits: 2, hq: 1, dv: 12, o16: true })).toThrow(/divisible by 8/);
+  });
 });

@@ -238,18 +238,19 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // 8192 context, each variant a bundle of its own, same machine and run (docs/decode.md has the table):
 //   2026-11-26 morning: 256 target splits 0.373 / 0.803 against 128 splits 0.381 / 1.050 and
 //   attn_decode_mqa_wide 0.439 / 1.044; 8 subgroups 0.386 / 0.731 against 0.388 / 0.80 for 4.
-//   2026-11-26 afternoon, from 0.38 / 0.725-0.735 (f32 partials, K as the right operand loaded
-//   column-major, V prefetched a row tile ahead): f16 partials 0.387 / 0.703-0.706; K as the left operand
+//   2026-11-26 afternoon, from 0.38 / 0.719-0.732 (f32 partials, K as the right operand loaded
+//   column-major, V prefetched a row tile ahead): f16 partials 0.387 / 0.703-0.721; K as the left operand
 //   loaded row-major 0.386 / 0.705-0.711; no second key batch when one batch holds all k-steps 0.383 /
-//   0.698; no V prefetch during the products 0.379-0.382 / 0.676-0.694 (all four: the kernel now).
+//   0.698; no V prefetch during the products 0.379-0.393 / 0.676-0.694 (all four: the kernel now).
 //   Measured and left out: 512 target splits 0.389 / 0.841 (partials outgrow the saving); 16 subgroups
 //   (CW 2) 0.375 / 0.690; 4 subgroups 0.398 / 0.792; two splits a workgroup one after another, the next
 //   split's keys loading during this one's softmax 0.386 / 0.691 (four: 1.18); queries read as fragments
 //   from an f16 copy in global memory instead of staged (workgroup memory 29 → 10.5 KiB) 0.382 / 0.855;
 //   the staged queries' memory reused for the scores (20 KiB) 0.411 / 0.723; P·V accumulated in f16
-//   straight into the partials 0.361 / 0.674-0.682; eight loads in flight in the combine: no change.
-// Accuracy against the float64 reference (attn-kbench --check, H100): rel L2 ≤ 3.0e-4 (f16 queries,
-// probabilities and partials); peaked softmax (|q| < 40) 8.7e-4.
+//   straight into the partials 0.361-0.366 / 0.674-0.682; eight loads in flight in the combine: no change;
+//   the combine reading eight f16 columns a split per thread 0.400-0.412 / 0.677-0.694.
+// Accuracy against the float64 reference (attn-kbench --check, H200, commit 9661060): rel L2 ≤ 3.1e-4
+// (f16 queries, probabilities and partials); peaked softmax (|q| < 40) 8.7e-4.
 const MLA_MMA_ON = true;
 const MMA_MAX_HEADS = 16;
 const MMA_NSG: 2 | 4 | 8 | 16 = 8;
@@ -270,10 +271,10 @@ interface MlaMmaPlan {
 }
 
 
-/** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps) with KP parts of the key width. */
+/** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps, linv) with KP parts of the key width. */
 function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>): number {
   const kp = c.nsg / Math.min(c.g, c.nsg);
-  return 16 * ((16 * kp * c.ksp) / 8 + 1) * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2;
+  return 16 * ((16 * kp * c.ksp) / 8 + 1) * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2 + 16 * 4;
 }
 
 /** Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside. */
@@ -397,10 +398,21 @@ export function recordAttnDecode(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDe
     p.kind === 'mla_mma' ? recordMma(rt, b, s, a, p.cfg)
     : p.kind === 'mqa_wide' ? recordWide(rt, b, s, a, p.cfg, p.chunk)
     : recordSplitK(rt, b, s, a, p.cfg, p.chunk);
-  const uc = rt.uniform(packUniform({ nSplits: splits, hq: s.hq, dv: s.dv, pad: 0 }));
   // The tensor-core kernel leaves f16 partials, normalised (kernels/attn_decode_combine.wgsl O16).
-  const o16 = p.kind === 'mla_mma' ? 1 : 0;
-  rt.dispatch(rt.pipeline(combine, { O16: o16 }), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
+  recordDecodeCombine(rt, b, { splits, hq: s.hq, dv: s.dv, o16: p.kind === 'mla_mma' });
+}
+
+/**
+ * The merge of the split partials in `scratch` into `out` [hq, dv] f32 (kernels/attn_decode_combine.wgsl).
+ * Partials as the split kernels leave them: f32 [splits, hq, dv] o, then [splits, hq] (m, l); o16: f16
+ * [splits, hq, dv] o/l, then [splits, hq] (m, l, 0, 0) (attn_decode_mla_mma). Exported for its tests.
+ */
+export function recordDecodeCombine(rt: GpuRuntime, b: { scratch: GPUBuffer; out: GPUBuffer }, s: { splits: number; hq: number; dv: number; o16: boolean }): void {
+  if (s.splits < 1 || s.splits > MAX_SPLITS || s.dv % (s.o16 ? 8 : 2) !== 0) {
+    throw shapeError('attn_decode_combine', `${s.splits} splits of values ${s.dv} wide: want 1 to ${MAX_SPLITS} splits and a width divisible by ${s.o16 ? 8 : 2}`);
+  }
+  const uc = rt.uniform(packUniform({ nSplits: s.splits, hq: s.hq, dv: s.dv, pad: 0 }));
+  rt.dispatch(rt.pipeline(combine, { O16: s.o16 ? 1 : 0 }), [uc, b.scratch, b.out], [Math.ceil(s.dv / COMBINE_COLS), s.hq], 'attn_decode_combine');
 }
 
 function recordSplitK(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: Config, chunk: number): number {
