@@ -246,7 +246,8 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 //   (CW 2) 0.375 / 0.690; 4 subgroups 0.398 / 0.792; two splits a workgroup one after another, the next
 //   split's keys loading during this one's softmax 0.386 / 0.691 (four: 1.18); queries read as fragments
 //   from an f16 copy in global memory instead of staged (workgroup memory 29 → 10.5 KiB) 0.382 / 0.855;
-//   the staged queries' memory reused for the scores (20 KiB) 0.411 / 0.723; P·V accumulated in f16
+//   the staged queries' memory reused for the scores (20 KiB) 0.411 / 0.723 (4 subgroups 0.423 / 0.830,
+//   2 subgroups 0.504 / 0.953); P·V accumulated in f16
 //   straight into the partials 0.361-0.366 / 0.674-0.682; eight loads in flight in the combine: no change;
 //   the combine reading eight f16 columns a split per thread 0.400-0.412 / 0.677-0.694.
 // Accuracy against the float64 reference (attn-kbench --check, H200, commit 9661060): rel L2 ≤ 3.1e-4
