@@ -235,7 +235,8 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // rows per split rounded up to a power of two of tiles) were chosen in the whole model, not in
 // attn-kbench, which replays one layer's cache from L2: in the model every layer's rows come from DRAM.
 // PLM-1.8B, bench --ablate, H100, GPU ms of decode attention + combine per token (32 layers) at 128 /
-// 8192 context, each variant a bundle of its own, same machine and run (docs/decode.md has the table):
+// 8192 context, each variant a bundle of its own, timed one after the other on the same machine
+// (docs/benchmarks.md has the table, docs/bench-logs/2026-11-26-9661060 the runs):
 //   2026-11-26 morning: 256 target splits 0.373 / 0.803 against 128 splits 0.381 / 1.050 and
 //   attn_decode_mqa_wide 0.439 / 1.044; 8 subgroups 0.386 / 0.731 against 0.388 / 0.80 for 4.
 //   2026-11-26 afternoon, from 0.38 / 0.719-0.732 (f32 partials, K as the right operand loaded
@@ -247,9 +248,10 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 //   split's keys loading during this one's softmax 0.386 / 0.691 (four: 1.18); queries read as fragments
 //   from an f16 copy in global memory instead of staged (workgroup memory 29 → 10.5 KiB) 0.382 / 0.855;
 //   the staged queries' memory reused for the scores (20 KiB) 0.411 / 0.723 (4 subgroups 0.423 / 0.830,
-//   2 subgroups 0.504 / 0.953); P·V accumulated in f16
-//   straight into the partials 0.361-0.366 / 0.674-0.682; eight loads in flight in the combine: no change;
-//   the combine reading eight f16 columns a split per thread 0.400-0.412 / 0.677-0.694.
+//   2 subgroups 0.504 / 0.953); P·V accumulated in f16 straight into the partials 0.361-0.366 /
+//   0.674-0.682; load batches of at most 3 or 5 k-steps 0.408 / 0.726, 0.392 / 0.777; eight loads in
+//   flight in the combine: no change; the combine reading eight f16 columns a split per thread
+//   0.400-0.412 / 0.677-0.694.
 // Accuracy against the float64 reference (attn-kbench --check, H200, commit 9661060): rel L2 ≤ 3.1e-4
 // (f16 queries, probabilities and partials); peaked softmax (|q| < 40) 8.7e-4.
 const MLA_MMA_ON = true;
