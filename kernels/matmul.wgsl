@@ -5,24 +5,10 @@
 
 override W_F16: bool = true;
 
-// Uniform flags rather than override constants: the branches are uniform and cheap, and fewer
-// pipeline variants keep compile time down (seconds each on software drivers).
-const FLAG_BIAS: u32 = 1u;   // + bias[o]
-const FLAG_ACCUM: u32 = 2u;  // + y (the previous contents)
+// Params, FLAG_BIAS, FLAG_ACCUM: kernels/common/linear_params.wgsl (appended by the op).
 
 const TILE: u32 = 64u;
 const BK: u32 = 16u;
-
-struct Params {
-  n: u32,
-  out_dim: u32,
-  in_dim: u32,
-  x_stride: u32,
-  x_offset: u32,
-  y_stride: u32,
-  y_offset: u32,
-  flags: u32,
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> w: array<u32>;            // [out_dim, in_dim] f16 pairs or f32

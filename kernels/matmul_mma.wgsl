@@ -10,9 +10,9 @@
 //
 // A workgroup of SGM × SGN subgroups of 32 lanes computes a BM × BN tile (BM = SGM·FM·16 tokens,
 // BN = SGN·FN·16 outputs); each subgroup an (FM·16) × (FN·16) block as FM × FN 16×16 result fragments,
-// so every left fragment is reused FN times and every right fragment FM times. Entry points: `main`
-// with FM × FN = 4 × 2 (64 tokens × 32 outputs per subgroup), `main44` with 4 × 4 (64 × 64); the host
-// sets FM and FN to match. The K loop steps BK = 32 at a time: all lanes stage the X tile (16-byte
+// so every left fragment is reused FN times and every right fragment FM times: FM × FN = 4 × 2 (64
+// tokens × 32 outputs per subgroup) or 4 × 4 (64 × 64), the host sets FN. The K loop steps BK = 32 at
+// a time: all lanes stage the X tile (16-byte
 // loads, f32 → f16) and the W tile (16-byte loads of 8 f16) into workgroup memory, rows padded to 40
 // halves (80 bytes: the 16 rows of a fragment fall in distinct banks); the next tile's global loads
 // are issued into registers before the current tile's multiplies (register double buffering).
@@ -43,8 +43,8 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 
 override SGM: u32 = 2u; // subgroups along tokens
 override SGN: u32 = 4u; // subgroups along outputs
-override FM: u32 = 4u; // 16-token fragments per subgroup: 4 (both entry points)
-override FN: u32 = 2u; // 16-output fragments per subgroup: 2 (main) or 4 (main44)
+override FM: u32 = 4u; // 16-token fragments per subgroup: 4
+override FN: u32 = 2u; // 16-output fragments per subgroup: 2 or 4
 override NBUF: u32 = 1u; // workgroup buffers of the K tile: 1, or 2 (one barrier per K tile)
 
 const XSCALE: f32 = 0.0625; // 2^-4 on X as it is staged (see the header)
@@ -60,20 +60,8 @@ override BN: u32 = SGN * FN * 16u;
 override XV: u32 = BM * BK / (4u * WG); // vec4<f32> loads of X per lane per K tile (≤ 8)
 override WV: u32 = BN * BK / (8u * WG); // vec4<u32> loads of W per lane per K tile (≤ 8)
 
-const FLAG_BIAS: u32 = 1u;    // + bias[o]
-const FLAG_ACCUM: u32 = 2u;   // + y (the previous contents)
+// Params, FLAG_BIAS, FLAG_ACCUM: kernels/common/linear_params.wgsl (appended by the op).
 const FLAG_XVEC: u32 = 4u;    // x_stride and x_offset are multiples of 4 (16-byte X loads)
-
-struct Params {
-  n: u32,
-  out_dim: u32,
-  in_dim: u32,
-  x_stride: u32,
-  x_offset: u32,
-  y_stride: u32,
-  y_offset: u32,
-  flags: u32,
-}
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;  // [out_dim, in_dim] f16, 8 per entry
@@ -249,6 +237,8 @@ fn tile(wid: vec3<u32>) -> Tile {
   return t;
 }
 
+// Accumulators of columns 2 and 3 exist for FN = 4 only: with FN = 2 they stay copies of column 0,
+// never multiplied or stored (a load from Y there would leave the subgroup's block).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let t = tile(wid);
@@ -265,6 +255,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c21 = acc0(mr + 32u, mc + 16u, t.ld);
   var c30 = acc0(mr + 48u, mc, t.ld);
   var c31 = acc0(mr + 48u, mc + 16u, t.ld);
+  var c02 = c00;
+  var c03 = c00;
+  var c12 = c00;
+  var c13 = c00;
+  var c22 = c00;
+  var c23 = c00;
+  var c32 = c00;
+  var c33 = c00;
+  if (FN > 2u) {
+    c02 = acc0(mr, mc + 32u, t.ld);
+    c03 = acc0(mr, mc + 48u, t.ld);
+    c12 = acc0(mr + 16u, mc + 32u, t.ld);
+    c13 = acc0(mr + 16u, mc + 48u, t.ld);
+    c22 = acc0(mr + 32u, mc + 32u, t.ld);
+    c23 = acc0(mr + 32u, mc + 48u, t.ld);
+    c32 = acc0(mr + 48u, mc + 32u, t.ld);
+    c33 = acc0(mr + 48u, mc + 48u, t.ld);
+  }
   let xo0 = (mr - t.row0) * XS;
   let wo0 = (mc - t.col0) * XS;
   load_tile(0u, t.row0, t.col0, tid, t.xvec, t.full);
@@ -300,6 +308,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
       c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
       c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
+      if (FN > 2u) {
+        let b2 = rfrag(wo + 32u * XS + kk);
+        c02 = subgroupMatrixMultiplyAccumulate(a0, b2, c02);
+        c12 = subgroupMatrixMultiplyAccumulate(a1, b2, c12);
+        c22 = subgroupMatrixMultiplyAccumulate(a2, b2, c22);
+        c32 = subgroupMatrixMultiplyAccumulate(a3, b2, c32);
+        let b3 = rfrag(wo + 48u * XS + kk);
+        c03 = subgroupMatrixMultiplyAccumulate(a0, b3, c03);
+        c13 = subgroupMatrixMultiplyAccumulate(a1, b3, c13);
+        c23 = subgroupMatrixMultiplyAccumulate(a2, b3, c23);
+        c33 = subgroupMatrixMultiplyAccumulate(a3, b3, c33);
+      }
     }
     if (NBUF > 1u && more) {
       // The other buffer was last read before the previous barrier.
@@ -316,99 +336,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   put(c21, mr + 32u, mc + 16u, fast, sg, lane);
   put(c30, mr + 48u, mc, fast, sg, lane);
   put(c31, mr + 48u, mc + 16u, fast, sg, lane);
-}
-
-@compute @workgroup_size(WG)
-fn main44(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
-  let t = tile(wid);
-  let fast = t.fast;
-  let sg = tid / SG;
-  let lane = tid % SG;
-  let mr = t.row0 + (sg % SGM) * FM * 16u; // this subgroup's first token
-  let mc = t.col0 + (sg / SGM) * FN * 16u; // and first output
-  var c00 = acc0(mr, mc, t.ld);
-  var c01 = acc0(mr, mc + 16u, t.ld);
-  var c02 = acc0(mr, mc + 32u, t.ld);
-  var c03 = acc0(mr, mc + 48u, t.ld);
-  var c10 = acc0(mr + 16u, mc, t.ld);
-  var c11 = acc0(mr + 16u, mc + 16u, t.ld);
-  var c12 = acc0(mr + 16u, mc + 32u, t.ld);
-  var c13 = acc0(mr + 16u, mc + 48u, t.ld);
-  var c20 = acc0(mr + 32u, mc, t.ld);
-  var c21 = acc0(mr + 32u, mc + 16u, t.ld);
-  var c22 = acc0(mr + 32u, mc + 32u, t.ld);
-  var c23 = acc0(mr + 32u, mc + 48u, t.ld);
-  var c30 = acc0(mr + 48u, mc, t.ld);
-  var c31 = acc0(mr + 48u, mc + 16u, t.ld);
-  var c32 = acc0(mr + 48u, mc + 32u, t.ld);
-  var c33 = acc0(mr + 48u, mc + 48u, t.ld);
-  let xo0 = (mr - t.row0) * XS;
-  let wo0 = (mc - t.col0) * XS;
-  load_tile(0u, t.row0, t.col0, tid, t.xvec, t.full);
-  if (NBUF > 1u) {
-    stage_tile(tid, 0u, 0u);
-    workgroupBarrier();
+  if (FN > 2u) {
+    put(c02, mr, mc + 32u, fast, sg, lane);
+    put(c03, mr, mc + 48u, fast, sg, lane);
+    put(c12, mr + 16u, mc + 32u, fast, sg, lane);
+    put(c13, mr + 16u, mc + 48u, fast, sg, lane);
+    put(c22, mr + 32u, mc + 32u, fast, sg, lane);
+    put(c23, mr + 32u, mc + 48u, fast, sg, lane);
+    put(c32, mr + 48u, mc + 32u, fast, sg, lane);
+    put(c33, mr + 48u, mc + 48u, fast, sg, lane);
   }
-  var cur = 0u; // the buffer holding this K tile
-  for (var k0 = 0u; k0 < p.in_dim; k0 += BK) {
-    let more = k0 + BK < p.in_dim;
-    if (NBUF == 1u) {
-      stage_tile(tid, 0u, 0u);
-      workgroupBarrier();
-    }
-    if (more) {
-      load_tile(k0 + BK, t.row0, t.col0, tid, t.xvec, t.full);
-    }
-    let xo = xo0 + cur * BM * XS;
-    let wo = wo0 + cur * BN * XS;
-    // Both K steps always: past in_dim both operands were staged as zeros.
-    for (var kk = 0u; kk < BK; kk += 16u) {
-      let a0 = lfrag(xo + kk);
-      let a1 = lfrag(xo + 16u * XS + kk);
-      let a2 = lfrag(xo + 32u * XS + kk);
-      let a3 = lfrag(xo + 48u * XS + kk);
-      let b0 = rfrag(wo + kk);
-      c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
-      c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
-      c20 = subgroupMatrixMultiplyAccumulate(a2, b0, c20);
-      c30 = subgroupMatrixMultiplyAccumulate(a3, b0, c30);
-      let b1 = rfrag(wo + 16u * XS + kk);
-      c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
-      c11 = subgroupMatrixMultiplyAccumulate(a1, b1, c11);
-      c21 = subgroupMatrixMultiplyAccumulate(a2, b1, c21);
-      c31 = subgroupMatrixMultiplyAccumulate(a3, b1, c31);
-      let b2 = rfrag(wo + 32u * XS + kk);
-      c02 = subgroupMatrixMultiplyAccumulate(a0, b2, c02);
-      c12 = subgroupMatrixMultiplyAccumulate(a1, b2, c12);
-      c22 = subgroupMatrixMultiplyAccumulate(a2, b2, c22);
-      c32 = subgroupMatrixMultiplyAccumulate(a3, b2, c32);
-      let b3 = rfrag(wo + 48u * XS + kk);
-      c03 = subgroupMatrixMultiplyAccumulate(a0, b3, c03);
-      c13 = subgroupMatrixMultiplyAccumulate(a1, b3, c13);
-      c23 = subgroupMatrixMultiplyAccumulate(a2, b3, c23);
-      c33 = subgroupMatrixMultiplyAccumulate(a3, b3, c33);
-    }
-    if (NBUF > 1u && more) {
-      // The other buffer was last read before the previous barrier.
-      cur = 1u - cur;
-      stage_tile(tid, cur * BM * XS, cur * BN * XS);
-    }
-    workgroupBarrier();
-  }
-  put(c00, mr, mc, fast, sg, lane);
-  put(c01, mr, mc + 16u, fast, sg, lane);
-  put(c02, mr, mc + 32u, fast, sg, lane);
-  put(c03, mr, mc + 48u, fast, sg, lane);
-  put(c10, mr + 16u, mc, fast, sg, lane);
-  put(c11, mr + 16u, mc + 16u, fast, sg, lane);
-  put(c12, mr + 16u, mc + 32u, fast, sg, lane);
-  put(c13, mr + 16u, mc + 48u, fast, sg, lane);
-  put(c20, mr + 32u, mc, fast, sg, lane);
-  put(c21, mr + 32u, mc + 16u, fast, sg, lane);
-  put(c22, mr + 32u, mc + 32u, fast, sg, lane);
-  put(c23, mr + 32u, mc + 48u, fast, sg, lane);
-  put(c30, mr + 48u, mc, fast, sg, lane);
-  put(c31, mr + 48u, mc + 16u, fast, sg, lane);
-  put(c32, mr + 48u, mc + 32u, fast, sg, lane);
-  put(c33, mr + 48u, mc + 48u, fast, sg, lane);
 }

@@ -19,7 +19,7 @@
 import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
 import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
-import { groupedAttention } from '../../src/main/engine/cpu/attention';
+import { groupedAttention, keysValuesOfRows } from '../../src/main/engine/cpu/attention';
 import { packKv } from '../../src/main/engine/ops/attn_common';
 import { attnDecodeScratchBytes, attnDecodeUsesMma, mmaKernel, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
 import { f16ToF32Array } from '../../src/main/engine/ops/convert';
@@ -221,12 +221,7 @@ async function checkCase(rt: GpuRuntime, c: CheckCase): Promise<void> {
   rows.fill(NaN, c.t * c.row);
   const words = packKv(rows, 'f16');
   const f16rows = f16ToF32Array(new Uint16Array(words.buffer));
-  const k = new Float32Array(c.t * c.dk);
-  const v = new Float32Array(c.t * c.dv);
-  for (let j = 0; j < c.t; j++) {
-    k.set(f16rows.subarray(j * c.row, j * c.row + c.dk), j * c.dk);
-    v.set(f16rows.subarray(j * c.row + c.vOff, j * c.row + c.vOff + c.dv), j * c.dv);
-  }
+  const { k, v } = keysValuesOfRows(f16rows, c.t, c.row, c.dk, c.vOff, c.dv);
   const scale = 1 / Math.sqrt(c.dk);
   const want = groupedAttention(q, k, v, { n: 1, t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, pos0: c.t - 1 });
   const cache = rt.upload(words, 'cache');

@@ -13,7 +13,7 @@ import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime
 import { GpuTimer } from '../../src/main/engine/gpu/timing';
 import { f16ToF32, f32ToF16, f32ToF16Array } from '../../src/main/engine/ops/convert';
 import type { LinearArgs } from '../../src/main/engine/ops/linear_common';
-import { type MmaConfig, matmulF32, matmulMma, mmaAvailable, mmaKernels } from '../../src/main/engine/ops/matmul';
+import { type MmaConfig, matmulF32, matmulMma, mmaAvailable, mmaKernel } from '../../src/main/engine/ops/matmul';
 import { fillRandom } from '../../src/main/engine/weights/random';
 import { arg } from './args';
 
@@ -49,7 +49,7 @@ function toOldSpelling(code: string): string {
     .replace(/subgroupMatrixStore<(row|col)_major>\((.*), ([^,()]+)\)/g, (_m, maj, rest, stride) => `subgroupMatrixStore(${rest}, ${maj === 'col' ? 'true' : 'false'}, ${stride})`);
 }
 
-async function compiles(rt: GpuRuntime, label: string, code: string, constants: Record<string, number> = {}, entryPoint = 'main'): Promise<{ ok: boolean; msgs: string[] }> {
+async function compiles(rt: GpuRuntime, label: string, code: string, constants: Record<string, number> = {}): Promise<{ ok: boolean; msgs: string[] }> {
   const d = rt.device;
   d.pushErrorScope('validation');
   const m = d.createShaderModule({ label, code });
@@ -57,7 +57,7 @@ async function compiles(rt: GpuRuntime, label: string, code: string, constants: 
   const msgs = info.messages.map((x) => `${x.type} ${x.lineNum}:${x.linePos} ${x.message}`);
   let ok = !info.messages.some((x) => x.type === 'error');
   if (ok) {
-    d.createComputePipeline({ label, layout: 'auto', compute: { module: m, entryPoint, constants } });
+    d.createComputePipeline({ label, layout: 'auto', compute: { module: m, entryPoint: 'main', constants } });
   }
   const err = await d.popErrorScope();
   if (err) {
@@ -93,15 +93,15 @@ async function probe(rt: GpuRuntime): Promise<void> {
     const r = await compiles(rt, name, code);
     console.log(`probe ${name}: ${r.ok ? 'OK' : 'FAILED'}${r.msgs.length ? ` — ${r.msgs.join(' | ')}` : ''}`);
   }
-  const code = mmaKernels['4x2'].code;
+  const code = mmaKernel.code;
   const k = await compiles(rt, 'matmul_mma', code, { SGM: 2, SGN: 4, FM: 4, FN: 2 });
-  const k44 = await compiles(rt, 'matmul_mma44', code, { SGM: 2, SGN: 2, FM: 4, FN: 4 }, 'main44');
-  console.log(`kernel, current spelling: main ${k.ok ? 'OK' : 'FAILED'}, main44 ${k44.ok ? 'OK' : 'FAILED'}${k.msgs.length ? ` — ${k.msgs.slice(0, 6).join(' | ')}` : ''}${k44.msgs.length ? ` — ${k44.msgs.slice(0, 6).join(' | ')}` : ''}`);
+  const k44 = await compiles(rt, 'matmul_mma44', code, { SGM: 2, SGN: 2, FM: 4, FN: 4 });
+  console.log(`kernel, current spelling: FN 2 ${k.ok ? 'OK' : 'FAILED'}, FN 4 ${k44.ok ? 'OK' : 'FAILED'}${k.msgs.length ? ` — ${k.msgs.slice(0, 6).join(' | ')}` : ''}${k44.msgs.length ? ` — ${k44.msgs.slice(0, 6).join(' | ')}` : ''}`);
   if (!k.ok) {
     const old = toOldSpelling(code);
     const k2 = await compiles(rt, 'matmul_mma_old', old, { SGM: 2, SGN: 4, FM: 4, FN: 2 });
     console.log(`kernel, old spelling: ${k2.ok ? 'OK' : 'FAILED'}${k2.msgs.length ? ` — ${k2.msgs.slice(0, 6).join(' | ')}` : ''}`);
-    if (k2.ok) for (const kk of Object.values(mmaKernels)) kk.code = old;
+    if (k2.ok) mmaKernel.code = old;
     else throw new Error('the subgroup-matrix kernel compiles in neither spelling');
   }
 }

@@ -6,7 +6,7 @@
 // runs, and the cache holds rows past t that are NaN: a load or a probability that reaches them shows.
 import { mmaAvailable } from '../../../src/main/engine/ops/matmul';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { groupedAttention } from '../../../src/main/engine/cpu/attention';
+import { groupedAttention, keysValuesOfRows } from '../../../src/main/engine/cpu/attention';
 import type { GpuRuntime } from '../../../src/main/engine/gpu/runtime';
 import { packKv } from '../../../src/main/engine/ops/attn_common';
 import { attnDecodeBytes, attnDecodePlanKey, attnDecodeScratchBytes, attnDecodeUsesMma, recordAttnDecode, type AttnDecodeShape } from '../../../src/main/engine/ops/attn_decode';
@@ -62,12 +62,7 @@ async function runCase(rt: GpuRuntime, c: Case): Promise<void> {
   rows.fill(NaN, c.t * c.row);
   const words = packKv(rows, 'f16');
   const f16rows = f16ToF32Array(new Uint16Array(words.buffer));
-  const k = new Float32Array(c.t * c.dk);
-  const v = new Float32Array(c.t * c.dv);
-  for (let j = 0; j < c.t; j++) {
-    k.set(f16rows.subarray(j * c.row, j * c.row + c.dk), j * c.dk);
-    v.set(f16rows.subarray(j * c.row + c.vOff, j * c.row + c.vOff + c.dv), j * c.dv);
-  }
+  const { k, v } = keysValuesOfRows(f16rows, c.t, c.row, c.dk, c.vOff, c.dv);
   const scale = 1 / Math.sqrt(c.dk);
   const shape: AttnDecodeShape = {
     t: c.t, hq: c.hq, hk: 1, hv: 1, dk: c.dk, dv: c.dv, scale, kv: 'f16', splitRows: c.splitRows,

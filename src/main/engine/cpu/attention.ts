@@ -94,6 +94,20 @@ export interface MlaShape {
 }
 
 /**
+ * Keys [t, dk] and values [t, dv] of t cache rows `row` values wide, keys from column 0 and values from
+ * column vOff (values that are columns of the key rows: MLA's latent cache read in absorbed form).
+ */
+export function keysValuesOfRows(rows: ArrayLike<number>, t: number, row: number, dk: number, vOff: number, dv: number): { k: Float32Array; v: Float32Array } {
+  const k = new Float32Array(t * dk);
+  const v = new Float32Array(t * dv);
+  for (let j = 0; j < t; j++) {
+    for (let c = 0; c < dk; c++) k[j * dk + c] = rows[j * row + c];
+    for (let c = 0; c < dv; c++) v[j * dv + c] = rows[j * row + vOff + c];
+  }
+  return { k, v };
+}
+
+/**
  * Absorbed query: q̃_h = W_UK_hᵀ·q_nope_h, then q_rope_h appended. W_UK_h = rows
  * [h·(dNope+dV), h·(dNope+dV)+dNope) of kv_b_proj [nh·(dNope+dV), dC].
  * q [n, nh, dNope + dRope] (q_proj's per-head [q_nope ‖ q_rope], rope already applied) → [n, nh, dC + dRope].

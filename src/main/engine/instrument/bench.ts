@@ -134,9 +134,9 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   await b.forward({ ids: [1], logits: 'none', sample: greedy });
   await b.decodeChained(greedy).token;
   const start = b.position;
-  // CPU time spent recording and submitting steps (decodeChained returns once its step is queued):
-  // when it is close to the time per token, decode is bound by the CPU, not the GPU.
-  let recordMs = 0;
+  // CPU time spent recording and submitting the timed steps (decodeChained returns once its step is
+  // queued), replayed and recorded ones apart: when it is close to the time per token, decode is bound
+  // by the CPU, not the GPU.
   const split = { replayed: 0, replayedMs: 0, recorded: 0, recordedMs: 0 };
   const run = async (depth: number, timed: boolean): Promise<number> => {
     const queue: Promise<number>[] = [];
@@ -147,7 +147,6 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
       queue.push(b.decodeChained(greedy).token);
       if (timed) {
         const dt = performance.now() - r0;
-        recordMs += dt;
         if (b.replayedSteps > before) {
           split.replayed++;
           split.replayedMs += dt;
@@ -165,7 +164,6 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
   // attention's split count) compiles its pipeline variants here, not inside the timed steps.
   await run(DECODE_DEPTH, false);
   b.truncate(start);
-  recordMs = 0;
   const c0 = b.counters();
   const d0 = b.rt.dispatchCount;
   const replayed0 = b.replayedSteps;
@@ -230,7 +228,7 @@ async function timeDecode(b: GpuBackend, context: number, o: BenchOptions, bw: B
     context, steps: o.steps, msPerToken: ms, tokPerS: 1000 / ms, minBytesPerToken: minBytes, countedBytesPerToken: counted,
     floorMsPerToken: floorMs, floorTokPerS: 1000 / floorMs, ofFloor: floorMs / ms, work,
     gpuMsPerToken: gpuMs, ablations, depth: DECODE_DEPTH, depth1MsPerToken: depth1Ms,
-    recordMsPerToken: recordMs / timedSteps, dispatchesPerToken: dispatches, replayedShare,
+    recordMsPerToken: (split.replayedMs + split.recordedMs) / timedSteps, dispatchesPerToken: dispatches, replayedShare,
     runTokPerS: runMs.map((x) => 1000 / x),
     recordMsReplayed: split.replayed ? split.replayedMs / split.replayed : null,
     recordMsRecorded: split.recorded ? split.recordedMs / split.recorded : null,

@@ -2,18 +2,17 @@
 // (subgroup matrices: tensor cores, f16 inputs, f32 accumulation), chosen per call by `matmul`.
 import code from '../../../../kernels/matmul.wgsl?raw';
 import mmaCode from '../../../../kernels/matmul_mma.wgsl?raw';
+import linearParams from '../../../../kernels/common/linear_params.wgsl?raw';
 import type { GpuRuntime, KernelSource } from '../gpu/runtime';
 import { type LinearArgs, type ResolvedLinear, linearFlags, resolveLinear } from './linear_common';
 import { opError, uniformStruct, unusedBinding } from './uniforms';
 
 export { bytes, flops } from './linear_common';
 
-const kernel: KernelSource = { name: 'matmul', code };
-/** One module, two entry points (fragments per subgroup 4 × 2 and 4 × 4). Exported for the benchmark. */
-export const mmaKernels: Record<MmaBlock, KernelSource> = {
-  '4x2': { name: 'matmul_mma', code: mmaCode, entryPoint: 'main' },
-  '4x4': { name: 'matmul_mma', code: mmaCode, entryPoint: 'main44' },
-};
+// Both kernels share their uniforms (kernels/common/linear_params.wgsl), packed by `params` below.
+const kernel: KernelSource = { name: 'matmul', code: `${code}\n${linearParams}` };
+/** The subgroup-matrix kernel; its FN constant picks the block (4 × 2 or 4 × 4 fragments). Exported for the benchmark. */
+export const mmaKernel: KernelSource = { name: 'matmul_mma', code: `${mmaCode}\n${linearParams}` };
 const params = uniformStruct({
   n: 'u32', out_dim: 'u32', in_dim: 'u32', x_stride: 'u32', x_offset: 'u32', y_stride: 'u32', y_offset: 'u32', flags: 'u32',
 });
@@ -120,7 +119,7 @@ export function matmulMma(rt: GpuRuntime, args: LinearArgs, cfg: MmaConfig = MMA
   if (grid[0] > max || grid[1] > max) throw opError('matmul_mma', `${a.rows}×${a.outDim} needs ${grid[0]}×${grid[1]} tiles, over the dispatch limit ${max}: split the rows into chunks of at most ${max * bm}`);
   const xvec = a.xStride % 4 === 0 && a.xOffset % 4 === 0;
   const flags = linearFlags(a) | (xvec ? 4 : 0);
-  const pipe = rt.pipeline(mmaKernels[cfg.block], { SGM: sgm, SGN: sgn, FM: fm, FN: fn, NBUF: nbuf });
+  const pipe = rt.pipeline(mmaKernel, { SGM: sgm, SGN: sgn, FM: fm, FN: fn, NBUF: nbuf });
   const u = rt.uniform(params({
     n: a.rows, out_dim: a.outDim, in_dim: a.inDim, x_stride: a.xStride, x_offset: a.xOffset, y_stride: a.yStride, y_offset: a.yOffset, flags,
   }));
