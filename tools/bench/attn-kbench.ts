@@ -273,6 +273,7 @@ async function check(rt: GpuRuntime): Promise<void> {
     // (2^-12 relative) then moves the dominant probabilities most; the f16 model tolerance applies.
     { name: 'PLM t=2048, peaked softmax (|q| < 40)', t: 2048, ...plm, qMag: 40, tol: 1e-2 },
     { name: 'PLM t=8191 default plan', t: 8191, ...plm },
+    { name: 'PLM t=20000 default plan (staged, 5 splits a workgroup merged)', t: 20000, ...plm },
     { name: 'PLM t=8192 default plan, cache of 8192 rows', t: 8192, ...plm, cap: 8192 },
     { name: '5 heads, dk 64, dv 48 (stored via smem), t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32 },
     { name: '16 heads, dk 96, values at column 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48 },
@@ -282,6 +283,8 @@ async function check(rt: GpuRuntime): Promise<void> {
     { name: 'NSG 4 KB 4 CW 4: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 4, kb: 4, cw: 4 } },
     { name: 'NSG 4 KB 4 CW 4: PLM t=300 splits of 48', t: 300, ...plm, splitRows: 48, tune: { nsg: 4, kb: 4, cw: 4 } },
     { name: 'NSG 8: PLM t=8191 default plan', t: 8191, ...plm, tune: { nsg: 8 } },
+    { name: 'NSG 8, tiles from the cache (not staged): PLM t=8191', t: 8191, ...plm, tune: { nsg: 8, staged: false } },
+    { name: 'NSG 8, not staged: PLM t=128 (G=1)', t: 128, ...plm, tune: { nsg: 8, staged: false } },
     { name: 'NSG 8: PLM t=300 splits of 64 (G=4 < NSG)', t: 300, ...plm, splitRows: 64, tune: { nsg: 8 } },
     { name: 'NSG 8: PLM t=128 (G=1, KP=8, padded k-steps)', t: 128, ...plm, tune: { nsg: 8 } },
     { name: 'NSG 2: PLM t=1000 splits of 64 (G=4, 2 tiles/sg)', t: 1000, ...plm, splitRows: 64, tune: { nsg: 2 } },

@@ -71,7 +71,7 @@ export interface AttnDecodeShape extends Omit<AttnShape, 'n' | 'pos0'> {
   /** attn_decode_mla_mma where it applies (true, the default: MLA_MMA_ON), or never (false). Tests and attn-kbench. */
   mma?: boolean;
   /** attn_decode_mla_mma's subgroups per workgroup, target splits, most k-steps per load batch, column tiles per P·V step, forced (tests, attn-kbench). */
-  mmaTune?: { nsg?: 2 | 4 | 8 | 16; splits?: number; kb?: number; cw?: 2 | 4 | 8 };
+  mmaTune?: { nsg?: 2 | 4 | 8 | 16; splits?: number; kb?: number; cw?: 2 | 4 | 8; staged?: boolean };
 }
 
 export interface AttnDecodeBuffers {
@@ -219,30 +219,35 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 }
 
 // attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
-// NSG subgroups of 32 lanes per workgroup, one workgroup per split of G tiles of 16 rows (G a power of
-// two ≤ min(2·NSG, MMA_MAX_G = 8); with MMA_TARGET_SPLITS = 256 that is t ≤ 32768, longer contexts keep the
-// other kernels).
+// NSG subgroups of 32 lanes per workgroup, splits of G tiles of 16 rows. Two plans:
+// - staged (stagedPlan; the default where it applies, which is every context for PLM-1.8B): 8
+//   subgroups, splits of one tile while there are at most MMA_WGS of them, else of two tiles with spw =
+//   ceil(splits / MMA_WGS) consecutive splits a workgroup, merged into one partial: one wave of
+//   workgroups at any context length (the rows go through workgroup memory, 48 KiB, one workgroup a SM);
+// - otherwise one workgroup per split of G tiles (G a power of two ≤ min(2·NSG, MMA_MAX_G = 8); with
+//   MMA_TARGET_SPLITS = 256 that is t ≤ 32768, longer contexts keep the other kernels), tiles loaded
+//   straight from the cache.
 // It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16 cache, key and
-// value widths multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets
-// (subgroup-matrix loads straight from the cache), and t > 16: a tile starts at min(its first row,
-// t − 16) so that no load passes row t − 1 (no cache padding needed); t ≤ 16 is ceil(t / 16) = 1, one
-// replay bucket, and keeps the other kernels.
+// value widths multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets,
+// and t > 16: a tile starts at min(its first row, t − 16) so that no load passes row t − 1 (no cache
+// padding needed); t ≤ 16 is ceil(t / 16) = 1, one replay bucket, and keeps the other kernels.
 //
 // The default where it applies (shape.mma = false turns it off): faster than attn_decode_mqa_wide at
 // every context measured (H100, attn-kbench --mma, split kernel + combine, PLM-1.8B: 10.8 / 12.1 / 14.7 /
 // 20.3 µs at 128 / 2048 / 4096 / 8192 rows against 12.8 / 14.7 / 19.0 / 27.5, first version).
-// Subgroups per workgroup and splits to aim for (split plan from ceil(t / 16) only, like the others;
-// rows per split rounded up to a power of two of tiles) were chosen in the whole model, not in
-// attn-kbench, which replays one layer's cache from L2: in the model every layer's rows come from DRAM.
+// Plans were chosen in the whole model, not in attn-kbench, which replays one layer's cache from L2.
 // PLM-1.8B, bench --ablate, H100, GPU ms of decode attention + combine per token (32 layers) at 128 /
 // 8192 context, each variant a bundle of its own, timed one after the other on the same machine
-// (docs/benchmarks.md has the table, docs/bench-logs/2026-11-26-9661060 the runs):
+// (docs/benchmarks.md has the tables, docs/bench-logs/ the runs). Note: bench's timed steps at context
+// C run at t = C + 3 .. C + 66, so "8192" is t = 8195-8258: ceil(t / 16) = 513-517, which the
+// unstaged plan with 256 target splits serves with 171-173 splits of 48 rows (kernels of 4 tiles),
+// not 256 of 32 — true of every unstaged figure below.
 //   2026-11-26 morning: 256 target splits 0.373 / 0.803 against 128 splits 0.381 / 1.050 and
 //   attn_decode_mqa_wide 0.439 / 1.044; 8 subgroups 0.386 / 0.731 against 0.388 / 0.80 for 4.
 //   2026-11-26 afternoon, from 0.38 / 0.719-0.732 (f32 partials, K as the right operand loaded
 //   column-major, V prefetched a row tile ahead): f16 partials 0.387 / 0.703-0.721; K as the left operand
 //   loaded row-major 0.386 / 0.705-0.711; no second key batch when one batch holds all k-steps 0.383 /
-//   0.698; no V prefetch during the products 0.379-0.393 / 0.676-0.694 (all four: the kernel now).
+//   0.698; no V prefetch during the products 0.379-0.393 / 0.676-0.694 (all four kept).
 //   Measured and left out: 512 target splits 0.389 / 0.841 (partials outgrow the saving); 16 subgroups
 //   (CW 2) 0.375 / 0.690; 4 subgroups 0.398 / 0.792; two splits a workgroup one after another, the next
 //   split's keys loading during this one's softmax 0.386 / 0.691 (four: 1.18); queries read as fragments
@@ -252,8 +257,15 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 //   0.674-0.682; load batches of at most 3 or 5 k-steps 0.408 / 0.726, 0.392 / 0.777; eight loads in
 //   flight in the combine: no change; the combine reading eight f16 columns a split per thread
 //   0.400-0.412 / 0.677-0.694.
-// Accuracy against the float64 reference (attn-kbench --check, H200, commit 9661060): rel L2 ≤ 3.1e-4
-// (f16 queries, probabilities and partials); peaked softmax (|q| < 40) 8.7e-4.
+//   2026-11-26 evening, from 0.376-0.401 / 0.680-0.696 (the unstaged kernel): the staged plan 0.340-0.350 /
+//   0.542-0.555 (2048: 0.440-0.452 against 0.478; 4096: 0.472-0.474 against 0.545). Within it: MMA_WGS
+//   66 0.340 / 0.617; 264 needs more partials than the combine takes. Left out along the way (unstaged
+//   plan at 8192): f32 partials stored straight from the accumulators 0.373 / 0.707-0.710; the cache
+//   rows read into the L2 beforehand by extra workgroups of the layer's first GEMV (cost 0.083 ms) or
+//   of the q absorption (0.11 ms): attention at best 0.646, a loss in the step.
+// Accuracy against the float64 reference (attn-kbench --check, H100, staged plan, 34 cases): rel L2 ≤ 3.1e-4 (f16
+// queries, probabilities and partials), including t = 8191 (two splits a workgroup) and 20000 (five);
+// peaked softmax (|q| < 40) 8.7e-4.
 const MLA_MMA_ON = true;
 const MMA_MAX_HEADS = 16;
 const MMA_NSG: 2 | 4 | 8 | 16 = 8;
@@ -263,6 +275,9 @@ const MMA_TARGET_SPLITS = 256;
 // Most k-steps per load batch (named fragments in the kernel: ≤ 9).
 const MMA_KB = 9;
 const MMA_CW = 4;
+const MMA_STAGED = true;
+// Staged: workgroups to aim for, one wave at one a SM (workgroup memory) on an H100 or H200 (132 SMs).
+const MMA_WGS = 132;
 
 interface MlaMmaPlan {
   g: number; // tiles of 16 rows per split (kernel), ≥ chunk / 16
@@ -270,14 +285,18 @@ interface MlaMmaPlan {
   kb: number; // k-steps per load batch
   ksp: number; // k-steps per subgroup
   cw: number; // column tiles per P·V step (2, 4 or 8)
+  staged: boolean; // the split's rows read into workgroup memory first (STAGED)
+  spw: number; // splits a workgroup (staged; merged into one partial), else 1
   chunk: number;
 }
 
 
 /** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps, linv) with KP parts of the key width. */
-function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>): number {
+function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>, dk: number): number {
   const kp = c.nsg / Math.min(c.g, c.nsg);
-  return 16 * ((16 * kp * c.ksp) / 8 + 1) * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2 + 16 * 4;
+  let qs = 16 * ((16 * kp * c.ksp) / 8 + 1);
+  if (c.staged) qs = Math.max(qs, 16 * c.g * (dk / 8 + 1));
+  return qs * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2 + 3 * 16 * 4;
 }
 
 /** Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside. */
@@ -298,12 +317,19 @@ function checkMmaTune(t: AttnDecodeShape['mmaTune']): void {
   if (t.cw !== undefined && ![2, 4, 8].includes(t.cw)) bad('cw', t.cw, '2, 4 or 8 column tiles a step');
   if (t.kb !== undefined && !(Number.isInteger(t.kb) && t.kb >= 1 && t.kb <= MMA_KB)) bad('kb', t.kb, `1 to ${MMA_KB} k-steps a load batch`);
   if (t.splits !== undefined && !(Number.isInteger(t.splits) && t.splits >= 1)) bad('splits', t.splits, 'a whole number of target splits ≥ 1');
+  if (t.staged && ((t.nsg ?? MMA_NSG) !== 8 || t.kb !== undefined || (t.cw ?? 4) !== 4 || t.splits !== undefined)) {
+    bad('staged', t.staged, 'staged rows with 8 subgroups, one load batch and 4 column tiles (no kb, cw 4, no splits)');
+  }
 }
 
 /** attn_decode_mla_mma's plan, or null where it does not apply (depends on t only through ceil(t / 16)). */
 function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, lim: DeviceLimits): MlaMmaPlan | null {
   if (!subgroupMatrix || s.t <= SPLIT_ROWS || !mmaShapeOk(s, b, a)) return null;
   checkMmaTune(s.mmaTune);
+  if (s.mmaTune?.staged ?? MMA_STAGED) {
+    const st = stagedPlan(s, lim);
+    if (st) return st;
+  }
   let chunk = splitChunk(s, SPLIT_ROWS, 1, s.mmaTune?.splits ?? MMA_TARGET_SPLITS);
   let g = 1;
   while (g < chunk / SPLIT_ROWS) g *= 2;
@@ -323,10 +349,30 @@ function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBu
   const ks = Math.ceil(s.dk / 16 / (nsg / Math.min(g, nsg)));
   const kb = Math.ceil(ks / Math.ceil(ks / (s.mmaTune?.kb ?? MMA_KB)));
   const ksp = Math.ceil(ks / kb) * kb;
-  const c = { g, nsg, kb, ksp, cw, chunk };
-  return mmaSmem(c) <= lim.smem ? c : null;
+  const c = { g, nsg, kb, ksp, cw, chunk, staged: false, spw: 1 };
+  return mmaSmem(c, s.dk) <= lim.smem ? c : null;
 }
 
+/**
+ * The staged plan (STAGED), or null where it does not apply: 8 subgroups, splits of one tile while
+ * there are at most MMA_WGS of them, else of two tiles, with several splits a workgroup (merged into
+ * one partial) past MMA_WGS splits: one wave of workgroups at any context. Each subgroup takes its
+ * k-steps in one batch (≤ MMA_KB) and four column tiles; a lane loads at most nine 16-byte entries.
+ */
+function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits): MlaMmaPlan | null {
+  const t = s.mmaTune;
+  const nsg = t?.nsg ?? MMA_NSG;
+  if (nsg !== 8 || 32 * nsg > lim.threads || t?.kb !== undefined || (t?.cw ?? 4) !== 4 || t?.splits !== undefined || s.dv > 512) return null;
+  const t16 = Math.ceil(s.t / SPLIT_ROWS);
+  const g = s.splitRows !== undefined ? Math.ceil(s.splitRows / SPLIT_ROWS) : t16 <= MMA_WGS ? 1 : 2;
+  if (g > 2 || (16 * g * s.dk) / 8 > 9 * 32 * nsg) return null;
+  const ks = Math.ceil(s.dk / 16 / (nsg / g));
+  if (ks > MMA_KB) return null;
+  const chunk = g * SPLIT_ROWS;
+  const spw = Math.ceil(Math.ceil(s.t / chunk) / Math.min(MMA_WGS, MAX_SPLITS)); // partials ≤ what the combine takes
+  const c = { g, nsg, kb: ks, ksp: ks, cw: 4, chunk, staged: true, spw };
+  return mmaSmem(c, s.dk) <= lim.smem ? c : null;
+}
 
 /** Whether recordAttnDecode takes attn_decode_mla_mma for this shape on this device (tests, attn-kbench). */
 export function attnDecodeUsesMma(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDecodeBuffers | null = null): boolean {
@@ -336,15 +382,17 @@ export function attnDecodeUsesMma(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDec
 
 function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: MlaMmaPlan): number {
   const splits = Math.ceil(s.t / c.chunk);
+  const spw = c.spw;
+  const parts = Math.ceil(splits / spw); // staged: one partial a workgroup
   const u = rt.uniform(
     packUniform(
-      { t: s.t, chunk: c.chunk, hq: s.hq, kRow: a.kRow, kOff: a.kOff, vRow: a.vRow, vOff: a.vOff, scale: s.scale, nSplits: splits, p0: 0, p1: 0, p2: 0 },
+      { t: s.t, chunk: c.chunk, hq: s.hq, kRow: a.kRow, kOff: a.kOff, vRow: a.vRow, vOff: a.vOff, scale: s.scale, nSplits: splits, spw, parts, p2: 0 },
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw });
-  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [splits], 'attn_decode_mla_mma');
-  return splits;
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw, STAGED: c.staged ? 1 : 0 });
+  rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [parts], 'attn_decode_mla_mma');
+  return parts;
 }
 
 // Several key/value head units (MHA/GQA): variants within 12 KiB of workgroup memory, so about four
@@ -452,9 +500,9 @@ export function attnDecodeBytes(s: AttnDecodeShape, rt?: GpuRuntime): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
   const mma = rt ? mlaMmaPlan(mmaAvailable(rt), s, null, a, limitsOf(rt)) : null;
   if (mma) {
-    const splits = Math.ceil(s.t / mma.chunk);
-    // Partials: o/l as f16 and a 16-byte (m, l) entry per split and head, written then read.
-    return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * splits * s.hq * (2 * s.dv + 16) + 4 * s.hq * s.dv;
+    const parts = Math.ceil(Math.ceil(s.t / mma.chunk) / mma.spw);
+    // Partials: o/l as f16 and a 16-byte (m, l) entry per partial and head, written then read.
+    return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * parts * s.hq * (2 * s.dv + 16) + 4 * s.hq * s.dv;
   }
   // The 28 KiB budget every supported adapter offers (lavapipe 32 KiB, NVIDIA 48 KiB).
   const w = wideConfig(s, null, a, SMEM_BUDGET);
