@@ -257,7 +257,7 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 //   0.674-0.682; load batches of at most 3 or 5 k-steps 0.408 / 0.726, 0.392 / 0.777; eight loads in
 //   flight in the combine: no change; the combine reading eight f16 columns a split per thread
 //   0.400-0.412 / 0.677-0.694.
-//   2026-11-26 evening, from 0.376-0.401 / 0.680-0.696 (the unstaged kernel): the staged plan 0.340-0.350 /
+//   2026-11-26 evening, from 0.376-0.401 / 0.680-0.696 (the unstaged kernel): the staged plan 0.342-0.350 /
 //   0.542-0.555 (2048: 0.440-0.452 against 0.478; 4096: 0.472-0.474 against 0.545). Within it: MMA_WGS
 //   66 0.340 / 0.617; 264 needs more partials than the combine takes. Left out along the way (unstaged
 //   plan at 8192): f32 partials stored straight from the accumulators 0.373 / 0.707-0.710; the cache
