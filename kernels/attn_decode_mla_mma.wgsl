@@ -7,7 +7,7 @@
 //
 // Two ways to reach the rows, chosen by the host (ops/attn_decode.ts, where what was measured is):
 // - STAGED (8 subgroups, G ≤ 2; the default where it applies, every context for PLM-1.8B): a
-//   workgroup takes spw consecutive splits. Each lane loads its share of a split's rows with 16-byte
+//   workgroup takes spw consecutive splits (spw = ceil(splits / 132): at most 132 workgroups). Each lane loads its share of a split's rows with 16-byte
 //   loads into registers, which go to workgroup memory (over the staged queries, once each subgroup
 //   holds its query tiles in registers); the K tiles of step 1 and V tiles of step 3 are then loaded
 //   from there, and the next split's rows load during this split's work. The splits' outputs are merged
@@ -109,7 +109,8 @@ struct Params {
 // (matrix loads count offset and stride in the array's elements: eight f16 an entry).
 @group(0) @binding(2) var<storage, read> kc: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> vc: array<vec4<u32>>;
-// [n_splits, hq, DV] o/l as f16 (eight to an entry), then [n_splits, hq] (m, l, 0, 0) as f32 bits
+// One partial a workgroup: [n_parts, hq, DV] o/l as f16 (eight to an entry), then [n_parts, hq]
+// (m, l, 0, 0) as f32 bits
 @group(0) @binding(4) var<storage, read_write> part: array<vec4<u32>>;
 
 // [16 heads, QC] q·scale as f16, eight to an entry: matrix loads from u32 words count offset and stride

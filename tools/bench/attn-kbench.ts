@@ -273,7 +273,9 @@ async function check(rt: GpuRuntime): Promise<void> {
     // (2^-12 relative) then moves the dominant probabilities most; the f16 model tolerance applies.
     { name: 'PLM t=2048, peaked softmax (|q| < 40)', t: 2048, ...plm, qMag: 40, tol: 1e-2 },
     { name: 'PLM t=8191 default plan', t: 8191, ...plm },
-    { name: 'PLM t=20000 default plan (staged, 5 splits a workgroup merged)', t: 20000, ...plm },
+    { name: 'PLM t=4240 default plan (133 splits, two a workgroup, the last one)', t: 4240, ...plm },
+    { name: 'PLM t=8200 default plan (257 splits, two a workgroup, the last one)', t: 8200, ...plm },
+    { name: 'PLM t=20000 default plan (625 splits, five a workgroup, merged)', t: 20000, ...plm },
     { name: 'PLM t=8192 default plan, cache of 8192 rows', t: 8192, ...plm, cap: 8192 },
     { name: '5 heads, dk 64, dv 48 (stored via smem), t=45 / 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32 },
     { name: '16 heads, dk 96, values at column 16, t=77 / 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48 },

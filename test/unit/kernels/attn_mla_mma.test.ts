@@ -41,12 +41,14 @@ const cases: Case[] = [
   { name: 'PLM shape, t=300 in splits of 64 (4 tiles; last split 44 rows)', t: 300, ...plm, splitRows: 64, mma: true },
   { name: 'PLM shape, t=611 in splits of 64 (last split 35 rows: 3 tiles of 4)', t: 611, ...plm, splitRows: 64, mma: true },
   { name: 'PLM shape, t=203 in splits of 48 (3 tiles)', t: 203, ...plm, splitRows: 48, mma: true },
-  { name: '5 heads (output tiles stored row by row), dk 64, dv 48, t=45 in splits of 32', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, mma: true },
+  { name: '5 heads, dk 64, dv 48, t=45 in splits of 32 (staged: clamped column tiles)', t: 45, hq: 5, dk: 64, dv: 48, row: 64, vOff: 0, splitRows: 32, mma: true },
   { name: '16 heads, dk 96, values at columns 16 .. 80 of 112-wide rows, t=77 in splits of 48', t: 77, hq: 16, dk: 96, dv: 64, row: 112, vOff: 16, splitRows: 48, mma: true },
   { name: '8 subgroups: PLM shape, t=300 in splits of 64 (4 tiles, two subgroups per tile)', t: 300, ...plm, splitRows: 64, mma: true, tune: { nsg: 8 } },
   { name: '8 subgroups: PLM shape, t=100 in splits of 16 (eight subgroups per tile, padded k-steps)', t: 100, ...plm, splitRows: 16, mma: true, tune: { nsg: 8 } },
   { name: '8 subgroups, tiles from the cache (not staged): PLM shape, t=100 in splits of 32', t: 100, ...plm, splitRows: 32, mma: true, tune: { nsg: 8, staged: false } },
   { name: '8 subgroups, staged rows: PLM shape, t=203 in splits of 32 (last split 11 rows)', t: 203, ...plm, splitRows: 32, mma: true, tune: { nsg: 8, staged: true } },
+  { name: 'PLM shape, t=4240, default plan: 133 splits of 32 rows, two a workgroup merged (the last workgroup one)', t: 4240, ...plm, mma: true },
+  { name: 'PLM shape, t=8200, default plan: 257 splits, two a workgroup (the last workgroup one)', t: 8200, ...plm, mma: true },
   { name: '2 subgroups: PLM shape, t=611 in splits of 64 (two tiles per subgroup)', t: 611, ...plm, splitRows: 64, mma: true, tune: { nsg: 2 } },
   { name: '4 subgroups: PLM shape, t=700 in splits of 128 (8 tiles, two per subgroup)', t: 700, ...plm, splitRows: 128, mma: true },
   { name: '4 subgroups, batches of 4 k-steps, 4 column tiles a step: PLM shape, t=300 in splits of 48', t: 300, ...plm, splitRows: 48, mma: true, tune: { nsg: 4, kb: 4, cw: 4 } },
@@ -138,17 +140,21 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, t: 32768, mmaTune: off })).toBe(true); // 256 splits of 8 tiles
     expect(attnDecodeUsesMma(fake, { ...mla, t: 32769, mmaTune: off })).toBe(false); // 256 splits would take 9 tiles each
   });
-  it('stages the rows in workgroup memory: splits of one tile up to 132, then of two, one wave of workgroups', () => {
-    const plan = (x: Partial<AttnDecodeShape>) => JSON.parse(attnDecodePlanKey(fake, { ...mla, mma: undefined, ...x })) as { cfg: { staged: boolean; g: number; spw: number }; splits: number };
-    expect(plan({ t: 128 })).toMatchObject({ cfg: { staged: true, g: 1, spw: 1 }, splits: 8 });
-    expect(plan({ t: 2112 })).toMatchObject({ cfg: { staged: true, g: 1, spw: 1 }, splits: 132 });
-    expect(plan({ t: 2113 })).toMatchObject({ cfg: { staged: true, g: 2, spw: 1 }, splits: 67 });
-    expect(plan({ t: 8193 })).toMatchObject({ cfg: { staged: true, g: 2, spw: 2 }, splits: 257 }); // 129 workgroups
-    expect(plan({ t: 40000 })).toMatchObject({ cfg: { staged: true, g: 2, spw: 10 } });
-    expect(plan({ t: 8192, mmaTune: { staged: false } }).cfg).toMatchObject({ staged: false, g: 2, spw: 1 });
-    expect(plan({ t: 8192, mmaTune: { nsg: 4 } }).cfg.staged).toBe(false); // 128 threads
-    expect(plan({ t: 300, splitRows: 64 }).cfg.staged).toBe(false); // four tiles
-    expect(() => plan({ t: 300, mmaTune: { staged: true, nsg: 4 } })).toThrow(/staged rows with 8 subgroups/);
+  it('stages the rows in workgroup memory: splits of one tile up to 132, then of two, at most 132 workgroups', () => {
+    const key = (x: Partial<AttnDecodeShape>) => JSON.parse(attnDecodePlanKey(fake, { ...mla, mma: undefined, ...x })) as { cfg: { staged: boolean; g: number; spw: number }; splits: number };
+    expect(key({ t: 128 })).toMatchObject({ cfg: { staged: true, g: 1, spw: 1 }, splits: 8 });
+    expect(key({ t: 2112 })).toMatchObject({ cfg: { staged: true, g: 1 }, splits: 132 });
+    expect(key({ t: 2113 })).toMatchObject({ cfg: { staged: true, g: 2 }, splits: 67 });
+    expect(key({ t: 4240 })).toMatchObject({ cfg: { staged: true, g: 2, spw: 2 }, splits: 133 }); // 67 workgroups
+    expect(key({ t: 8195 })).toMatchObject({ cfg: { staged: true, g: 2, spw: 2 }, splits: 257 }); // 129 workgroups
+    expect(key({ t: 40000 }).cfg).toMatchObject({ staged: true, g: 2, spw: 10 });
+    expect(key({ t: 8192, mmaTune: { staged: false } }).cfg).toMatchObject({ staged: false, g: 2, spw: 1 });
+    expect(key({ t: 8192, mmaTune: { nsg: 4 } }).cfg.staged).toBe(false); // 128 threads
+    expect(key({ t: 300, splitRows: 64 }).cfg.staged).toBe(false); // four tiles
+    expect(() => key({ t: 300, mmaTune: { staged: true, nsg: 4 } })).toThrow(/staged rows with 8 subgroups/);
+    expect(() => key({ t: 300, splitRows: 64, mmaTune: { staged: true } })).toThrow(/staged rows were asked for a plan they do not take/);
+    // Bytes: the partials of the workgroups, not of the splits.
+    expect(attnDecodeBytes({ ...mla, t: 8195 }, fake)).toBe(8195 * 576 * 2 + 4 * 16 * 576 + 2 * 129 * 16 * (2 * 512 + 16) + 4 * 16 * 512);
   });
   it('depends on t only through ceil(t / 16) (replay), and the byte count follows the path', () => {
     // The whole plan (kernel, variant, rows per split, split count), not just the choice of kernel.

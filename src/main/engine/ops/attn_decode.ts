@@ -221,9 +221,9 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // attn_decode_mla_mma.wgsl: tensor cores through WGSL subgroup matrices (f16 × f16 → f32, 16×16×16),
 // NSG subgroups of 32 lanes per workgroup, splits of G tiles of 16 rows. Two plans:
 // - staged (stagedPlan; the default where it applies, which is every context for PLM-1.8B): 8
-//   subgroups, splits of one tile while there are at most MMA_WGS of them, else of two tiles with spw =
-//   ceil(splits / MMA_WGS) consecutive splits a workgroup, merged into one partial: one wave of
-//   workgroups at any context length (the rows go through workgroup memory, 48 KiB, one workgroup a SM);
+//   subgroups, splits of one tile while there are at most MMA_WGS of them, else of two tiles,
+//   ceil(splits / MMA_WGS) consecutive ones a workgroup merged into one partial: one wave of
+//   workgroups at any context length;
 // - otherwise one workgroup per split of G tiles (G a power of two ≤ min(2·NSG, MMA_MAX_G = 8); with
 //   MMA_TARGET_SPLITS = 256 that is t ≤ 32768, longer contexts keep the other kernels), tiles loaded
 //   straight from the cache.
@@ -258,8 +258,10 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 //   flight in the combine: no change; the combine reading eight f16 columns a split per thread
 //   0.400-0.412 / 0.677-0.694.
 //   2026-11-26 evening, from 0.376-0.401 / 0.680-0.696 (the unstaged kernel): the staged plan 0.342-0.350 /
-//   0.542-0.555 (2048: 0.440-0.452 against 0.478; 4096: 0.472-0.474 against 0.545). Within it: MMA_WGS
-//   66 0.340 / 0.617; 264 needs more partials than the combine takes. Left out along the way (unstaged
+//   0.542-0.555 (2048: 0.440-0.452 against 0.478; 4096: 0.472-0.474 against 0.545). Within it: at most 66
+//   workgroups 0.340 / 0.617; the splits spread evenly over 132 workgroups (at 4224: 133-135 splits,
+//   one or two a workgroup, against two each in 67-68) 0.541 against 0.480 at 4224, 0.545 against
+//   0.532 at 6400, the same at 8192. Left out along the way (unstaged
 //   plan at 8192): f32 partials stored straight from the accumulators 0.373 / 0.707-0.710; the cache
 //   rows read into the L2 beforehand by extra workgroups of the layer's first GEMV (cost 0.083 ms) or
 //   of the q absorption (0.11 ms): attention at best 0.646, a loss in the step.
@@ -276,7 +278,9 @@ const MMA_TARGET_SPLITS = 256;
 const MMA_KB = 9;
 const MMA_CW = 4;
 const MMA_STAGED = true;
-// Staged: workgroups to aim for, one wave at one a SM (workgroup memory) on an H100 or H200 (132 SMs).
+// Staged: most workgroups, one wave on an H100 or H200 (132 SMs; workgroups holding 28 KiB or more of
+// workgroup memory ran one a SM in attn-kbench --occupancy, see WIDE_TARGET_SPLITS; this kernel holds
+// 31 KiB with one-tile splits, 47 KiB with two). 66 measured slower at 4096-8192 rows (above).
 const MMA_WGS = 132;
 
 interface MlaMmaPlan {
@@ -286,12 +290,12 @@ interface MlaMmaPlan {
   ksp: number; // k-steps per subgroup
   cw: number; // column tiles per P·V step (2, 4 or 8)
   staged: boolean; // the split's rows read into workgroup memory first (STAGED)
-  spw: number; // splits a workgroup (staged; merged into one partial), else 1
+  spw: number; // splits a workgroup (staged: merged into one partial), else 1
   chunk: number;
 }
 
 
-/** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps, linv) with KP parts of the key width. */
+/** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps, linv, mh, lh) with KP parts of the key width. */
 function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>, dk: number): number {
   const kp = c.nsg / Math.min(c.g, c.nsg);
   let qs = 16 * ((16 * kp * c.ksp) / 8 + 1);
@@ -329,6 +333,7 @@ function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBu
   if (s.mmaTune?.staged ?? MMA_STAGED) {
     const st = stagedPlan(s, lim);
     if (st) return st;
+    if (s.mmaTune?.staged) throw shapeError('attn_decode_mla_mma', 'staged rows were asked for a plan they do not take: splits of at most 2 tiles (splitRows ≤ 32), values ≤ 512 wide, keys ≤ 144 16-byte loads a subgroup');
   }
   let chunk = splitChunk(s, SPLIT_ROWS, 1, s.mmaTune?.splits ?? MMA_TARGET_SPLITS);
   let g = 1;
@@ -355,8 +360,8 @@ function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBu
 
 /**
  * The staged plan (STAGED), or null where it does not apply: 8 subgroups, splits of one tile while
- * there are at most MMA_WGS of them, else of two tiles, with several splits a workgroup (merged into
- * one partial) past MMA_WGS splits: one wave of workgroups at any context. Each subgroup takes its
+ * there are at most MMA_WGS of them, else of two tiles, ceil(splits / MMA_WGS) a workgroup (merged into
+ * one partial): one wave of workgroups at any context. Each subgroup takes its
  * k-steps in one batch (≤ MMA_KB) and four column tiles; a lane loads at most nine 16-byte entries.
  */
 function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits): MlaMmaPlan | null {
@@ -369,7 +374,10 @@ function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits): MlaMmaPlan | null {
   const ks = Math.ceil(s.dk / 16 / (nsg / g));
   if (ks > MMA_KB) return null;
   const chunk = g * SPLIT_ROWS;
-  const spw = Math.ceil(Math.ceil(s.t / chunk) / Math.min(MMA_WGS, MAX_SPLITS)); // partials ≤ what the combine takes
+  // ceil(splits / MMA_WGS) splits a workgroup: the fewest workgroups for that many splits each (the
+  // splits spread evenly over MMA_WGS workgroups measured slower, as the combine then merges more
+  // partials for the same longest chain); partials ≤ what the combine takes.
+  const spw = Math.ceil(Math.ceil(s.t / chunk) / Math.min(MMA_WGS, MAX_SPLITS));
   const c = { g, nsg, kb: ks, ksp: ks, cw: 4, chunk, staged: true, spw };
   return mmaSmem(c, s.dk) <= lim.smem ? c : null;
 }
@@ -380,13 +388,17 @@ export function attnDecodeUsesMma(rt: GpuRuntime, s: AttnDecodeShape, b: AttnDec
   return mlaMmaPlan(mmaAvailable(rt), s, b, a, limitsOf(rt)) !== null;
 }
 
+/** Workgroups of attn_decode_mla_mma, one partial each, for `splits` splits. */
+function mmaParts(c: MlaMmaPlan, splits: number): number {
+  return Math.ceil(splits / c.spw);
+}
+
 function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: ReturnType<typeof attnParams>, c: MlaMmaPlan): number {
   const splits = Math.ceil(s.t / c.chunk);
-  const spw = c.spw;
-  const parts = Math.ceil(splits / spw); // staged: one partial a workgroup
+  const parts = mmaParts(c, splits);
   const u = rt.uniform(
     packUniform(
-      { t: s.t, chunk: c.chunk, hq: s.hq, kRow: a.kRow, kOff: a.kOff, vRow: a.vRow, vOff: a.vOff, scale: s.scale, nSplits: splits, spw, parts, p2: 0 },
+      { t: s.t, chunk: c.chunk, hq: s.hq, kRow: a.kRow, kOff: a.kOff, vRow: a.vRow, vOff: a.vOff, scale: s.scale, nSplits: splits, spw: c.spw, parts, p2: 0 },
       ['scale'],
     ),
   );
@@ -500,7 +512,7 @@ export function attnDecodeBytes(s: AttnDecodeShape, rt?: GpuRuntime): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
   const mma = rt ? mlaMmaPlan(mmaAvailable(rt), s, null, a, limitsOf(rt)) : null;
   if (mma) {
-    const parts = Math.ceil(Math.ceil(s.t / mma.chunk) / mma.spw);
+    const parts = mmaParts(mma, Math.ceil(s.t / mma.chunk));
     // Partials: o/l as f16 and a 16-byte (m, l) entry per partial and head, written then read.
     return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * parts * s.hq * (2 * s.dv + 16) + 4 * s.hq * s.dv;
   }
