@@ -1,6 +1,7 @@
 // Flash-decoding split kernel on subgroup matrices (tensor cores on NVIDIA) for one key/value head
 // shared by all (≤ 16) query heads: absorbed MLA's latent rows (576-wide keys, 512-wide values that are
-// the first columns of the same rows, 16 heads). f16 cache only. Workgroups of NSG subgroups of 32
+// the first columns of the same rows, 16 heads), and (STAGED) GTA's rows (a 64-wide key, then the
+// 128-wide latent values: RW8 entries staged a row). f16 cache only. Workgroups of NSG subgroups of 32
 // lanes; a split is G tiles of 16 rows. A workgroup's partial is its output normalised, o/l, as f16 (a
 // convex combination of f16 cache rows: always finite), then its max m and sum l per head (f32), which
 // attn_decode_combine.wgsl merges (O16).
@@ -80,8 +81,9 @@ override RPT: u32 = 16u * G / TPH; // softmax rows per lane
 // host checks).
 override STAGED: bool = false;
 override DK8: u32 = DK / 8u;      // 16-byte entries of a key row
-override RS8: u32 = DK8 + 1u;     // staged row stride in entries: rows start on other banks
-override NE: u32 = 16u * G * DK8; // staged entries
+override RW8: u32 = DK8;          // 16-byte entries staged a row: the keys, and the values where they lie past them (GTA)
+override RS8: u32 = RW8 + 1u;     // staged row stride in entries: rows start on other banks
+override NE: u32 = 16u * G * RW8; // staged entries
 override NKV: u32 = (NE + WG - 1u) / WG; // staged entries per lane (≤ 9)
 // Workgroup memory of qs: the queries, and (STAGED) afterwards the split's rows.
 override QSE: u32 = select(16u * QS8, max(16u * QS8, 16u * G * RS8), STAGED);
@@ -115,7 +117,8 @@ struct Params {
 
 // [16 heads, QC] q·scale as f16, eight to an entry: matrix loads from u32 words count offset and stride
 // in the array's elements (entries of 8 f16; measured with attn-kbench --probe).
-// STAGED: the same memory then holds the split's rows, [16·G rows, DK] with row stride RS8 entries.
+// STAGED: the same memory then holds the split's rows, [16·G rows, 8·RW8] (from the key's first column)
+// with row stride RS8 entries.
 var<workgroup> qs: array<vec4<u32>, QSE>;
 // [KP][16 heads, 16·G rows] partial scores; in P·V one 16×16 output tile per subgroup (H < 16):
 // KP·16·SS ≥ 256·NSG because KP·G ≥ NSG.
@@ -402,9 +405,9 @@ fn stage_rows(kr: ptr<function, array<vec4<u32>, 9>>, split: u32, tid: u32) {
   let nt = (min(p.t, j0 + p.chunk) - j0 + 15u) / 16u;
   for (var i = 0u; i < NKV; i++) {
     let e = min(tid + WG * i, NE - 1u);
-    let r = e / DK8;
+    let r = e / RW8;
     let row = tile_base(r / 16u, j0, nt) + r % 16u;
-    (*kr)[i] = kc[(row * p.k_row + p.k_off) / 8u + e % DK8];
+    (*kr)[i] = kc[(row * p.k_row + p.k_off) / 8u + e % RW8];
   }
 }
 
@@ -473,7 +476,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
       for (var i = 0u; i < NKV; i++) {
         let e = tid + WG * i;
         if (e < NE) {
-          qs[(e / DK8) * RS8 + e % DK8] = kr[i];
+          qs[(e / RW8) * RS8 + e % RW8] = kr[i];
         }
       }
       workgroupBarrier();

@@ -48,6 +48,11 @@ const cases: Case[] = [
   { name: '8 subgroups, tiles from the cache (not staged): PLM shape, t=100 in splits of 32', t: 100, ...plm, splitRows: 32, mma: true, tune: { nsg: 8, staged: false } },
   { name: '8 subgroups, staged rows: PLM shape, t=203 in splits of 32 (last split 11 rows)', t: 203, ...plm, splitRows: 32, mma: true, tune: { nsg: 8, staged: true } },
   { name: 'PLM shape, t=4240, default plan: 133 splits of 32 rows, two a workgroup merged (the last workgroup one)', t: 4240, ...plm, mma: true },
+  { name: 'GTA-1B shape (5 heads, keys 64, latent values 128 past them in 192-wide rows), t=100, staged rows asked for', t: 100, hq: 5, dk: 64, dv: 128, row: 192, vOff: 64, mma: true, tune: { staged: true } },
+  { name: 'GTA-1B shape, t=100, default plan: the CUDA-core kernels (one-tile splits)', t: 100, hq: 5, dk: 64, dv: 128, row: 192, vOff: 64, mma: false },
+  { name: 'GTA-1B shape, t=2500: splits of 32 rows', t: 2500, hq: 5, dk: 64, dv: 128, row: 192, vOff: 64, mma: true },
+  { name: 'GTA-1B shape, t=8200: two splits a workgroup', t: 8200, hq: 5, dk: 64, dv: 128, row: 192, vOff: 64, mma: true },
+  { name: '16 heads, keys 64, values 128 past them (rows of 200, values at 72), t=333 in splits of 32', t: 333, hq: 16, dk: 64, dv: 128, row: 200, vOff: 72, splitRows: 32, mma: true },
   { name: 'PLM shape, t=8200, default plan: 257 splits, two a workgroup (the last workgroup one)', t: 8200, ...plm, mma: true },
   { name: '2 subgroups: PLM shape, t=611 in splits of 64 (two tiles per subgroup)', t: 611, ...plm, splitRows: 64, mma: true, tune: { nsg: 2 } },
   { name: '4 subgroups: PLM shape, t=700 in splits of 128 (8 tiles, two per subgroup)', t: 700, ...plm, splitRows: 128, mma: true },
@@ -131,8 +136,13 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...mla, hq: 20 })).toBe(false); // more heads than one 16-row tile
     expect(attnDecodeUsesMma(fake, { ...mla, hq: 4, hk: 2, hv: 2, kView: undefined, vView: undefined })).toBe(false); // two key heads
     expect(attnDecodeUsesMma(fake, { ...mla, dk: 584, kView: { row: 584 }, vView: { row: 584 } })).toBe(false); // dk not a multiple of 16
-    expect(attnDecodeUsesMma(fake, { ...mla, vView: { row: 576, off: 72 } })).toBe(false); // values past the key columns
-    expect(attnDecodeUsesMma(fake, { ...mla, dk: 64, dv: 128, kView: { row: 192 }, vView: { row: 192, off: 64 } })).toBe(false); // GTA: values beside the keys
+    expect(attnDecodeUsesMma(fake, { ...mla, vView: { row: 576, off: 72 } })).toBe(false); // values past the row's end
+    const gta = { ...mla, hq: 5, dk: 64, dv: 128, kView: { row: 192 }, vView: { row: 192, off: 64 } };
+    expect(attnDecodeUsesMma(fake, { ...gta, t: 8192 })).toBe(true); // GTA: values past the keys, staged rows, two-tile splits
+    expect(attnDecodeUsesMma(fake, gta)).toBe(false); // one-tile splits: the CUDA-core kernels were faster
+    expect(attnDecodeUsesMma(fake, { ...gta, mmaTune: { staged: true } })).toBe(true);
+    expect(attnDecodeUsesMma(fake, { ...gta, t: 8192, mmaTune: { staged: false } })).toBe(false); // tiles from the cache: values within the keys only
+    expect(attnDecodeUsesMma(fake, { ...gta, t: 8192, vView: { row: 192, off: 0 }, kView: { row: 192, off: 64 } })).toBe(false); // values before the keys
     expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 80 })).toBe(true); // 5 tiles: a kernel of 8, 3 masked
     expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles: a kernel of 16, over the cap of 8
     expect(attnDecodeUsesMma(fake, { ...mla, t: 32769 })).toBe(true); // staged: any length, several splits a workgroup

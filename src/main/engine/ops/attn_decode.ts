@@ -227,8 +227,9 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 // - otherwise one workgroup per split of G tiles (G a power of two ≤ min(2·NSG, MMA_MAX_G = 8); with
 //   MMA_TARGET_SPLITS = 256 that is t ≤ 32768, longer contexts keep the other kernels), tiles loaded
 //   straight from the cache.
-// It takes the absorbed-MLA shape only: one key/value head for ≤ 16 query heads, f16 cache, key and
-// value widths multiples of 16, values a column range of the key rows, 16-byte aligned rows and offsets,
+// It takes one key/value head for ≤ 16 query heads with keys and values in the same rows of an f16
+// cache: absorbed MLA (values a column range of the key) and, staged from two-tile splits on, GTA (values
+// past the key: GTA-1B's key ‖ latent rows); key and value widths multiples of 16, 16-byte aligned rows and offsets,
 // and t > 16: a tile starts at min(its first row, t − 16) so that no load passes row t − 1 (no cache
 // padding needed); t ≤ 16 is ceil(t / 16) = 1, one replay bucket, and keeps the other kernels.
 //
@@ -291,24 +292,29 @@ interface MlaMmaPlan {
   cw: number; // column tiles per P·V step (2, 4 or 8)
   staged: boolean; // the split's rows read into workgroup memory first (STAGED)
   spw: number; // splits a workgroup (staged: merged into one partial), else 1
+  rw: number; // elements a row from the key's first column through the keys and values (staged: what is staged)
   chunk: number;
 }
 
 
 /** Workgroup bytes of attn_decode_mla_mma (qs, ss, ps, linv, mh, lh) with KP parts of the key width. */
-function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>, dk: number): number {
+function mmaSmem(c: Omit<MlaMmaPlan, 'chunk'>): number {
   const kp = c.nsg / Math.min(c.g, c.nsg);
-  let qs = 16 * ((16 * kp * c.ksp) / 8 + 1);
-  if (c.staged) qs = Math.max(qs, 16 * c.g * (dk / 8 + 1));
+  let qs = 16 * ((16 * kp * c.ksp) / 8 + 1); // 16-byte entries
+  if (c.staged) qs = Math.max(qs, 16 * c.g * (c.rw / 8 + 1));
   return qs * 16 + kp * 16 * (16 * c.g + 4) * 4 + 16 * (16 * c.g + 8) * 2 + 3 * 16 * 4;
 }
 
-/** Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside. */
+/**
+ * Whether the shape (and buffers, when given) is one attn_decode_mla_mma takes, t aside: keys and
+ * values in the same rows of one buffer, values from the key's first column on (a column range of the
+ * key: MLA's latent; or past it: GTA's key ‖ latent rows, staged plan only).
+ */
 function mmaShapeOk(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>): boolean {
   if (s.kv !== 'f16' || !(s.mma ?? MLA_MMA_ON)) return false;
   if (a.units !== 1 || s.hq > MMA_MAX_HEADS || s.dk % 16 !== 0 || s.dv % 16 !== 0) return false;
-  const sharedV = (b === null || b.k === b.v) && a.vRow === a.kRow && a.vOff >= a.kOff && a.vOff + s.dv <= a.kOff + s.dk;
-  return sharedV && a.kRow % 8 === 0 && a.kOff % 8 === 0 && a.vOff % 8 === 0;
+  const sharedRows = (b === null || b.k === b.v) && a.vRow === a.kRow && a.vOff >= a.kOff && a.vOff + s.dv <= a.vRow && a.kOff + s.dk <= a.kRow;
+  return sharedRows && a.kRow % 8 === 0 && a.kOff % 8 === 0 && a.vOff % 8 === 0;
 }
 
 /** The forced options the kernel has code for (tests and attn-kbench set them; the types alone do not stop a cast). */
@@ -330,11 +336,14 @@ function checkMmaTune(t: AttnDecodeShape['mmaTune']): void {
 function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnType<typeof attnParams>, lim: DeviceLimits): MlaMmaPlan | null {
   if (!subgroupMatrix || s.t <= SPLIT_ROWS || !mmaShapeOk(s, b, a)) return null;
   checkMmaTune(s.mmaTune);
+  // Elements a row from the key's first column to the end of the key or of the values.
+  const rw = Math.max(s.dk, a.vOff - a.kOff + s.dv);
   if (s.mmaTune?.staged ?? MMA_STAGED) {
-    const st = stagedPlan(s, lim);
+    const st = stagedPlan(s, lim, rw);
     if (st) return st;
-    if (s.mmaTune?.staged) throw shapeError('attn_decode_mla_mma', 'staged rows were asked for a plan they do not take: splits of at most 2 tiles (splitRows ≤ 32), values ≤ 512 wide, keys ≤ 144 16-byte loads a subgroup');
+    if (s.mmaTune?.staged) throw shapeError('attn_decode_mla_mma', 'staged rows were asked for a plan they do not take: splits of at most 2 tiles (splitRows ≤ 32), values ≤ 512 wide, rows ≤ 144 16-byte loads a subgroup');
   }
+  if (rw > s.dk) return null; // values past the key's columns: staged only
   let chunk = splitChunk(s, SPLIT_ROWS, 1, s.mmaTune?.splits ?? MMA_TARGET_SPLITS);
   let g = 1;
   while (g < chunk / SPLIT_ROWS) g *= 2;
@@ -354,8 +363,8 @@ function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBu
   const ks = Math.ceil(s.dk / 16 / (nsg / Math.min(g, nsg)));
   const kb = Math.ceil(ks / Math.ceil(ks / (s.mmaTune?.kb ?? MMA_KB)));
   const ksp = Math.ceil(ks / kb) * kb;
-  const c = { g, nsg, kb, ksp, cw, chunk, staged: false, spw: 1 };
-  return mmaSmem(c, s.dk) <= lim.smem ? c : null;
+  const c = { g, nsg, kb, ksp, cw, chunk, staged: false, spw: 1, rw };
+  return mmaSmem(c) <= lim.smem ? c : null;
 }
 
 /**
@@ -364,13 +373,19 @@ function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBu
  * one partial): one wave of workgroups at any context. Each subgroup takes its
  * k-steps in one batch (≤ MMA_KB) and four column tiles; a lane loads at most nine 16-byte entries.
  */
-function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits): MlaMmaPlan | null {
+function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits, rw: number): MlaMmaPlan | null {
   const t = s.mmaTune;
   const nsg = t?.nsg ?? MMA_NSG;
   if (nsg !== 8 || 32 * nsg > lim.threads || t?.kb !== undefined || (t?.cw ?? 4) !== 4 || t?.splits !== undefined || s.dv > 512) return null;
   const t16 = Math.ceil(s.t / SPLIT_ROWS);
   const g = s.splitRows !== undefined ? Math.ceil(s.splitRows / SPLIT_ROWS) : t16 <= MMA_WGS ? 1 : 2;
-  if (g > 2 || (16 * g * s.dk) / 8 > 9 * 32 * nsg) return null;
+  // Values past the keys (GTA) only from two-tile splits on (t > 2112), unless asked (tests): below
+  // that the CUDA-core kernels were faster for GTA-1B's 5 heads (H100, attention + combine, GPU ms a
+  // token: staged 0.508 against 0.486 at 128, 0.590 against 0.575 at 2048; from two-tile splits on
+  // 0.561 against 0.577 at 2200, 0.620-0.623 against 0.644-0.647 at 4096, 0.699-0.712 against
+  // 0.777-0.787 at 8192).
+  if (rw > s.dk && g < 2 && !t?.staged) return null;
+  if (g > 2 || (16 * g * rw) / 8 > 9 * 32 * nsg) return null;
   const ks = Math.ceil(s.dk / 16 / (nsg / g));
   if (ks > MMA_KB) return null;
   const chunk = g * SPLIT_ROWS;
@@ -378,8 +393,8 @@ function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits): MlaMmaPlan | null {
   // splits spread evenly over MMA_WGS workgroups measured slower, as the combine then merges more
   // partials for the same longest chain); partials ≤ what the combine takes.
   const spw = Math.ceil(Math.ceil(s.t / chunk) / Math.min(MMA_WGS, MAX_SPLITS));
-  const c = { g, nsg, kb: ks, ksp: ks, cw: 4, chunk, staged: true, spw };
-  return mmaSmem(c, s.dk) <= lim.smem ? c : null;
+  const c = { g, nsg, kb: ks, ksp: ks, cw: 4, chunk, staged: true, spw, rw };
+  return mmaSmem(c) <= lim.smem ? c : null;
 }
 
 /** Whether recordAttnDecode takes attn_decode_mla_mma for this shape on this device (tests, attn-kbench). */
@@ -402,7 +417,7 @@ function recordMma(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a: 
       ['scale'],
     ),
   );
-  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw, STAGED: c.staged ? 1 : 0 });
+  const pipe = rt.pipeline(mmaKernel, { H: s.hq, DK: s.dk, DV: s.dv, G: c.g, NSG: c.nsg, KB: c.kb, KSP: c.ksp, CW: c.cw, STAGED: c.staged ? 1 : 0, RW8: c.rw / 8 });
   rt.dispatch(pipe, [u, b.q, b.k, b.v, b.scratch], [parts], 'attn_decode_mla_mma');
   return parts;
 }
@@ -505,8 +520,8 @@ export function attnDecodeFlops(s: AttnDecodeShape): number {
 
 /**
  * The cache rows read once per head unit and block, plus q, the partials and the output. Pass the
- * runtime to count the kernel recordAttnDecode takes on it: attn_decode_mla_mma reads each latent row once from memory (its
- * value columns again, from the cache, right after), so it counts t·dk elements.
+ * runtime to count the kernel recordAttnDecode takes on it: attn_decode_mla_mma reads each row once from
+ * memory (keys, and values from the same rows: t·rw elements).
  */
 export function attnDecodeBytes(s: AttnDecodeShape, rt?: GpuRuntime): number {
   const a = attnParams('attn_decode', { ...s, n: 1, pos0: s.t - 1 });
@@ -514,7 +529,7 @@ export function attnDecodeBytes(s: AttnDecodeShape, rt?: GpuRuntime): number {
   if (mma) {
     const parts = mmaParts(mma, Math.ceil(s.t / mma.chunk));
     // Partials: o/l as f16 and a 16-byte (m, l) entry per partial and head, written then read.
-    return s.t * s.dk * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * parts * s.hq * (2 * s.dv + 16) + 4 * s.hq * s.dv;
+    return s.t * mma.rw * kvBytesPerElement(s.kv) + 4 * s.hq * s.dk + 2 * parts * s.hq * (2 * s.dv + 16) + 4 * s.hq * s.dv;
   }
   // The 28 KiB budget every supported adapter offers (lavapipe 32 KiB, NVIDIA 48 KiB).
   const w = wideConfig(s, null, a, SMEM_BUDGET);
