@@ -382,7 +382,7 @@ function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits, rw: number): MlaMmaPl
   // Values past the keys (GTA) only from two-tile splits on (t > 2112), unless asked (tests): below
   // that the CUDA-core kernels were faster for GTA-1B's 5 heads (H100, attention + combine, GPU ms a
   // token: staged 0.508 against 0.486 at 128, 0.590 against 0.575 at 2048; from two-tile splits on
-  // 0.561 against 0.577 at 2200, 0.620-0.623 against 0.644-0.647 at 4096, 0.699-0.712 against
+  // 0.561-0.562 against 0.575-0.579 at 2200, 0.620-0.623 against 0.644-0.647 at 4096, 0.699-0.712 against
   // 0.777-0.787 at 8192).
   if (rw > s.dk && g < 2 && !t?.staged) return null;
   if (g > 2 || (16 * g * rw) / 8 > 9 * 32 * nsg) return null;
