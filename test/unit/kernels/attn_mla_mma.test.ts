@@ -143,6 +143,14 @@ describe('attn_decode_mla_mma path choice', () => {
     expect(attnDecodeUsesMma(fake, { ...gta, mmaTune: { staged: true } })).toBe(true);
     expect(attnDecodeUsesMma(fake, { ...gta, t: 8192, mmaTune: { staged: false } })).toBe(false); // tiles from the cache: values within the keys only
     expect(attnDecodeUsesMma(fake, { ...gta, t: 8192, vView: { row: 192, off: 0 }, kView: { row: 192, off: 64 } })).toBe(false); // values before the keys
+    // The same plan for every t of a 16-row bucket (replay), across the switch at 2112 / 2113 rows, and
+    // the bytes of whole key ‖ latent rows.
+    for (const t of [2097, 2100, 2112, 2113, 2120, 2128, 8193, 8200, 8208]) {
+      expect(attnDecodePlanKey(fake, { ...gta, t }), `t = ${t}`).toBe(attnDecodePlanKey(fake, { ...gta, t: Math.ceil(t / 16) * 16 }));
+    }
+    expect(attnDecodeUsesMma(fake, { ...gta, t: 2112 })).toBe(false);
+    expect(attnDecodeUsesMma(fake, { ...gta, t: 2113 })).toBe(true);
+    expect(attnDecodeBytes({ ...gta, t: 8195 }, fake)).toBe(8195 * 192 * 2 + 4 * 5 * 64 + 2 * 129 * 5 * (2 * 128 + 16) + 4 * 5 * 128);
     expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 80 })).toBe(true); // 5 tiles: a kernel of 8, 3 masked
     expect(attnDecodeUsesMma(fake, { ...mla, t: 1000, splitRows: 144 })).toBe(false); // 9 tiles: a kernel of 16, over the cap of 8
     expect(attnDecodeUsesMma(fake, { ...mla, t: 32769 })).toBe(true); // staged: any length, several splits a workgroup

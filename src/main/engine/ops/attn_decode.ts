@@ -1,7 +1,8 @@
 // Op: one-token attention over a long cache, flash-decoding with split-K (kernels/attn_decode.wgsl) and
-// the merge of the splits (kernels/attn_decode_combine.wgsl); one key/value head with wide values (absorbed
-// MLA) takes kernels/attn_decode_mla_mma.wgsl (tensor cores) where the device has subgroup matrices and
-// the cache is f16 (see MLA_MMA_ON), else kernels/attn_decode_mqa_wide.wgsl; same partials and merge. Same shapes and
+// the merge of the splits (kernels/attn_decode_combine.wgsl); one key/value head with keys and values in
+// the same rows (absorbed MLA; GTA and other one-KV-head models past 2112 rows) takes
+// kernels/attn_decode_mla_mma.wgsl (tensor cores) where the device has subgroup matrices and the cache is
+// f16 (see MLA_MMA_ON), else kernels/attn_decode_mqa_wide.wgsl or attn_decode.wgsl; same merge. Same shapes and
 // cache views as prefill with n = 1 and pos0 = t − 1: the new token's K/V must already be appended at row t − 1.
 import code from '../../../../kernels/attn_decode.wgsl?raw';
 import combineCode from '../../../../kernels/attn_decode_combine.wgsl?raw';
@@ -266,9 +267,9 @@ function recordWide(rt: GpuRuntime, b: AttnDecodeBuffers, s: AttnDecodeShape, a:
 //   plan at 8192): f32 partials stored straight from the accumulators 0.373 / 0.707-0.710; the cache
 //   rows read into the L2 beforehand by extra workgroups of the layer's first GEMV (cost 0.083 ms) or
 //   of the q absorption (0.11 ms): attention at best 0.646, a loss in the step.
-// Accuracy against the float64 reference (attn-kbench --check, H100, staged plan, 34 cases): rel L2 ≤ 3.1e-4 (f16
-// queries, probabilities and partials), including t = 8191 (two splits a workgroup) and 20000 (five);
-// peaked softmax (|q| < 40) 8.7e-4.
+// Accuracy against the float64 reference (attn-kbench --check, H100, 4f79ea9, 39 cases): rel L2 ≤ 3.3e-4
+// (f16 queries, probabilities and partials), including t = 8191 (two splits a workgroup), 4240 and 8200
+// (the last workgroup one split), 20000 (five) and GTA's shape; peaked softmax (|q| < 40) 8.7e-4.
 const MLA_MMA_ON = true;
 const MMA_MAX_HEADS = 16;
 const MMA_NSG: 2 | 4 | 8 | 16 = 8;
@@ -281,7 +282,8 @@ const MMA_CW = 4;
 const MMA_STAGED = true;
 // Staged: most workgroups, one wave on an H100 or H200 (132 SMs; workgroups holding 28 KiB or more of
 // workgroup memory ran one a SM in attn-kbench --occupancy, see WIDE_TARGET_SPLITS; this kernel holds
-// 31 KiB with one-tile splits, 47 KiB with two). 66 measured slower at 4096-8192 rows (above).
+// 31 KiB with one-tile splits, 47 KiB with two for PLM; 17 / 23 KiB for GTA-1B, where 132 was kept
+// without trying more). 66 measured slower for PLM at 4096-8192 rows (above).
 const MMA_WGS = 132;
 
 interface MlaMmaPlan {
@@ -341,7 +343,7 @@ function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBu
   if (s.mmaTune?.staged ?? MMA_STAGED) {
     const st = stagedPlan(s, lim, rw);
     if (st) return st;
-    if (s.mmaTune?.staged) throw shapeError('attn_decode_mla_mma', 'staged rows were asked for a plan they do not take: splits of at most 2 tiles (splitRows ≤ 32), values ≤ 512 wide, rows ≤ 144 16-byte loads a subgroup');
+    if (s.mmaTune?.staged) throw shapeError('attn_decode_mla_mma', 'staged rows were asked for a plan they do not take: splits of at most 2 tiles (splitRows ≤ 32), values ≤ 512 wide, rows of at most nine 16-byte loads a lane');
   }
   if (rw > s.dk) return null; // values past the key's columns: staged only
   let chunk = splitChunk(s, SPLIT_ROWS, 1, s.mmaTune?.splits ?? MMA_TARGET_SPLITS);
@@ -382,7 +384,7 @@ function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits, rw: number): MlaMmaPl
   // Values past the keys (GTA) only from two-tile splits on (t > 2112), unless asked (tests): below
   // that the CUDA-core kernels were faster for GTA-1B's 5 heads (H100, attention + combine, GPU ms a
   // token: staged 0.508 against 0.486 at 128, 0.590 against 0.575 at 2048; from two-tile splits on
-  // 0.561-0.562 against 0.575-0.579 at 2200, 0.620-0.623 against 0.644-0.647 at 4096, 0.699-0.712 against
+  // 0.561-0.562 against 0.575-0.579 at 2200, 0.620-0.623 against 0.644-0.647 at 4096, 0.699-0.708 against
   // 0.777-0.787 at 8192).
   if (rw > s.dk && g < 2 && !t?.staged) return null;
   if (g > 2 || (16 * g * rw) / 8 > 9 * 32 * nsg) return null;
