@@ -337,31 +337,9 @@ fn qput(e: u32, w: vec4<u32>) {
   }
 }
 
-// Output tile [16 heads, 16 columns] at column tile c of the split's partials (entry ob on): through
-// this subgroup's 256 floats of ss, then lane (h = lane / 2, half = lane % 2) scales 8 columns of head
-// h by 1/l and stores them as f16. The barriers are reached by every lane (put is called the same
-// number of times by all subgroups).
-fn put(o: Acc, ob: u32, c: u32, sg: u32, lane: u32) {
-  subgroupMatrixStore<row_major>(&ss, 256u * sg, o, 16u);
-  workgroupBarrier();
-  let h = lane / 2u;
-  let half = lane % 2u;
-  let e = 256u * sg + 16u * h + 8u * half;
-  let sc = linv[h];
-  let w = vec4<u32>(
-    pack2x16float(vec2<f32>(ss[e], ss[e + 1u]) * sc),
-    pack2x16float(vec2<f32>(ss[e + 2u], ss[e + 3u]) * sc),
-    pack2x16float(vec2<f32>(ss[e + 4u], ss[e + 5u]) * sc),
-    pack2x16float(vec2<f32>(ss[e + 6u], ss[e + 7u]) * sc),
-  );
-  if (h < H) {
-    part[ob + h * (DV / 8u) + 2u * c + half] = w;
-  }
-  workgroupBarrier();
-}
-
-// STAGED: output tile [16 heads, 16 columns] through this subgroup's 256 floats of ss; lane (h = lane /
-// 2, half = lane % 2) takes 8 columns of head h. Barriers as in put.
+// An output tile [16 heads, 16 columns] through this subgroup's 256 floats of ss: lane (h = lane / 2,
+// half = lane % 2) takes 8 columns of head h. The barriers are reached by every lane (take is called
+// the same number of times by all subgroups).
 struct V8 {
   a: vec4<f32>,
   b: vec4<f32>,
@@ -382,6 +360,13 @@ fn store8(slot: u32, h: u32, c: u32, half: u32, v: V8) {
     part[slot * p.hq * (DV / 8u) + h * (DV / 8u) + 2u * c + half] =
       vec4<u32>(pack2x16float(v.a.xy), pack2x16float(v.a.zw), pack2x16float(v.b.xy), pack2x16float(v.b.zw));
   }
+}
+
+// Unstaged: output tile c of split `split`, scaled by 1/l of its head, stored at once.
+fn put(o: Acc, split: u32, c: u32, sg: u32, lane: u32) {
+  let v = take(o, sg, lane);
+  let sc = linv[lane / 2u];
+  store8(split, lane / 2u, c, lane % 2u, V8(v.a * sc, v.b * sc));
 }
 
 fn pload(i: u32) -> Left {
@@ -623,7 +608,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
 
     // 3. O = P × V: this subgroup's column tiles, CW a batch, over the G row tiles (the first row tile
     // of the first batch was loaded before the softmax).
-    let ob = split * p.hq * (DV / 8u);
     for (var cb = 0u; cb < CB; cb++) {
       var o0 = Acc();
       var o1 = Acc();
@@ -669,17 +653,17 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         lr = lr * fa + lh[hh] * fb;
         mr = big;
       } else {
-        put(o0, ob, col(sg, CW * cb + 0u), sg, lane);
-        put(o1, ob, col(sg, CW * cb + 1u), sg, lane);
+        put(o0, split, col(sg, CW * cb + 0u), sg, lane);
+        put(o1, split, col(sg, CW * cb + 1u), sg, lane);
         if (CW > 2u) {
-          put(o2, ob, col(sg, CW * cb + 2u), sg, lane);
-          put(o3, ob, col(sg, CW * cb + 3u), sg, lane);
+          put(o2, split, col(sg, CW * cb + 2u), sg, lane);
+          put(o3, split, col(sg, CW * cb + 3u), sg, lane);
         }
         if (CW > 4u) {
-          put(o4, ob, col(sg, CW * cb + 4u), sg, lane);
-          put(o5, ob, col(sg, CW * cb + 5u), sg, lane);
-          put(o6, ob, col(sg, CW * cb + 6u), sg, lane);
-          put(o7, ob, col(sg, CW * cb + 7u), sg, lane);
+          put(o4, split, col(sg, CW * cb + 4u), sg, lane);
+          put(o5, split, col(sg, CW * cb + 5u), sg, lane);
+          put(o6, split, col(sg, CW * cb + 6u), sg, lane);
+          put(o7, split, col(sg, CW * cb + 7u), sg, lane);
         }
       }
     }

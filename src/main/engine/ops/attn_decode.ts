@@ -319,6 +319,11 @@ function mmaShapeOk(s: AttnDecodeShape, b: AttnDecodeBuffers | null, a: ReturnTy
   return sharedRows && a.kRow % 8 === 0 && a.kOff % 8 === 0 && a.vOff % 8 === 0;
 }
 
+/** Whether the forced options leave the staged plan possible: 8 subgroups, its own load batch, split count and 4 column tiles. */
+function stageableTune(t: AttnDecodeShape['mmaTune']): boolean {
+  return (t?.nsg ?? MMA_NSG) === 8 && t?.kb === undefined && (t?.cw ?? 4) === 4 && t?.splits === undefined;
+}
+
 /** The forced options the kernel has code for (tests and attn-kbench set them; the types alone do not stop a cast). */
 function checkMmaTune(t: AttnDecodeShape['mmaTune']): void {
   if (!t) return;
@@ -329,7 +334,7 @@ function checkMmaTune(t: AttnDecodeShape['mmaTune']): void {
   if (t.cw !== undefined && ![2, 4, 8].includes(t.cw)) bad('cw', t.cw, '2, 4 or 8 column tiles a step');
   if (t.kb !== undefined && !(Number.isInteger(t.kb) && t.kb >= 1 && t.kb <= MMA_KB)) bad('kb', t.kb, `1 to ${MMA_KB} k-steps a load batch`);
   if (t.splits !== undefined && !(Number.isInteger(t.splits) && t.splits >= 1)) bad('splits', t.splits, 'a whole number of target splits ≥ 1');
-  if (t.staged && ((t.nsg ?? MMA_NSG) !== 8 || t.kb !== undefined || (t.cw ?? 4) !== 4 || t.splits !== undefined)) {
+  if (t.staged && !stageableTune(t)) {
     bad('staged', t.staged, 'staged rows with 8 subgroups, one load batch and 4 column tiles (no kb, cw 4, no splits)');
   }
 }
@@ -377,8 +382,8 @@ function mlaMmaPlan(subgroupMatrix: boolean, s: AttnDecodeShape, b: AttnDecodeBu
  */
 function stagedPlan(s: AttnDecodeShape, lim: DeviceLimits, rw: number): MlaMmaPlan | null {
   const t = s.mmaTune;
-  const nsg = t?.nsg ?? MMA_NSG;
-  if (nsg !== 8 || 32 * nsg > lim.threads || t?.kb !== undefined || (t?.cw ?? 4) !== 4 || t?.splits !== undefined || s.dv > 512) return null;
+  const nsg = 8;
+  if (!stageableTune(t) || 32 * nsg > lim.threads || s.dv > 512) return null;
   const t16 = Math.ceil(s.t / SPLIT_ROWS);
   const g = s.splitRows !== undefined ? Math.ceil(s.splitRows / SPLIT_ROWS) : t16 <= MMA_WGS ? 1 : 2;
   // Values past the keys (GTA) only from two-tile splits on (t > 2112), unless asked (tests): below
