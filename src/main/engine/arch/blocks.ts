@@ -189,7 +189,7 @@ export interface AttendShape {
 /** Attention of the chunk's queries q [n, hq, dk] over cache rows 0 .. pos0+n-1 → out [n, hq, dv]. */
 export function attend(p: Pass, L: number, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, out: GPUBuffer, s: AttendShape): void {
   const common = { hq: s.hq, hk: s.hk, hv: s.hv, dk: s.dk, dv: s.dv, scale: s.scale, kv: p.kvFormat, kView: s.kView, vView: s.vView };
-  const probs = p.probs?.[L];
+  const probs = p.probe?.probs(L, p);
   if (p.decode && !probs) {
     const shape = { ...common, t: p.pos0 + 1 };
     decodeOp.recordAttnDecode(p.rt, { q, k, v, out, scratch: p.act('attn_split') }, shape);
@@ -199,6 +199,7 @@ export function attend(p: Pass, L: number, q: GPUBuffer, k: GPUBuffer, v: GPUBuf
     prefillOp.recordAttnPrefill(p.rt, { q, k, v, out, probs }, shape);
     p.count('attn', prefillOp.attnPrefillFlops(shape), prefillOp.attnPrefillBytes(shape, !!probs));
   }
+  p.probe?.after?.(L, p, { probs, v, out, hq: s.hq, hv: s.hv, dv: s.dv, vView: s.vView, kv: p.kvFormat });
   p.tap('attn', L, out, s.hq * s.dv);
 }
 

@@ -2,7 +2,7 @@
 // as the GPU, for machines without a usable adapter and as the oracle in tests. Slow by design.
 import type { ModelConfig } from '../../../shared/arch/config';
 import { InvalidRequestError } from '../../../shared/errors';
-import { createCpuModel, type CpuModel, type WeightMap } from '../cpu/forward';
+import { createCpuModel, type CpuModel, type ForwardHooks, type WeightMap } from '../cpu/forward';
 import { sampleCpu } from '../generate/sampling';
 import type { CounterSnapshot } from '../instrument/counters';
 import { CpuKvAccount } from '../kv/cache';
@@ -43,6 +43,17 @@ export class CpuBackend implements InferenceBackend {
     const logits = req.logits === 'all' ? Array.from({ length: n }, (_, i) => row(i)) : req.logits === 'last' ? [row(n - 1)] : [];
     const token = req.sample ? sampleCpu(all.subarray((n - 1) * V, n * V), req.sample.params, req.sample.seed, req.sample.seen) : null;
     return { logits, token, taps: {}, attention: [] };
+  }
+
+  /**
+   * Analysis: run `ids` at the cache's position with the reference's hooks (probabilities, the
+   * attention override); returns every row's logits [n, vocab] in float64.
+   */
+  forwardHooked(ids: number[], hooks: ForwardHooks): Float64Array {
+    this.kv.ensureRoom(ids.length);
+    const all = this.model.forward(ids, this.kv.length, hooks);
+    this.kv.length += ids.length;
+    return all;
   }
 
   reset(): void {

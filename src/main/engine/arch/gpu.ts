@@ -4,7 +4,7 @@
 // is one row (GEMV and split-K attention) recorded into ONE submission that reads back 4 bytes: the
 // sampled id.
 import type { ModelConfig } from '../../../shared/arch/config';
-import { InvalidRequestError } from '../../../shared/errors';
+import { CancelledError, InvalidRequestError } from '../../../shared/errors';
 import type { GpuRuntime } from '../gpu/runtime';
 import { OpCounters, type CounterSnapshot } from '../instrument/counters';
 import { GpuKvCache } from '../kv/cache';
@@ -18,7 +18,7 @@ import type { Family } from './family';
 import { gta } from './gta';
 import { llama } from './llama';
 import { mla } from './mla';
-import { Pass, type TapSink } from './pass';
+import { Pass, type MapsProbe, type TapSink } from './pass';
 import { DecodeReplay } from './replay';
 import { Scratch } from './scratch';
 import type { AttentionMap, ForwardRequest, ForwardResult, InferenceBackend, SampleRequest, WeightDtype } from './types';
@@ -38,6 +38,21 @@ export interface GpuBackendOptions {
   maxChunk?: number;
   /** Tests: record every replayed decode step as well and throw where the replay differs. */
   verifyReplay?: boolean;
+}
+
+/** A prefill recorded with an attention probe and per-chunk hooks (engine/analysis). */
+export interface ProbeRun {
+  maps: MapsProbe | null;
+  /** Most rows per chunk (what the probe's buffers hold); the backend's chunk and the logits bound it too. */
+  maxRows?: number;
+  /** Every row's logits into the scratch 'logits' [m, vocab] f32 of each chunk. */
+  logits?: boolean;
+  /** Recorded after the chunk's stack (and head), in its batch; `logits` is the scratch when computed. */
+  record?(p: Pass, s: number, m: number, logits: GPUBuffer | null): void;
+  /** After the chunk was submitted (may read back). */
+  done?(s: number, m: number): Promise<void>;
+  /** Checked before every chunk: CancelledError. */
+  signal?: AbortSignal;
 }
 
 function sameSampling(a: SampleRequest['params'], b: SampleRequest['params'] | null): boolean {
@@ -135,7 +150,7 @@ export class GpuBackend implements InferenceBackend {
       const m = Math.min(chunk, n - s);
       const last = s + m === n;
       this.rt.write(this.ids, Uint32Array.from(req.ids.slice(s, s + m)));
-      const p = new Pass(this.rt, c, this.weights, this.kv, this.scratch, this.ops, m, pos0 + s, s, taps, probs);
+      const p = new Pass(this.rt, c, this.weights, this.kv, this.scratch, this.ops, m, pos0 + s, s, taps, probs ? { probs: (L) => probs[L] } : null);
       this.recordStack(p);
       const needHead = all || (last && (req.logits === 'last' || !!req.sample));
       if (finalAll || needHead) this.recordHead(p, finalAll, all);
@@ -156,6 +171,43 @@ export class GpuBackend implements InferenceBackend {
     }
     if (req.logits === 'last') logits.push(new Float32Array(await this.rt.read(this.scratch.get('logits'), V * 4, lastOffset * 4)));
     return { logits, token, taps: await this.readTaps(taps), attention: await this.readMaps(probs, n, pos0) };
+  }
+
+  /** Rows per chunk of probeForward with these options. */
+  probeChunk(o: { logits?: boolean; maxRows?: number }): number {
+    const logitChunk = Math.max(1, Math.floor(this.rt.device.limits.maxStorageBufferBindingSize / (this.config.vocabSize * 4)));
+    return Math.max(1, Math.min(this.chunk, o.logits ? logitChunk : this.chunk, o.maxRows ?? this.chunk));
+  }
+
+  /** Attention maps per layer (heads; GTA: query groups) and the attention output width per map. */
+  get maps(): { heads: number; dv: number } {
+    return this.family.maps(this.config);
+  }
+
+  /**
+   * Prefill `ids` at the cache's position in chunks of probeChunk(run) rows with run.maps as the
+   * attention probe, run.record after each chunk's stack (and head when run.logits) and run.done once
+   * the chunk is submitted. Reads nothing back itself.
+   */
+  async probeForward(ids: number[], run: ProbeRun): Promise<void> {
+    this.replay.invalidate();
+    this.checkIds(ids);
+    const n = ids.length;
+    const chunk = this.probeChunk(run);
+    this.reserve(Math.min(n, chunk), run.logits ? Math.min(n, chunk) : 1);
+    const pos0 = this.kv.length;
+    for (let s = 0; s < n; s += chunk) {
+      if (run.signal?.aborted) throw new CancelledError('cancelled before the prompt was fully processed');
+      const m = Math.min(chunk, n - s);
+      this.rt.write(this.ids, Uint32Array.from(ids.slice(s, s + m)));
+      const p = new Pass(this.rt, this.config, this.weights, this.kv, this.scratch, this.ops, m, pos0 + s, s, null, run.maps);
+      this.recordStack(p);
+      if (run.logits) this.recordHead(p, true, true);
+      run.record?.(p, s, m, run.logits ? this.scratch.get('logits') : null);
+      this.kv.length += m;
+      this.rt.submit();
+      await run.done?.(s, m);
+    }
   }
 
   decodeChained(sample: SampleRequest): { token: Promise<number> } {

@@ -10,6 +10,7 @@ import type { ModelConfig } from '../../../shared/arch/config';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { OpCounters } from '../instrument/counters';
 import type { GpuKvCache } from '../kv/cache';
+import type { CacheView } from '../ops/attn_common';
 import { weight, type GpuWeights } from '../weights/upload';
 import type { Scratch } from './scratch';
 
@@ -18,6 +19,30 @@ export interface TapSink {
   wanted: Set<string>;
   bufs: Map<string, { buf: GPUBuffer; width: number }>;
   totalRows: number;
+}
+
+/** What attend() hands a probe right after layer L's attention was recorded. */
+export interface AttendIo {
+  probs: GPUBuffer | undefined; // [hq, n, pos0+n] f32 when the probe asked for this layer's probabilities
+  v: GPUBuffer; // the value cache (array<u32> in the cache's element format)
+  out: GPUBuffer; // [n, hq, dv] f32 attention output, as attend() wrote it
+  hq: number; // query heads (= maps: GTA's query groups)
+  hv: number; // value heads (MLA absorbed: 1, the latent)
+  dv: number; // value width
+  vView?: CacheView; // where a value head sits in a cache row
+  kv: 'f16' | 'f32';
+}
+
+/**
+ * A per-layer attention probe (analysis): which layers tap their softmax probabilities, into which
+ * buffer (one reused buffer is fine: the dispatches recorded by `after` run before the next layer's
+ * attention overwrites it), and what to record right after each layer's attention.
+ */
+export interface MapsProbe {
+  /** The [maps, n, pos0+n] f32 buffer layer L writes its probabilities into, or undefined: no tap there. */
+  probs(L: number, p: Pass): GPUBuffer | undefined;
+  /** Recorded right after layer L's attention, in the same batch (reductions, the shared-map override). */
+  after?(L: number, p: Pass, io: AttendIo): void;
 }
 
 export class Pass {
@@ -32,9 +57,14 @@ export class Pass {
     readonly pos0: number, // position of its first row
     private readonly rowBase: number, // index of its first row among the call's rows (for taps)
     private readonly taps: TapSink | null,
-    /** Per-layer [heads, n, pos0 + n] f32 buffers when attention maps are recorded. */
-    readonly probs: GPUBuffer[] | null,
+    /** The attention probe when maps are recorded or reduced (attentionProbs, analysis). */
+    readonly probe: MapsProbe | null,
   ) {}
+
+  /** Some probe is on (mla.ts then keeps the absorbed path, the one with the probability tap). */
+  get probs(): MapsProbe | null {
+    return this.probe;
+  }
 
   get wF16(): boolean {
     return this.w.dtype === 'f16';
@@ -54,7 +84,7 @@ export class Pass {
    * residual adds inside the output projections (no norm dispatches between blocks).
    */
   get fused(): boolean {
-    return this.n === 1 && this.taps === null && this.probs === null;
+    return this.n === 1 && this.taps === null && this.probe === null;
   }
 
   /** Some tap was asked for: every intermediate the taps name must then be materialised. */

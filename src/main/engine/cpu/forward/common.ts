@@ -19,9 +19,26 @@ export type TapFn = (name: string, layer: number | null, data: Float64Array, wid
 /** Receives layer L's softmax probabilities [heads, n, t] (0 beyond the causal limit). */
 export type ProbsFn = (layer: number, probs: Float64Array, shape: { heads: number; n: number; t: number }) => void;
 
+/**
+ * Layer L's attention, right after it ran: out [n, hq, dv] (modifiable in place: the shared-map
+ * override), probs [hq, n, t], the values v [t, hv, dv] query head h read (head h / (hq / hv)).
+ */
+export interface AttendIo {
+  out: Float64Array;
+  probs: Float64Array;
+  v: ArrayLike<number>;
+  n: number;
+  t: number;
+  hq: number;
+  hv: number;
+  dv: number;
+}
+export type AttendFn = (layer: number, io: AttendIo) => void;
+
 export interface ForwardHooks {
   tap?: TapFn;
   probs?: ProbsFn;
+  attend?: AttendFn;
 }
 
 export interface CpuModel {

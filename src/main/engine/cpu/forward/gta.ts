@@ -29,10 +29,11 @@ export function createGtaModel(c: GtaConfig, map: WeightMap): CpuModel {
     latent[L].append(cv, n);
     const t = pos0 + n;
     // the scale is 1/sqrt(head_dim), not 1/sqrt(query_dim) (gta.md step 4)
-    const probs = hooks.probs ? new Float64Array(nq * n * t) : undefined;
+    const probs = hooks.probs || hooks.attend ? new Float64Array(nq * n * t) : undefined;
     const a = groupedAttention(q, keys[L].view(), latent[L].view(), {
       n, t, hq: nq, hk: nk, hv: nc, dk, dv: dl, scale: 1 / Math.sqrt(c.headDim), pos0, probs,
     }); // [n, n_q, d_l]
+    if (probs) hooks.attend?.(L, { out: a, probs, v: latent[L].view(), n, t, hq: nq, hv: nc, dv: dl });
     if (probs) hooks.probs?.(L, probs, { heads: nq, n, t });
     hooks.tap?.('attn', L, a, nq * dl);
     const out = gtaDecodeValues(a, w.layer(L, `${p}v_b_proj.weight`), gate, { n, nq, dl, e: c.valueExpand }); // [n, H] gated

@@ -5,7 +5,7 @@ import { createGtaModel } from './gta';
 import { createLlamaModel } from './llama';
 import { createMlaModel, type MlaForm } from './mla';
 
-export type { CpuModel, ForwardHooks, ProbsFn, TapFn, WeightMap } from './common';
+export type { AttendFn, AttendIo, CpuModel, ForwardHooks, ProbsFn, TapFn, WeightMap } from './common';
 export type { MlaForm } from './mla';
 
 export interface CpuModelOptions {

@@ -25,8 +25,9 @@ export function createLlamaModel(c: LlamaConfig, map: WeightMap): CpuModel {
     keys[L].append(k, n);
     values[L].append(v, n);
     const t = pos0 + n;
-    const probs = hooks.probs ? new Float64Array(nh * n * t) : undefined;
+    const probs = hooks.probs || hooks.attend ? new Float64Array(nh * n * t) : undefined;
     const o = attention(q, keys[L].view(), values[L].view(), { n, t, hq: nh, hk: nk, dk: d, dv: d, scale: 1 / Math.sqrt(d), pos0, probs });
+    if (probs) hooks.attend?.(L, { out: o, probs, v: values[L].view(), n, t, hq: nh, hv: nk, dv: d });
     if (probs) hooks.probs?.(L, probs, { heads: nh, n, t });
     hooks.tap?.('attn', L, o, nh * d);
     return linear(o, w.layer(L, `${p}o_proj.weight`), n, nh * d, H, w.layerOpt(L, `${p}o_proj.bias`));

@@ -43,18 +43,20 @@ export function createMlaModel(c: MlaConfig, map: WeightMap, form: MlaForm = 'ab
     const t = pos0 + n;
     const wkvb = w.layer(L, `${p}kv_b_proj.weight`);
     let o: Vec; // [n, nh, d_v]
-    const probs = hooks.probs ? new Float64Array(nh * n * t) : undefined;
+    const probs = hooks.probs || hooks.attend ? new Float64Array(nh * n * t) : undefined;
     if (form === 'absorbed') {
       const shape: MlaShape = { n, nh, dNope: dn, dRope: dr, dV: dv, dC: dc };
       const qt = mlaAbsorbQ(q, wkvb, shape); // [n, nh, d_c + d_rope]
       // values are the latent rows themselves; the trailing d_rope columns of the result are dropped
       const a = attention(qt, cache[L].view(), cache[L].view(), { n, t, hq: nh, hk: 1, dk: dl, dv: dl, scale, pos0, probs });
+      if (probs) hooks.attend?.(L, { out: a, probs, v: cache[L].view(), n, t, hq: nh, hv: 1, dv: dl });
       const al = columns(a, n * nh, dl, 0, dc); // [n, nh, d_c]: the GPU's 'attn' tap, attention over the latent
       hooks.tap?.('attn', L, al, nh * dc);
       o = mlaUpV(al, wkvb, shape);
     } else {
       const { k, v } = mlaExpandKV(cache[L].view(), wkvb, { n: t, nh, dNope: dn, dRope: dr, dV: dv, dC: dc });
       o = attention(q, k, v, { n, t, hq: nh, hk: nh, dk: dq, dv, scale, pos0, probs });
+      if (probs) hooks.attend?.(L, { out: o, probs, v, n, t, hq: nh, hv: nh, dv });
     }
     if (probs) hooks.probs?.(L, probs, { heads: nh, n, t });
     return linear(o, w.layer(L, `${p}o_proj.weight`), n, nh * dv, H, w.layerOpt(L, `${p}o_proj.bias`));
