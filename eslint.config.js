@@ -51,6 +51,45 @@ export default tseslint.config(
     },
   },
   {
+    // The engine's front door (#12): outside engine/, import it only as '…/engine' (index.ts); tools that
+    // check single kernels use '…/engine/kernels'. The engine imports no service, store, host or CLI.
+    files: ['tools/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/renderer/**'], message: 'Tools never import the renderer.' },
+        { group: ['**/engine/**', '!**/engine/kernels'], message: "Import the engine through its front door ('…/engine', src/main/engine/index.ts); kernel tools may use '…/engine/kernels'." },
+      ] }],
+    },
+  },
+  {
+    files: ['src/main/**'],
+    ignores: ['src/main/engine/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/renderer/**'], message: 'main and preload never import the renderer.' },
+        { group: ['**/engine/**'], message: "Import the engine through its front door ('…/engine', src/main/engine/index.ts)." },
+      ] }],
+    },
+  },
+  {
+    files: ['src/main/engine/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/renderer/**'], message: 'main and preload never import the renderer.' },
+        { group: ['**/services', '**/services/**', '**/store', '**/store/**', '**/host/**', '**/cli/**'], message: 'The engine is below the services, store, hosts and CLI: it imports none of them.' },
+      ] }],
+    },
+  },
+  {
+    files: ['src/main/store/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/renderer/**'], message: 'main and preload never import the renderer.' },
+        { group: ['**/engine', '**/engine/**'], message: 'The store keeps runs; it does not run models: no engine imports.' },
+      ] }],
+    },
+  },
+  {
     files: ['src/preload/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [

@@ -3,7 +3,7 @@
 import { commands } from './cli/commands';
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(16)} ${c.summary}`);
   return ['usage: npm run cli -- <command> [--model DIR] [--backend gpu|cpu] [--json] …', '', 'commands:', ...lines].join('\n');
 }
 

@@ -5,6 +5,8 @@
 // Every request is one method name plus one JSON params object; every reply is JSON or a
 // SerializedError. Events flow one way, main → renderer.
 
+import type { AnalysisInput, AnalysisStarted, AnalysisSummary, ArrayPayload } from './analysis/types';
+
 // ---------- system ----------
 export interface AdapterInfo {
   vendor: string;
@@ -115,7 +117,7 @@ export interface CreateRunInput {
 // Long operations (loading a model, generating a reply, a benchmark) run as tasks. The caller may pass
 // its own `taskId` (a UUID) so it can match `progress`/`token` events and call cancelTask before the
 // reply arrives; otherwise the main side makes one and names it in every event.
-export type TaskKind = 'load' | 'chat' | 'bench';
+export type TaskKind = 'load' | 'chat' | 'bench' | 'analysis';
 export type TaskOutcome = 'completed' | 'cancelled' | 'failed';
 
 // ---------- models ----------
@@ -338,6 +340,9 @@ export interface BenchStarted {
   runId: string;
 }
 
+// ---------- analysis ----------
+export type { AnalysisInput, AnalysisStarted, AnalysisSummary, ArrayPayload } from './analysis/types';
+
 // ---------- the method table ----------
 // One entry per message: params and result types. The preload and the browser client expose exactly
 // these as methods of `window.workbench`.
@@ -396,6 +401,25 @@ export interface ApiMethods {
   // benchmark
   /** Returns at once; progress and task-finished events follow, the results land on the 'bench' run. */
   startBench: { params: BenchInput; result: BenchStarted };
+  // analysis (src/shared/analysis/types.ts; docs/analysis.md)
+  /**
+   * Analyses the loaded model on a text, token ids or a stored conversation. Returns at once with the
+   * run it records (kind 'analysis'); progress and task-finished events follow. A cancelled analysis is
+   * marked stopped with what it had finished.
+   */
+  startAnalysis: { params: AnalysisInput; result: AnalysisStarted };
+  /** The stored summary of an analysis run (reopens without recomputing). */
+  getAnalysis: { params: { runId: string }; result: AnalysisSummary };
+  /**
+   * One stored array of an analysis run (summary.arrays names them), or a slice of it: `index` fixes
+   * the leading axes, e.g. thumbs [layer] → [maps, S, S].
+   */
+  getAnalysisArray: { params: { runId: string; name: string; index?: number[] }; result: ArrayPayload };
+  /**
+   * One map [T, T] at full resolution: from the run's stored maps, else recomputed on the loaded model
+   * when it is the analysed one (same weight hash), else the stored thumbnail [S, S] ('thumb').
+   */
+  attentionMap: { params: { runId: string; layer: number; map: number }; result: ArrayPayload & { resolution: 'full' | 'thumb'; source: 'stored' | 'recomputed' } };
 }
 
 export type MethodName = keyof ApiMethods;
@@ -434,6 +458,10 @@ export const METHOD_NAMES = [
   'regenerate',
   'editAndResend',
   'startBench',
+  'startAnalysis',
+  'getAnalysis',
+  'getAnalysisArray',
+  'attentionMap',
 ] as const satisfies readonly MethodName[];
 
 // ---------- events (main → renderer) ----------

@@ -3,6 +3,7 @@
 // Errors name the offending field, e.g. `createRun: "title" must be a non-empty string`.
 import type { BenchInput, ChatMode, CreateRunInput, GenerationInput, LoadModelInput, MethodName, Params, PromptInput, RunKind, RunQuery, RunStatus, SamplingSettings } from './api';
 import { METHOD_NAMES } from './api';
+import { ANALYSIS_KINDS, type AnalysisInput } from './analysis/types';
 import { InvalidRequestError } from './errors';
 
 export const RUN_KINDS: readonly RunKind[] = ['chat', 'bench', 'load', 'analysis', 'compare', 'manual'];
@@ -30,6 +31,11 @@ export const LIMITS = {
   benchPoints: 32,
   benchRepetitions: 100,
   benchTokens: 1_048_576,
+  analysisThumbSide: 256,
+  analysisTaus: 8,
+  analysisTextChars: 2_000_000,
+  arrayName: 64,
+  arrayIndex: 4,
 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -411,6 +417,54 @@ function startBench(p: unknown): BenchInput {
   return out;
 }
 
+function startAnalysis(p: unknown): AnalysisInput {
+  const c: Checker = new Checker('startAnalysis');
+  const o = c.object(p, 'params', ['modelId', 'text', 'tokenIds', 'conversationId', 'analyses', 'thumbSide', 'thumbReduce', 'taus', 'sharedMode', 'title', 'taskId']);
+  const out: AnalysisInput = { modelId: modelId(c, o.modelId) };
+  const sources = (['text', 'tokenIds', 'conversationId'] as const).filter((k) => o[k] !== undefined);
+  if (sources.length !== 1) c.fail('text', `exactly one of text, tokenIds or conversationId must be given (got ${sources.length === 0 ? 'none' : sources.join(' and ')})`);
+  if (o.text !== undefined) out.text = c.string(o.text, 'text', LIMITS.analysisTextChars);
+  if (o.tokenIds !== undefined) out.tokenIds = c.intList(o.tokenIds, 'tokenIds', 0, 0x7fffffff, LIMITS.promptTokens);
+  if (o.conversationId !== undefined) out.conversationId = c.id(o.conversationId, 'conversationId', 'a conversation id');
+  if (o.analyses !== undefined) {
+    if (!Array.isArray(o.analyses) || o.analyses.length === 0) c.fail('analyses', `must be a non-empty array of: ${ANALYSIS_KINDS.join(', ')}`);
+    out.analyses = [...new Set(o.analyses.map((a, i) => c.oneOf(a, `analyses[${i}]`, ANALYSIS_KINDS)))];
+  }
+  if (o.thumbSide !== undefined) out.thumbSide = c.int(o.thumbSide, 'thumbSide', 1, LIMITS.analysisThumbSide);
+  if (o.thumbReduce !== undefined) out.thumbReduce = c.oneOf(o.thumbReduce, 'thumbReduce', ['mean', 'max'] as const);
+  if (o.taus !== undefined) {
+    if (!Array.isArray(o.taus) || o.taus.length === 0 || o.taus.length > LIMITS.analysisTaus) c.fail('taus', `must be an array of 1 to ${LIMITS.analysisTaus} numbers from 0 to 1`);
+    out.taus = o.taus.map((t, i) => c.number(t, `taus[${i}]`, 0, 1));
+  }
+  if (o.sharedMode !== undefined) out.sharedMode = c.oneOf(o.sharedMode, 'sharedMode', ['medoid', 'mean'] as const);
+  if (o.title !== undefined) out.title = c.string(o.title, 'title', LIMITS.titleChars).trim();
+  const t = taskId(c, o);
+  if (t) out.taskId = t;
+  return out;
+}
+
+function getAnalysis(p: unknown): Params<'getAnalysis'> {
+  const c: Checker = new Checker('getAnalysis');
+  const o = c.object(p, 'params', ['runId']);
+  return { runId: c.id(o.runId, 'runId') };
+}
+
+function getAnalysisArray(p: unknown): Params<'getAnalysisArray'> {
+  const c: Checker = new Checker('getAnalysisArray');
+  const o = c.object(p, 'params', ['runId', 'name', 'index']);
+  const name = c.string(o.name, 'name', LIMITS.arrayName);
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) c.fail('name', 'must be an array name from the summary (letters, digits, dot, dash)');
+  const out: Params<'getAnalysisArray'> = { runId: c.id(o.runId, 'runId'), name };
+  if (o.index !== undefined) out.index = c.intList(o.index, 'index', 0, 0x7fffffff, LIMITS.arrayIndex);
+  return out;
+}
+
+function attentionMap(p: unknown): Params<'attentionMap'> {
+  const c: Checker = new Checker('attentionMap');
+  const o = c.object(p, 'params', ['runId', 'layer', 'map']);
+  return { runId: c.id(o.runId, 'runId'), layer: c.int(o.layer, 'layer', 0, 100_000), map: c.int(o.map, 'map', 0, 100_000) };
+}
+
 export const validators: { [M in MethodName]: (params: unknown) => Params<M> } = {
   systemInfo: noParams,
   listRuns,
@@ -442,6 +496,10 @@ export const validators: { [M in MethodName]: (params: unknown) => Params<M> } =
   regenerate,
   editAndResend,
   startBench,
+  startAnalysis,
+  getAnalysis,
+  getAnalysisArray,
+  attentionMap,
 };
 
 export function isMethodName(name: string): name is MethodName {

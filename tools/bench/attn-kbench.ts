@@ -16,13 +16,7 @@
 // bytes and an empty dispatch; --occupancy times N spinning workgroups with S bytes of workgroup memory
 // each (the time steps up once N exceeds what the GPU runs at once). A second of GPU work first lets the
 // clocks ramp up.
-import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
-import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
-import { GpuTimer } from '../../src/main/engine/gpu/timing';
-import { groupedAttention, keysValuesOfRows } from '../../src/main/engine/cpu/attention';
-import { packKv } from '../../src/main/engine/ops/attn_common';
-import { attnDecodeScratchBytes, attnDecodeUsesMma, mmaKernel, recordAttnDecode, type AttnDecodeShape } from '../../src/main/engine/ops/attn_decode';
-import { f16ToF32Array } from '../../src/main/engine/ops/convert';
+import { createDevice, describeAdapter, requestAdapter, GpuRuntime, type KernelSource, GpuTimer, groupedAttention, keysValuesOfRows, packKv, attnDecodeScratchBytes, attnDecodeUsesMma, attnMmaKernel as mmaKernel, recordAttnDecode, type AttnDecodeShape, f16ToF32Array } from '../../src/main/engine/kernels';
 import { arg, relL2 } from './args';
 
 // Calls per stamped pass (--calls): the H100's timestamps tick in 65.5 µs steps, 1.3 µs a call at 50.

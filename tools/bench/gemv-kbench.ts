@@ -6,11 +6,7 @@
 // length. Dawn's timestamps here tick in 65.5 µs steps: a pass of many calls keeps that error small.
 //   node tools/bundle.mjs tools/bench/gemv-kbench.ts .device/gemv-kbench.mjs
 //   source .device/enter.sh && node .device/gemv-kbench.mjs [--tpr 16,32,64,128]
-import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
-import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
-import { GpuTimer } from '../../src/main/engine/gpu/timing';
-import { gemv } from '../../src/main/engine/ops/gemv';
-import { fillRandom } from '../../src/main/engine/weights/random';
+import { createDevice, describeAdapter, requestAdapter, GpuRuntime, GpuTimer, gemv, fillRandom } from '../../src/main/engine/kernels';
 import { arg } from './args';
 
 const SHAPES: [string, number, number][] = [

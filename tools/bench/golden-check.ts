@@ -9,11 +9,9 @@
 // Prints one line per check and exits 1 if any fails.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InferenceBackend, WeightDtype } from '../../src/main/engine/arch/types';
-import { openBackend } from '../../src/main/engine/backend';
-import { argmax } from '../../src/main/engine/generate/sampling';
-import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
-import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
+import type { InferenceBackend, WeightDtype } from '../../src/main/engine';
+import { openBackend } from '../../src/main/engine';
+import { argmax, createDevice, describeAdapter, requestAdapter, GpuRuntime } from '../../src/main/engine/kernels';
 import { relL2 } from './args';
 
 interface Golden {

@@ -7,14 +7,7 @@
 // stamped passes of ≥ 20 back-to-back calls, random data), printed as TFLOP/s.
 //   node tools/bundle.mjs tools/bench/matmul-kbench.ts .device/mm.mjs
 //   source .device/enter.sh && node .device/mm.mjs [--n 2048] [--only PLM] [--cfg 2.2.4x4,2.4.4x2.2]
-import * as cpu from '../../src/main/engine/cpu/ops';
-import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
-import { GpuRuntime, type KernelSource } from '../../src/main/engine/gpu/runtime';
-import { GpuTimer } from '../../src/main/engine/gpu/timing';
-import { f16ToF32, f32ToF16, f32ToF16Array } from '../../src/main/engine/ops/convert';
-import type { LinearArgs } from '../../src/main/engine/ops/linear_common';
-import { type MmaConfig, matmulF32, matmulMma, mmaAvailable, mmaKernel } from '../../src/main/engine/ops/matmul';
-import { fillRandom } from '../../src/main/engine/weights/random';
+import { cpuOps as cpu, createDevice, describeAdapter, requestAdapter, GpuRuntime, type KernelSource, GpuTimer, f16ToF32, f32ToF16, f32ToF16Array, type LinearArgs, type MmaConfig, matmulF32, matmulMma, mmaAvailable, mmaKernel, fillRandom } from '../../src/main/engine/kernels';
 import { arg } from './args';
 
 // [name, in, out, accumulate] as the forward passes call linear() for a prompt (src/main/engine/arch).

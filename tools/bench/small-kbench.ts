@@ -10,13 +10,7 @@
 // without those entries (the default line only), so old and new kernels compare in one run.
 //   node tools/bundle.mjs tools/bench/small-kbench.ts .device/small-kbench.mjs
 //   source .device/enter.sh && node .device/small-kbench.mjs [--quick] [--n 1,4,128]
-import { createDevice, describeAdapter, requestAdapter } from '../../src/main/engine/gpu/device';
-import { GpuRuntime } from '../../src/main/engine/gpu/runtime';
-import { GpuTimer } from '../../src/main/engine/gpu/timing';
-import * as absorbOp from '../../src/main/engine/ops/attn_mla_absorb_q';
-import * as gtaOp from '../../src/main/engine/ops/attn_gta_decode_v';
-import * as upOp from '../../src/main/engine/ops/attn_mla_up_v';
-import { fillRandom } from '../../src/main/engine/weights/random';
+import { createDevice, describeAdapter, requestAdapter, GpuRuntime, GpuTimer, absorbOp, gtaDecodeOp as gtaOp, upVOp as upOp, fillRandom } from '../../src/main/engine/kernels';
 import { arg } from './args';
 
 type Split = Record<string, number>;

@@ -9,12 +9,7 @@ import { dirname } from 'node:path';
 import { normalizeConfig, type ModelConfig } from '../../shared/arch/config';
 import { zooConfig } from '../../shared/arch/zoo';
 import { InvalidRequestError } from '../../shared/errors';
-import { GpuBackend } from '../engine/arch/gpu';
-import { defaultRuntime } from '../engine/backend';
-import { runBench, type BenchResult } from '../engine/instrument/bench';
-import { ENGINE_VERSION } from '../engine/version';
-import { randomWeights } from '../engine/weights/random';
-import { destroyWeights, uploadCheckpoint, type GpuWeights } from '../engine/weights/upload';
+import { defaultRuntime, destroyWeights, ENGINE_VERSION, GpuBackend, randomWeights, runBench, uploadCheckpoint, type BenchResult, type GpuWeights } from '../engine';
 import type { CliCommand } from './command';
 import { dtypeFlag, intFlag, parseFlags } from './generate';
 
@@ -22,7 +17,7 @@ const USAGE =
   'bench (--model DIR | --arch plm-1.8b|gta-1b|gqa-1b|tiny-plm|tiny-gta|tiny-gqa[,…] --random) [--dtype f16|f32] [--prefill 128,2048] [--contexts 128,2048,8192] [--steps N] [--fill fast|prefill] [--profile] [--ablate KERNEL+KERNEL,KERNEL] [--json FILE]';
 
 const tiny = { vocab_size: 2048, hidden_size: 256, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 4, max_position_embeddings: 65536, rms_norm_eps: 1e-5, tie_word_embeddings: true };
-const ARCHS: Record<string, () => ModelConfig> = {
+export const ARCHS: Record<string, () => ModelConfig> = {
   'plm-1.8b': () => zooConfig('PLM-1.8B'),
   'gta-1b': () => zooConfig('GTA-1B'),
   'gqa-1b': () => zooConfig('GQA-1B'),

@@ -1,4 +1,6 @@
 // The CLI's command table. Each command is a module in this folder; add it here.
+import { analysisBenchCommand } from './analysis-bench';
+import { analyzeCommand, attentionCommand, headSimilarityCommand } from './analysis';
 import { benchCommand } from './bench';
 import type { CliCommand } from './command';
 import { generateCommand } from './generate';
@@ -12,4 +14,8 @@ export const commands: Record<string, CliCommand> = {
   logits: logitsCommand,
   bench: benchCommand,
   perplexity: perplexityCommand,
+  attention: attentionCommand,
+  'head-similarity': headSimilarityCommand,
+  analyze: analyzeCommand,
+  'analysis-bench': analysisBenchCommand,
 };

@@ -5,8 +5,7 @@ import { variantOf, type ModelConfig } from '../../shared/arch/config';
 import { parameterCount } from '../../shared/arch/spec';
 import { countedFlops, kvBytes, kvParts, kvValuesPerTokenLayer, paperFlops, type CountedFlops, type KvPart, type PaperFlops } from '../../shared/formulas';
 import { InvalidRequestError } from '../../shared/errors';
-import { inspectCheckpoint } from '../engine/model/loader';
-import { loadTokenizer } from '../engine/tokenizer';
+import { inspectCheckpoint, loadTokenizer } from '../engine';
 import type { CliCommand } from './command';
 
 const LENGTHS = [128, 512, 2048];

@@ -6,7 +6,7 @@
 // --text-file: a corpus file (.corpus/valid.txt), encoded as eval_ppl.py encodes the validation stream.
 import { readFile } from 'node:fs/promises';
 import { InvalidRequestError } from '../../shared/errors';
-import { encodeDocumentStream, perplexity, type WindowScheme } from '../engine/eval';
+import { encodeDocumentStream, perplexity, type WindowScheme } from '../engine';
 import type { CliCommand } from './command';
 import { ENGINE_OPTIONS, intFlag, openFromFlags, parseFlags } from './generate';
 

@@ -19,6 +19,30 @@ export { GREEDY, samplingParams, type SamplingParams } from './generate/sampling
 export type { KvReport } from './kv/layout';
 export type { CounterSnapshot } from './instrument/counters';
 
+// ---- The front door: everything services, the CLI and tools use from the engine is exported here
+// (lint forbids deep imports into engine/ from outside it). Kernel checks and micro-benchmarks in
+// tools/bench use the one other entry, engine/kernels.ts.
+export { openBackend, defaultRuntime, type OpenedBackend } from './backend';
+export { GpuBackend } from './arch/gpu';
+export type { ForwardRequest, ForwardResult, SampleRequest } from './arch/types';
+export { GpuRuntime } from './gpu/runtime';
+export { probeAdapter, requestAdapter, describeAdapter, createDevice } from './gpu/device';
+export { runBench, type BenchOptions, type BenchResult, type DecodeFigure, type PrefillFigure } from './instrument/bench';
+export { diffCounters, type OpCount } from './instrument/counters';
+export { kvLayout, kvShapeOf, type KvLayout, type KvShape, type KvPartBytes } from './kv/layout';
+export { inspectCheckpoint, loadWeights, type CheckpointInfo } from './model/loader';
+export { openSafetensors, readSafetensorsHeader, type SafetensorsSet, type SafetensorsFile, type TensorInfo } from './model/safetensors';
+export { loadTokenizer, TextTokenizer, type TokenizerLoad } from './tokenizer';
+export { perplexity, tokenNll, windowStarts, encodeDocumentStream, splitDocuments, type LogitsSource, type PerplexityOptions, type PerplexityResult, type WindowScheme } from './eval';
+export { ENGINE_VERSION } from './version';
+export { uploadCheckpoint, destroyWeights, type GpuWeights } from './weights/upload';
+export { randomWeights } from './weights/random';
+export { f16ToF32Array } from './ops/convert';
+export {
+  reduceAttention, attentionOfLayer, sharedMapNll,
+  type AttentionReduceOptions, type AttentionReduction, type LayerReduction, type MapShare,
+} from './analysis';
+
 export interface Engine {
   readonly dir: string;
   readonly info: CheckpointInfo;

@@ -5,9 +5,7 @@
 // context, each from the median of the repetitions, with every repetition's raw figure beside it.
 import type { BenchInput, BenchStarted, MetricSample } from '../../shared/api';
 import { CancelledError, CheckpointError, ContextLengthError, GpuUnavailableError } from '../../shared/errors';
-import { GpuBackend } from '../engine/arch/gpu';
-import { openBackend } from '../engine/backend';
-import { runBench, type BenchResult } from '../engine/instrument/bench';
+import { GpuBackend, openBackend, runBench, type BenchResult } from '../engine';
 import type { RunStore } from '../store';
 import type { EventBus } from './events';
 import type { GpuProvider } from './gpu';

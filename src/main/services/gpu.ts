@@ -4,8 +4,7 @@
 // or that reported a failed command (GpuRuntime.failed: its results are no longer trusted), is not
 // handed out again: the next load opens a new one.
 import { GpuUnavailableError } from '../../shared/errors';
-import { defaultRuntime } from '../engine/backend';
-import type { GpuRuntime } from '../engine/gpu/runtime';
+import { defaultRuntime, type GpuRuntime } from '../engine';
 
 export interface GpuHandle {
   rt: GpuRuntime;

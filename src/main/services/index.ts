@@ -3,6 +3,7 @@
 import type { ApiHandlers, SystemInfo } from '../../shared/api';
 import { InvalidRequestError, WorkbenchError } from '../../shared/errors';
 import { RunStore } from '../store';
+import { AnalysisService } from './analysis/service';
 import { BenchService } from './bench';
 import { defaultModelsDir } from './catalog';
 import { ChatService } from './chat';
@@ -45,6 +46,13 @@ export function createServices(opts: ServicesOptions): Services {
   const models = new ModelManager({ store, events, tasks, system, gpu, modelsDir: opts.modelsDir ?? defaultModelsDir() });
   const chat = new ChatService({ store, events, tasks, system, models });
   const bench = new BenchService({ store, events, tasks, system, models, gpu });
+  const analysis = new AnalysisService({ store, events, tasks, system, models, busy: () => chat.busyReason() });
+  // What holds the loaded model: a chat reply or an analysis (loading, unloading and chatting wait for both).
+  const busy = () => chat.busyReason() ?? analysis.busyReason();
+  const idle = () => {
+    const why = analysis.busyReason();
+    if (why) throw new InvalidRequestError(`${why} Wait for it to finish or cancel it first.`);
+  };
   const updated = <T extends { id: string }>(run: T): T => {
     events.emit({ type: 'run-updated', run: store.getRun(run.id) });
     return run;
@@ -84,10 +92,10 @@ export function createServices(opts: ServicesOptions): Services {
     listModels: () => models.list(),
     validateModelFolder: ({ path }) => models.validate(path),
     addModelFolder: ({ path, name }) => models.addFolder(path, name),
-    removeModelFolder: ({ id }) => ({ removed: models.removeFolder(id, () => chat.busyReason()) }),
-    loadModel: (input) => models.load(input, () => chat.busyReason()),
+    removeModelFolder: ({ id }) => ({ removed: models.removeFolder(id, busy) }),
+    loadModel: (input) => models.load(input, busy),
     unloadModel: () => {
-      const why = chat.busyReason();
+      const why = busy();
       if (why) throw new InvalidRequestError(`${why} Stop it before unloading the model.`);
       return { unloaded: models.unload() };
     },
@@ -98,11 +106,15 @@ export function createServices(opts: ServicesOptions): Services {
     updateConversation: (p) => chat.update(p),
     deleteConversation: ({ id }) => ({ deleted: chat.delete(id) }),
     contextUsage: (p) => chat.contextUsage(p),
-    sendMessage: (p) => chat.send(p),
+    sendMessage: (p) => (idle(), chat.send(p)),
     stopGeneration: ({ conversationId }) => ({ stopped: chat.stop(conversationId) }),
-    regenerate: (p) => chat.regenerate(p),
-    editAndResend: (p) => chat.editAndResend(p),
+    regenerate: (p) => (idle(), chat.regenerate(p)),
+    editAndResend: (p) => (idle(), chat.editAndResend(p)),
     startBench: (input) => bench.start(input),
+    startAnalysis: (input) => analysis.start(input),
+    getAnalysis: async ({ runId }) => analysis.get(runId),
+    getAnalysisArray: async ({ runId, name, index }) => analysis.array(runId, name, index),
+    attentionMap: ({ runId, layer, map }) => analysis.map(runId, layer, map),
   };
 
   let closed = false;

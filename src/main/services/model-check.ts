@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import type { AdapterInfo, ModelCheck, ModelProblem, ModelProblemKind } from '../../shared/api';
 import { normalizeConfig, variantOf, type ModelConfig } from '../../shared/arch/config';
 import { checkSpec, parameterCount, weightSpec } from '../../shared/arch/spec';
-import { kvLayout, kvShapeOf } from '../engine/kv/layout';
-import { openSafetensors, type SafetensorsSet } from '../engine/model/safetensors';
-import { loadTokenizer } from '../engine/tokenizer';
+import { kvLayout, kvShapeOf, loadTokenizer, openSafetensors, type SafetensorsSet } from '../engine';
 
 /** Problems listed one by one before the rest are summed up, so a wrong config does not flood the page. */
 const MAX_SHAPE_PROBLEMS = 5;

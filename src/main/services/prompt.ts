@@ -4,8 +4,7 @@
 // or a model without a tokenizer can continue.
 import type { ChatMessage, ChatMode, PromptInput } from '../../shared/api';
 import { InvalidRequestError } from '../../shared/errors';
-import type { Engine } from '../engine';
-import type { TextTokenizer } from '../engine/tokenizer';
+import type { Engine, TextTokenizer } from '../engine';
 
 /** The parts of a message a prompt is built from. */
 export type PromptMessage = Pick<ChatMessage, 'role' | 'text' | 'tokenIds' | 'status' | 'modelId'>;

@@ -1,8 +1,7 @@
 // System information and the environment recorded with every run.
 import { arch, platform, release } from 'node:os';
 import type { AdapterInfo, RunEnvironment, SystemInfo } from '../../shared/api';
-import { probeAdapter } from '../engine/gpu/device';
-import { ENGINE_VERSION } from '../engine/version';
+import { ENGINE_VERSION, probeAdapter } from '../engine';
 import pkg from '../../../package.json';
 
 export const APP_VERSION: string = pkg.version;
