@@ -4,7 +4,8 @@ import { createRouter, createWebHashHistory } from 'vue-router';
 import type { RouteRecordRaw } from 'vue-router';
 import ChatView from './views/ChatView.vue';
 import ModelsView from './views/ModelsView.vue';
-import AnalysisView from './views/AnalysisView.vue';
+// The Analysis view brings ECharts and the canvas renderers: loaded when first opened.
+const AnalysisView = () => import('./views/AnalysisView.vue');
 import CompareView from './views/CompareView.vue';
 import RunsView from './views/RunsView.vue';
 import ReportsView from './views/ReportsView.vue';

@@ -100,7 +100,7 @@ export async function runAnalysis(
   backend: InferenceBackend,
   model: PipelineModel,
   ids: number[],
-  input: { source: 'text' | 'tokens' | 'conversation'; idsSha256: string; textSha256: string | null; tokenLabels: string[] },
+  input: { source: 'text' | 'tokens' | 'conversation'; idsSha256: string; textSha256: string | null; tokenLabels: string[]; device?: string },
   settings: PipelineSettings,
   hooks: PipelineHooks = {},
 ): Promise<PipelineResult> {
@@ -133,7 +133,7 @@ export async function runAnalysis(
     },
     input: { source: input.source, tokens: T, idsSha256: input.idsSha256, textSha256: input.textSha256 },
     tokenLabels: input.tokenLabels,
-    backend: { kind: backend.kind, device: backend.device, dtype: backend.dtype },
+    backend: { kind: backend.kind, device: input.device ?? backend.device, dtype: backend.dtype },
     analyses,
     settings: { thumbSide: Math.min(settings.thumbSide, T), thumbReduce: settings.thumbReduce, taus: settings.taus, sharedMode: settings.sharedMode, crossLayerRows: 0 },
     arrays: {},

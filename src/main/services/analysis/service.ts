@@ -137,7 +137,7 @@ export class AnalysisService {
             engine.backend,
             { id: active.info.modelId, name: active.info.name, architecture: engine.info.rawConfig.architectures instanceof Array ? String(engine.info.rawConfig.architectures[0]) : engine.config.family, weightHash: hash },
             ids,
-            { source, idsSha256, textSha256, tokenLabels: labels },
+            { source, idsSha256, textSha256, tokenLabels: labels, device: active.info.device },
             settings,
             {
               signal: task.signal,
