@@ -419,7 +419,7 @@ function startBench(p: unknown): BenchInput {
 
 function startAnalysis(p: unknown): AnalysisInput {
   const c: Checker = new Checker('startAnalysis');
-  const o = c.object(p, 'params', ['modelId', 'text', 'tokenIds', 'conversationId', 'analyses', 'thumbSide', 'thumbReduce', 'taus', 'sharedMode', 'title', 'taskId']);
+  const o = c.object(p, 'params', ['modelId', 'text', 'tokenIds', 'conversationId', 'analyses', 'thumbSide', 'thumbReduce', 'taus', 'sharedMode', 'sharedMapPerLayer', 'title', 'taskId']);
   const out: AnalysisInput = { modelId: modelId(c, o.modelId) };
   const sources = (['text', 'tokenIds', 'conversationId'] as const).filter((k) => o[k] !== undefined);
   if (sources.length !== 1) c.fail('text', `exactly one of text, tokenIds or conversationId must be given (got ${sources.length === 0 ? 'none' : sources.join(' and ')})`);
@@ -437,6 +437,10 @@ function startAnalysis(p: unknown): AnalysisInput {
     out.taus = o.taus.map((t, i) => c.number(t, `taus[${i}]`, 0, 1));
   }
   if (o.sharedMode !== undefined) out.sharedMode = c.oneOf(o.sharedMode, 'sharedMode', ['medoid', 'mean'] as const);
+  if (o.sharedMapPerLayer !== undefined) {
+    if (typeof o.sharedMapPerLayer !== 'boolean') c.fail('sharedMapPerLayer', 'must be true or false');
+    out.sharedMapPerLayer = o.sharedMapPerLayer;
+  }
   if (o.title !== undefined) out.title = c.string(o.title, 'title', LIMITS.titleChars).trim();
   const t = taskId(c, o);
   if (t) out.taskId = t;

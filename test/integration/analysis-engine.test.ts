@@ -6,8 +6,8 @@
 // the GPU equals the float64 CPU reference's shared-map NLL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { similarityMatrices, mapStats } from '../../src/shared/analysis/divergence';
-import { attentionOfLayer, reduceAttention, sharedMapNll, type AttentionReduction, type MapShare } from '../../src/main/engine/analysis';
-import { thumbsRef } from '../../src/main/engine/analysis/reference';
+import { attentionOfLayer, cacheGrams, reduceAttention, sharedMapNll, type AttentionReduction, type MapShare, type PartGram } from '../../src/main/engine/analysis';
+import { gramRef, thumbsRef } from '../../src/main/engine/analysis/reference';
 import { GpuBackend } from '../../src/main/engine/arch/gpu';
 import type { AttentionMap, InferenceBackend } from '../../src/main/engine/arch/types';
 import { openBackend } from '../../src/main/engine/backend';
@@ -171,6 +171,68 @@ describe.each([
     expect(Math.abs(g.nll - c.nll)).toBeLessThan(1e-4);
     expect(Math.abs(gc.nll - g.nll)).toBeLessThan(1e-5);
     expect(gpu.position).toBe(0);
+  });
+
+  it('MLA: a probe keeps the expanded prefill (first chunk) on tapped and untapped layers alike', async () => {
+    if (gpu.config.family !== 'mla') return;
+    const L = gpu.config.numLayers;
+    const calls = (b: InferenceBackend, op: string): number => b.counters().byOp[op]?.calls ?? 0;
+    const run = async (b: InferenceBackend, f: () => Promise<unknown>): Promise<[number, number]> => {
+      const [up, ab] = [calls(b, 'kv_up'), calls(b, 'q_absorb')];
+      await f();
+      return [calls(b, 'kv_up') - up, calls(b, 'q_absorb') - ab];
+    };
+    // One chunk: every layer expanded, with the probability tap on all of them or on none.
+    expect(await run(gpu, () => reduceAttention(gpu, ids, { thumbSide: 4, thumbReduce: 'mean', keepFull: false, crossLayerRows: 0 }))).toEqual([L, 0]);
+    expect(await run(gpu, () => sharedMapNll(gpu, ids, [{ layer: 0, groups: [[0, 1]], medoids: [0], mode: 'medoid' }]))).toEqual([L, 0]);
+    expect(await run(gpu, () => sharedMapNll(gpu, ids, []))).toEqual([L, 0]);
+    // 16-row chunks (16 + 16 + 9): the first expanded, the later two absorbed over the latent cache.
+    expect(await run(chunked, () => sharedMapNll(chunked, ids, [{ layer: 0, groups: [[0, 1]], medoids: [0], mode: 'medoid' }]))).toEqual([L, 2 * L]);
+  });
+
+  it('cacheGrams: XᵀX of the taps read back (one chunk, 16-row chunks); the CPU backend in float64', async () => {
+    const fam = gpu.config.family;
+    const names = fam === 'llama' ? ['k', 'v'] : fam === 'mla' ? ['latent'] : ['k', 'latent', 'v_decode'];
+    const L = gpu.config.numLayers;
+    const layers = [...Array(L).keys()];
+    const keys = names.flatMap((n) => layers.map((l) => `${n}.${l}`));
+    gpu.reset();
+    const { taps } = await gpu.forward({ ids, logits: 'none', taps: keys });
+    gpu.reset();
+    const req = names.map((tap) => ({ tap, layers }));
+    // Tolerance relative to Σ_r |x_ra·x_rb| (the scale of an entry's rounding): the GPU Gram's f32 sums
+    // (≤ 2e-6, test/unit/kernels/analysis_gram.test.ts) plus the f32 forward's own differences between
+    // runs that take other paths (taps: MLA absorbed; chunks) or the float64 CPU forward (1e-4).
+    const expectGrams = (got: PartGram[], want: (g: PartGram) => ArrayLike<number>, rel: number): void => {
+      expect(got.map((g) => `${g.tap}.${g.layer}`)).toEqual(got === cpuGrams ? keys.filter((k) => !k.startsWith('v_decode')) : keys);
+      for (const g of got) {
+        const x = taps[`${g.tap}.${g.layer}`];
+        expect([g.rows, g.dim, g.gram.length]).toEqual([T, x.length / T, (x.length / T) ** 2]);
+        const w = want(g);
+        const scale = gramRef(Float64Array.from(x, Math.abs), T, g.dim);
+        for (let i = 0; i < g.gram.length; i++) {
+          if (!(Math.abs(g.gram[i] - w[i]) <= rel * scale[i] + 1e-12)) throw new Error(`${g.tap}.${g.layer}[${i}]: ${g.gram[i]} vs ${w[i]}`);
+        }
+        for (let a = 0; a < g.dim; a++) for (let b = a + 1; b < g.dim; b++) expect(g.gram[a * g.dim + b]).toBe(g.gram[b * g.dim + a]);
+      }
+    };
+    const fromTaps = (g: PartGram): Float64Array => gramRef(taps[`${g.tap}.${g.layer}`], T, g.dim);
+    let cpuGrams: PartGram[] | null = null;
+    const one = await cacheGrams(gpu, ids, req);
+    expect(gpu.position).toBe(0);
+    expectGrams(one, fromTaps, 1e-5);
+    expectGrams(await cacheGrams(chunked, ids, req), fromTaps, 1e-5);
+    cpuGrams = await cacheGrams(cpu, ids, req.filter((r) => r.tap !== 'v_decode'));
+    expect(cpu.position).toBe(0);
+    const byKey = new Map(one.map((g) => [`${g.tap}.${g.layer}`, g.gram]));
+    expectGrams(cpuGrams, (g) => byKey.get(`${g.tap}.${g.layer}`)!, 1e-4);
+    if (names.includes('v_decode')) await expect(cacheGrams(cpu, ids, [{ tap: 'v_decode', layers: [0] }])).rejects.toThrow(/needs the GPU backend/);
+    // A subset in another order comes back in the order asked.
+    const sub = await cacheGrams(gpu, ids, [{ tap: names[names.length - 1], layers: [L - 1, 0] }]);
+    expect(sub.map((g) => g.layer)).toEqual([L - 1, 0]);
+    await expect(cacheGrams(gpu, ids, [{ tap: 'gate', layers: [0] }])).rejects.toThrow(InvalidRequestError);
+    await expect(cacheGrams(gpu, ids, [{ tap: names[0], layers: [L] }])).rejects.toThrow(/not a layer/);
+    await expect(cacheGrams(gpu, ids, [{ tap: names[0], layers: [0, 0] }])).rejects.toThrow(/twice/);
   });
 
   it('errors a user can act on: bad layers, groups, lengths; cancel', async () => {

@@ -8,12 +8,12 @@ import { dirname } from 'node:path';
 import type { ModelConfig } from '../../shared/arch/config';
 import { InvalidRequestError } from '../../shared/errors';
 import { defaultRuntime, destroyWeights, ENGINE_VERSION, GpuBackend, randomWeights, uploadCheckpoint, type InferenceBackend } from '../engine';
-import { DEFAULT_SETTINGS, runAnalysis } from '../services/analysis/pipeline';
+import { DEFAULT_SETTINGS, PER_LAYER_DEFAULT_MAX_LAYERS, runAnalysis } from '../services/analysis/pipeline';
 import { ARCHS } from './bench';
 import type { CliCommand } from './command';
-import { intFlag, parseFlags } from './generate';
+import { intFlag, onOff, parseFlags } from './generate';
 
-const USAGE = 'analysis-bench (--model DIR | --arch plm-1.8b|gta-1b|gqa-1b|tiny-…[,…] --random) [--tokens 2048] [--runs 2] [--json FILE]';
+const USAGE = 'analysis-bench (--model DIR | --arch plm-1.8b|gta-1b|gqa-1b|tiny-…[,…] --random) [--tokens 2048] [--runs 2] [--per-layer on|off] [--json FILE]';
 
 /** Seeded token ids in [1, vocab) (mulberry32). */
 function randomIds(n: number, vocab: number, seed = 7): number[] {
@@ -37,8 +37,10 @@ export const analysisBenchCommand: CliCommand = {
       random: { type: 'boolean', default: false },
       tokens: { type: 'string', default: '2048' },
       runs: { type: 'string', default: '2' },
+      'per-layer': { type: 'string' },
       json: { type: 'string' },
     });
+    const perLayer = onOff('per-layer', f['per-layer'] as string | undefined);
     if ((typeof f.model === 'string') === (typeof f.arch === 'string')) throw new InvalidRequestError(`analysis-bench needs exactly one of --model DIR or --arch NAME --random; usage: ${USAGE}`);
     if (typeof f.arch === 'string' && !f.random) throw new InvalidRequestError('--arch analyses random weights of that shape: add --random');
     const T = intFlag('tokens', f.tokens as string, 2) ?? 2048;
@@ -68,10 +70,11 @@ export const analysisBenchCommand: CliCommand = {
         const labels = ids.map(String);
         const times: Record<string, number>[] = [];
         for (let r = 0; r <= runs; r++) {
-          const res = await runAnalysis(backend, { id: t.name, name: t.name, architecture: t.name, weightHash: 'random' }, ids, { source: 'tokens', idsSha256: '', textSha256: null, tokenLabels: labels }, DEFAULT_SETTINGS);
+          const settings = { ...DEFAULT_SETTINGS, sharedMapPerLayer: perLayer ?? backend.config.numLayers <= PER_LAYER_DEFAULT_MAX_LAYERS };
+          const res = await runAnalysis(backend, { id: t.name, name: t.name, architecture: t.name, weightHash: 'random' }, ids, { source: 'tokens', idsSha256: '', textSha256: null, tokenLabels: labels }, settings);
           times.push(res.summary.timings);
           const line = Object.entries(res.summary.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(3)} s`).join(', ');
-          process.stdout.write(`${t.name} T=${T} ${r === 0 ? 'warm-up (compiles)' : `run ${r}`}: ${line}\n`);
+          process.stdout.write(`${t.name} T=${T} per-layer ${settings.sharedMapPerLayer ? 'on' : 'off'} ${r === 0 ? 'warm-up (compiles)' : `run ${r}`}: ${line}\n`);
         }
         results.push({ name: t.name, tokens: T, device, runs: times });
       } finally {

@@ -8,14 +8,14 @@ import { writeFile } from 'node:fs/promises';
 import { ANALYSIS_KINDS, type AnalysisKind, type AnalysisSummary } from '../../shared/analysis/types';
 import { InvalidRequestError } from '../../shared/errors';
 import { attentionOfLayer, reduceAttention, type Engine } from '../engine';
-import { DEFAULT_SETTINGS, runAnalysis, type PipelineSettings } from '../services/analysis/pipeline';
+import { DEFAULT_SETTINGS, PER_LAYER_DEFAULT_MAX_LAYERS, runAnalysis, type PipelineSettings } from '../services/analysis/pipeline';
 import { IDS_ARRAY, recordAnalysis, sha256Hex } from '../services/analysis/service';
 import { arrayMime } from '../services/analysis/arrays';
 import { weightHash } from '../services/analysis/weight-hash';
 import { createSystem } from '../services/system';
-import { defaultDataDir, RunStore } from '../store';
+import type { RunStore } from '../store';
 import type { CliCommand } from './command';
-import { ENGINE_OPTIONS, idsFlag, intFlag, openFromFlags, parseFlags, type Flags } from './generate';
+import { ENGINE_OPTIONS, idsFlag, intFlag, onOff, openFromFlags, parseFlags, type Flags } from './generate';
 
 function layerFlag(cmd: string, usage: string, f: Flags, engine: Engine): number {
   const L = intFlag('layer', f.layer as string | undefined, 0);
@@ -91,7 +91,7 @@ export const headSimilarityCommand: CliCommand = {
 };
 
 const ANALYZE_USAGE =
-  'analyze --model DIR (--text-file F | --text T | --ids 1,2,3) [--analyses ' + ANALYSIS_KINDS.join(',') + '] [--thumb N] [--reduce mean|max] [--taus 0.05,0.1,0.2] [--shared medoid|mean] [--json OUT|-] [--data-dir DIR] [--no-record] [--backend gpu|cpu] [--dtype f16|f32] [--ctx N]';
+  'analyze --model DIR (--text-file F | --text T | --ids 1,2,3) [--analyses ' + ANALYSIS_KINDS.join(',') + '] [--thumb N] [--reduce mean|max] [--taus 0.05,0.1,0.2] [--shared medoid|mean] [--per-layer on|off] [--json OUT|-] [--data-dir DIR] [--no-record] [--backend gpu|cpu] [--dtype f16|f32] [--ctx N]';
 
 function listFlag<T extends string>(name: string, v: string, allowed: readonly T[]): T[] {
   const xs = v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -143,6 +143,7 @@ export const analyzeCommand: CliCommand = {
       reduce: { type: 'string', default: 'mean' },
       taus: { type: 'string' },
       shared: { type: 'string', default: 'medoid' },
+      'per-layer': { type: 'string' },
       json: { type: 'string' },
       'data-dir': { type: 'string' },
       'no-record': { type: 'boolean', default: false },
@@ -158,7 +159,9 @@ export const analyzeCommand: CliCommand = {
       thumbReduce: f.reduce,
       taus: f.taus ? numbersFlag('taus', f.taus as string) : DEFAULT_SETTINGS.taus,
       sharedMode: f.shared,
+      sharedMapPerLayer: true, // set below, once the model's depth is known
     };
+    const perLayer = onOff('per-layer', f['per-layer'] as string | undefined);
     let text: string | null = null;
     if (typeof f['text-file'] === 'string') {
       try {
@@ -169,6 +172,7 @@ export const analyzeCommand: CliCommand = {
     } else if (typeof f.text === 'string') text = f.text;
     const toStdout = f.json === '-';
     const engine = await openFromFlags('analyze', f, toStdout);
+    settings.sharedMapPerLayer = perLayer ?? engine.config.numLayers <= PER_LAYER_DEFAULT_MAX_LAYERS;
     let store: RunStore | null = null;
     let runId: string | null = null;
     try {
@@ -183,8 +187,10 @@ export const analyzeCommand: CliCommand = {
       const name = engine.dir.split(/[\\/]/).filter(Boolean).pop() ?? engine.dir;
       const arch = Array.isArray(engine.info.rawConfig.architectures) ? String(engine.info.rawConfig.architectures[0]) : engine.config.family;
       if (!f['no-record']) {
+        // Loaded here, not at the top: the GPU machine's bundles have no native SQLite module.
+        const { defaultDataDir, RunStore: Store } = await import('../store');
         const dataDir = (f['data-dir'] as string | undefined) ?? defaultDataDir();
-        store = RunStore.open({ dataDir });
+        store = Store.open({ dataDir });
         const env = await createSystem('browser', dataDir).environment();
         const run = store.create({ kind: 'analysis', title: `Analysis of ${name} on ${ids.length} tokens (CLI)`, model: name, params: { path: engine.dir, weightHash: hash, tokens: ids.length, idsSha256, source: text !== null ? 'text' : 'tokens', cli: true, ...settings } }, env);
         runId = run.id;

@@ -42,6 +42,13 @@ function numFlag(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** on | off, or undefined when not given. */
+export function onOff(name: string, v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'on' && v !== 'off') throw new InvalidRequestError(`--${name} takes on or off, got "${v}"`);
+  return v === 'on';
+}
+
 export function idsFlag(v: string): number[] {
   const ids = v.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
   if (ids.length === 0 || ids.some((x) => !Number.isInteger(x) || x < 0)) throw new InvalidRequestError(`--ids must be comma-separated token ids like 1,2,3, got "${v}"`);

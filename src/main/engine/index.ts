@@ -39,8 +39,8 @@ export { uploadCheckpoint, destroyWeights, type GpuWeights } from './weights/upl
 export { randomWeights } from './weights/random';
 export { f16ToF32Array } from './ops/convert';
 export {
-  reduceAttention, attentionOfLayer, sharedMapNll,
-  type AttentionReduceOptions, type AttentionReduction, type LayerReduction, type MapShare,
+  reduceAttention, attentionOfLayer, sharedMapNll, cacheGrams,
+  type AttentionReduceOptions, type AttentionReduction, type LayerReduction, type MapShare, type GramRequest, type PartGram,
 } from './analysis';
 
 export interface Engine {

@@ -1,7 +1,8 @@
 // Opening the SQLite file: pragmas for a desktop app that several processes may share (WAL, so readers
 // never block the writer; a busy timeout instead of instant SQLITE_BUSY; enforced foreign keys).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { guard } from './errors';
 
 export interface OpenDbOptions {
@@ -10,10 +11,19 @@ export interface OpenDbOptions {
   busyTimeoutMs?: number;
 }
 
+/**
+ * The native module is required when a database is first opened, not when this file is imported: the
+ * CLI bundle run on the GPU machine (tools/bench) has no SQLite module and never opens a store.
+ */
+function sqlite(): typeof Database {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+}
+
 export function openDatabase(dir: string, file: string, opts: OpenDbOptions = {}): Database.Database {
   return guard(file, () => {
     mkdirSync(dir, { recursive: true });
-    const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {});
+    const Sqlite = sqlite();
+    const db = new Sqlite(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {});
     try {
       // journal_mode is the first statement that reads the file, so a corrupt file fails here.
       db.pragma('journal_mode = WAL');

@@ -10,91 +10,109 @@ function checkN(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} (${v}) must be an integer ≥ 1`);
 }
 
-/** sqrt(a² + b²) without overflow or destructive underflow (faster than Math.hypot in V8). */
-function pythag(a: number, b: number): number {
-  const x = Math.abs(a);
-  const y = Math.abs(b);
-  if (x > y) {
-    const r = y / x;
-    return x * Math.sqrt(1 + r * r);
-  }
-  if (y === 0) return 0;
-  const r = x / y;
-  return y * Math.sqrt(1 + r * r);
-}
-
 /**
- * Householder tridiagonalisation of the symmetric n×n matrix w (row-major; its lower triangle is read and overwritten).
- * Returns the diagonal d[0..n) and sub-diagonal e[0..n−1) (e[n−1] = 0).
- * Step k reflects column k below the diagonal onto its first entry: H = I − β·v·vᵀ, and updates the
- * trailing block S ← H·S·H as S − v·wᵀ − w·vᵀ with p = β·S·v, w = p − (β·vᵀp/2)·v.
+ * All eigenvalues of the symmetric n×n matrix a (row-major; a is not modified), descending.
+ * SELF-CONTAINED on purpose: the body references nothing outside itself (no imports, no module-level
+ * constants or helpers; only globals such as Math, Number, Float64Array, RangeError), because
+ * services/analysis/eigen-pool.ts runs `fn.toString()` of it in eval'd worker threads (one solver, no
+ * copy). Keep it that way: a test evaluates its source in an empty scope and bundles it with esbuild.
  */
-function tridiagonalise(w: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
+export function symmetricEigenvaluesSelfContained(a: Float64Array, n: number): Float64Array {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n (${n}) must be an integer ≥ 1`);
+  if (a.length !== n * n) throw new RangeError(`a has ${a.length} values; expected n·n = ${n * n}`);
+
+  /** sqrt(a² + b²) without overflow or destructive underflow (faster than Math.hypot in V8). */
+  function pythag(a: number, b: number): number {
+    const x = Math.abs(a);
+    const y = Math.abs(b);
+    if (x > y) {
+      const r = y / x;
+      return x * Math.sqrt(1 + r * r);
+    }
+    if (y === 0) return 0;
+    const r = x / y;
+    return y * Math.sqrt(1 + r * r);
+  }
+
+  const w = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const v = 0.5 * (a[i * n + j] + a[j * n + i]);
+      if (!Number.isFinite(v)) throw new RangeError(`a[${i}·n + ${j}] must be finite`);
+      w[i * n + j] = v;
+      w[j * n + i] = v;
+    }
+  }
+
+  // Householder tridiagonalisation of w (its lower triangle is read and overwritten) into the diagonal
+  // d[0..n) and sub-diagonal e[0..n−1) (e[n−1] = 0). Step k reflects column k below the diagonal onto
+  // its first entry: H = I − β·v·vᵀ, and updates the trailing block S ← H·S·H as S − v·wᵀ − w·vᵀ with
+  // p = β·S·v, w = p − (β·vᵀp/2)·v.
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  const v = new Float64Array(n);
-  const p = new Float64Array(n);
-  for (let k = 0; k < n - 2; k++) {
-    const lo = k + 1; // the trailing block is rows/cols lo .. n−1
-    let scale = 0;
-    for (let i = lo; i < n; i++) scale = Math.max(scale, Math.abs(w[i * n + k]));
-    d[k] = w[k * n + k];
-    if (scale === 0) {
-      e[k] = 0;
-      continue;
-    }
-    let norm2 = 0;
-    for (let i = lo; i < n; i++) {
-      const x = w[i * n + k] / scale;
-      v[i] = x;
-      norm2 += x * x;
-    }
-    const x0 = v[lo];
-    const alpha = (x0 >= 0 ? -1 : 1) * Math.sqrt(norm2); // reflect onto −sign(x0)·‖x‖ (no cancellation)
-    v[lo] = x0 - alpha;
-    const vv = norm2 - x0 * x0 + v[lo] * v[lo];
-    e[k] = alpha * scale;
-    if (vv === 0) continue;
-    const beta = 2 / vv;
-    // p = β·S·v, reading S's lower triangle row by row (each entry serves S[i][j] and S[j][i]).
-    for (let i = lo; i < n; i++) p[i] = 0;
-    for (let i = lo; i < n; i++) {
-      const row = i * n;
-      const vi = v[i];
-      let s = 0;
-      for (let j = lo; j < i; j++) {
-        const a = w[row + j];
-        s += a * v[j];
-        p[j] += a * vi;
+  {
+    const v = new Float64Array(n);
+    const p = new Float64Array(n);
+    for (let k = 0; k < n - 2; k++) {
+      const lo = k + 1; // the trailing block is rows/cols lo .. n−1
+      let scale = 0;
+      for (let i = lo; i < n; i++) scale = Math.max(scale, Math.abs(w[i * n + k]));
+      d[k] = w[k * n + k];
+      if (scale === 0) {
+        e[k] = 0;
+        continue;
       }
-      p[i] += s + w[row + i] * vi;
+      let norm2 = 0;
+      for (let i = lo; i < n; i++) {
+        const x = w[i * n + k] / scale;
+        v[i] = x;
+        norm2 += x * x;
+      }
+      const x0 = v[lo];
+      const alpha = (x0 >= 0 ? -1 : 1) * Math.sqrt(norm2); // reflect onto −sign(x0)·‖x‖ (no cancellation)
+      v[lo] = x0 - alpha;
+      const vv = norm2 - x0 * x0 + v[lo] * v[lo];
+      e[k] = alpha * scale;
+      if (vv === 0) continue;
+      const beta = 2 / vv;
+      // p = β·S·v, reading S's lower triangle row by row (each entry serves S[i][j] and S[j][i]).
+      for (let i = lo; i < n; i++) p[i] = 0;
+      for (let i = lo; i < n; i++) {
+        const row = i * n;
+        const vi = v[i];
+        let s = 0;
+        for (let j = lo; j < i; j++) {
+          const a = w[row + j];
+          s += a * v[j];
+          p[j] += a * vi;
+        }
+        p[i] += s + w[row + i] * vi;
+      }
+      let vp = 0;
+      for (let i = lo; i < n; i++) {
+        p[i] *= beta;
+        vp += v[i] * p[i];
+      }
+      const kk = 0.5 * beta * vp;
+      for (let i = lo; i < n; i++) p[i] -= kk * v[i]; // p now holds w
+      // Lower triangle only.
+      for (let i = lo; i < n; i++) {
+        const row = i * n;
+        const vi = v[i];
+        const pi = p[i];
+        for (let j = lo; j <= i; j++) w[row + j] -= vi * p[j] + pi * v[j];
+      }
     }
-    let vp = 0;
-    for (let i = lo; i < n; i++) {
-      p[i] *= beta;
-      vp += v[i] * p[i];
+    if (n >= 2) {
+      d[n - 2] = w[(n - 2) * n + n - 2];
+      e[n - 2] = w[(n - 1) * n + n - 2];
     }
-    const kk = 0.5 * beta * vp;
-    for (let i = lo; i < n; i++) p[i] -= kk * v[i]; // p now holds w
-    // Lower triangle only.
-    for (let i = lo; i < n; i++) {
-      const row = i * n;
-      const vi = v[i];
-      const pi = p[i];
-      for (let j = lo; j <= i; j++) w[row + j] -= vi * p[j] + pi * v[j];
-    }
+    d[n - 1] = w[(n - 1) * n + n - 1];
+    e[n - 1] = 0;
   }
-  if (n >= 2) {
-    d[n - 2] = w[(n - 2) * n + n - 2];
-    e[n - 2] = w[(n - 1) * n + n - 2];
-  }
-  d[n - 1] = w[(n - 1) * n + n - 1];
-  e[n - 1] = 0;
-  return { d, e };
-}
 
-/** Eigenvalues of the symmetric tridiagonal (d, e) by implicit QL; d is overwritten with them (unsorted). */
-function tridiagonalQl(d: Float64Array, e: Float64Array, n: number): void {
+  // Eigenvalues of the symmetric tridiagonal (d, e) by implicit QL with Wilkinson shifts; d is
+  // overwritten with them (unsorted).
   for (let l = 0; l < n; l++) {
     let iter = 0;
     for (;;) {
@@ -141,24 +159,15 @@ function tridiagonalQl(d: Float64Array, e: Float64Array, n: number): void {
       e[m] = 0;
     }
   }
+  return d.sort().reverse();
 }
 
-/** All eigenvalues of the symmetric n×n matrix a (row-major; a is not modified), descending. */
+/**
+ * All eigenvalues of the symmetric n×n matrix a (row-major; a is not modified), descending.
+ * For many matrices at once off the event loop, see services/analysis/eigen-pool.ts (main process).
+ */
 export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
-  checkN('n', n);
-  if (a.length !== n * n) throw new RangeError(`a has ${a.length} values; expected n·n = ${n * n}`);
-  const w = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = i; j < n; j++) {
-      const v = 0.5 * (a[i * n + j] + a[j * n + i]);
-      if (!Number.isFinite(v)) throw new RangeError(`a[${i}·n + ${j}] must be finite`);
-      w[i * n + j] = v;
-      w[j * n + i] = v;
-    }
-  }
-  const { d, e } = tridiagonalise(w, n);
-  tridiagonalQl(d, e, n);
-  return d.sort().reverse();
+  return symmetricEigenvaluesSelfContained(a, n);
 }
 
 /** Singular values (descending) from an n×n Gram matrix XᵀX or XXᵀ: sqrt(max(0, λ)). */

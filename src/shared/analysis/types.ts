@@ -34,6 +34,11 @@ export interface AnalysisInput {
   taus?: number[];
   /** What a group shares in the shared-map test (default 'medoid'). */
   sharedMode?: SharedMapMode;
+  /**
+   * Also test each layer grouped alone at the τ nearest 0.1 (one forward per layer whose grouping is not
+   * all singletons). Default: on for models of up to 12 layers, off above (it dominates the run's time).
+   */
+  sharedMapPerLayer?: boolean;
   title?: string;
   taskId?: string;
 }
@@ -169,7 +174,7 @@ export interface AnalysisSummary {
   tokenLabels: string[];
   backend: { kind: 'gpu' | 'cpu'; device: string; dtype: 'f16' | 'f32' };
   analyses: AnalysisKind[];
-  settings: { thumbSide: number; thumbReduce: ThumbReduce; taus: number[]; sharedMode: SharedMapMode; crossLayerRows: number };
+  settings: { thumbSide: number; thumbReduce: ThumbReduce; taus: number[]; sharedMode: SharedMapMode; sharedMapPerLayer?: boolean; crossLayerRows: number };
   /** Per layer, per map. */
   stats?: MapStats[][];
   arrays: Record<string, ArrayRef>;

@@ -186,7 +186,16 @@ export async function sharedNllGpu(b: GpuBackend, ids: number[], targets: Map<nu
   const T = ids.length;
   const maps = b.maps.heads;
   const active = new Map([...targets].filter(([, t]) => t.length > 0));
-  const chunk = active.size > 0 ? probRows(b, T, true) : b.probeChunk({ logits: true });
+  // The same chunks with or without targets, so the baseline and every grouped run take the same path
+  // in every layer and chunk (MLA: expanded on the first chunk, absorbed on later ones); only when one
+  // row of probabilities cannot be bound does the baseline (which taps none) fall back to the plain chunk.
+  let chunk: number;
+  try {
+    chunk = probRows(b, T, true);
+  } catch (e) {
+    if (active.size > 0) throw e;
+    chunk = b.probeChunk({ logits: true });
+  }
   const owned: GPUBuffer[] = [];
   try {
     const probs = rt.buffer(active.size > 0 ? maps * Math.min(chunk, T) * T * 4 : 16, 'analysis-probs');

@@ -9,10 +9,12 @@ import { GpuBackend } from '../arch/gpu';
 import type { AttentionMap, InferenceBackend } from '../arch/types';
 import { layerCpu, reduceCpu, sharedNllCpu } from './cpu';
 import { cancelled, layerGpu, reduceGpu, sharedNllGpu } from './gpu';
+import { gramItems, gramsCpu, gramsGpu, type GramRequest, type PartGram } from './grams';
 import { shareTargets } from './shares';
 import type { AttentionReduceOptions, AttentionReduction, MapShare } from './types';
 
 export type { AttentionReduceOptions, AttentionReduction, LayerReduction, MapShare } from './types';
+export type { GramRequest, PartGram } from './grams';
 
 function checkIds(backend: InferenceBackend, ids: number[], min = 1): void {
   const T = ids.length;
@@ -79,6 +81,24 @@ export async function sharedMapNll(backend: InferenceBackend, ids: number[], sha
     return unsupported(backend);
   });
   return { nll: sum / (ids.length - 1), tokens: ids.length - 1 };
+}
+
+/**
+ * KV compressibility: G = XᵀX [dim, dim] (float64 on the host, row-major, symmetric) of each requested
+ * cached part's rows X [T, dim] over the text, X being the forward's tap `${tap}.${layer}` ('k', 'v',
+ * 'latent', 'v_decode' as the family has them), in the order asked (tap by tap, layers as listed).
+ * GPU: accumulated in f32 on the device, only the d×d matrices read back. CPU: float64 from the
+ * reference forward's intermediates ('v_decode' needs the GPU backend).
+ */
+export async function cacheGrams(backend: InferenceBackend, ids: number[], taps: GramRequest[], signal?: AbortSignal): Promise<PartGram[]> {
+  checkIds(backend, ids);
+  const items = gramItems(backend.config, taps);
+  if (items.length === 0) return [];
+  return withReset(backend, () => {
+    if (backend instanceof GpuBackend) return gramsGpu(backend, ids, items, signal);
+    if (backend instanceof CpuBackend) return gramsCpu(backend, ids, items, signal);
+    throw new InvalidRequestError(`the ${backend.kind} backend "${backend.device}" does not support KV compressibility`);
+  });
 }
 
 /** Maps per layer from the config (heads; GTA: query groups). */

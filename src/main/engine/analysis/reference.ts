@@ -177,3 +177,23 @@ export function nllRowsRef(logits: Arr, m: number, vocab: number, pos0: number, 
   }
   return out;
 }
+
+/**
+ * analysis_gram: XᵀX [dim, dim] (float64, row-major, exactly symmetric) of n rows of `dim` columns,
+ * `stride` apart from element `offset`; with `into`, added to it (a prompt's chunks in turn).
+ */
+export function gramRef(x: Arr, n: number, dim: number, stride = dim, offset = 0, into?: Float64Array): Float64Array {
+  const g = into ?? new Float64Array(dim * dim);
+  for (let r = 0; r < n; r++) {
+    const base = r * stride + offset;
+    for (let a = 0; a < dim; a++) {
+      const xa = x[base + a];
+      if (xa === 0) continue;
+      const ga = a * dim;
+      for (let b = a; b < dim; b++) g[ga + b] += xa * x[base + b];
+    }
+  }
+  // The lower triangle mirrors the upper (which holds every call's sums when accumulating).
+  for (let a = 0; a < dim; a++) for (let b = a + 1; b < dim; b++) g[b * dim + a] = g[a * dim + b];
+  return g;
+}

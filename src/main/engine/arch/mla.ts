@@ -6,10 +6,16 @@
 //   q̃_h = [W_UK_hᵀ·q_nope_h ‖ q_rope_h]; attention over the cache rows as 576-wide keys and their
 //   first 512 values as values (one shared head), scale 1/sqrt(d_nope + d_rope); o_h = W_UV_h·a_h
 //   out = o_proj(o)
-// A whole prompt in one chunk (pos0 = 0, no taps) instead expands K_nope and V per head from the
-// chunk's latent rows (one matmul by kv_b_proj) and attends with 192-wide keys and 128-wide values per
-// head: far less work than 16 heads over 576-wide keys. The expansion is scratch; the latent cache stays
-// the only cache, and later chunks and decode steps take the absorbed path over it.
+// A prompt's first chunk (pos0 = 0, no taps) instead expands K_nope and V per head from the chunk's
+// latent rows (one matmul by kv_b_proj) and attends with 192-wide keys and 128-wide values per head:
+// far less work than 16 heads over 576-wide keys. The expansion is scratch; the latent cache stays the
+// only cache, and later chunks and decode steps take the absorbed path over it. An attention probe
+// (analysis) does not change the path: the softmax probabilities are the same in both forms (same
+// logits q·k, same scale), attend() taps them in the same [heads, n, pos0+n] layout, and the probe's
+// `after` hook sees the buffers attend() actually used (expanded: V = v_exp [n, nh, dv] per head and the
+// output [n, nh, dv] before o_proj; absorbed: the latent as one value head and [n, nh, d_c] before the
+// up-projection; P·V then W_UV is W_UV applied to P·V either way). A layer the probe leaves alone is
+// thus on exactly the path it takes with no probe.
 import type { MlaConfig } from '../../../shared/arch/config';
 import * as absorbOp from '../ops/attn_mla_absorb_q';
 import * as upOp from '../ops/attn_mla_up_v';
@@ -84,7 +90,7 @@ export const mla: Family<MlaConfig> = {
       }
       p.tap('q', L, q, dq, q === first ? W : dq, 0);
       p.tap('latent', L, lat, dc);
-      if (!p.decode && p.pos0 === 0 && !p.tapping && !p.probs) {
+      if (!p.decode && p.pos0 === 0 && !p.tapping) {
         expanded(p, L, c, q, { buf: first, stride: W, offset: Q + dc });
       } else {
         absorbed(p, L, c, q, cache);

@@ -6,12 +6,13 @@ import { variantOf, type ModelConfig } from '../../../shared/arch/config';
 import { averageLinkage } from '../../../shared/analysis/cluster';
 import { gtaCost, asIsCost, suggestGroups } from '../../../shared/analysis/grouping';
 import { classicalMds } from '../../../shared/analysis/mds';
-import { energyRank, singularValues } from '../../../shared/analysis/spectrum';
+import { energyRank } from '../../../shared/analysis/spectrum';
+import { gramSpectraParallel } from './eigen-pool';
 import type {
   AnalysisKind, AnalysisSummary, CachePart, GroupingSuggestion, LayerGrouping, SharedMapMode, SharedMapResult, SharedMapTest, SimilarityMatrix, Spectrum, ThumbReduce,
 } from '../../../shared/analysis/types';
 import { CancelledError } from '../../../shared/errors';
-import { reduceAttention, sharedMapNll, type AttentionReduction, type InferenceBackend, type MapShare } from '../../engine';
+import { cacheGrams, reduceAttention, sharedMapNll, type AttentionReduction, type InferenceBackend, type MapShare } from '../../engine';
 import { kvFlopsView } from './kv-flops';
 
 export interface PipelineSettings {
@@ -20,11 +21,16 @@ export interface PipelineSettings {
   thumbReduce: ThumbReduce;
   taus: number[];
   sharedMode: SharedMapMode;
+  /** Also run the shared-map test with each layer grouped alone (one forward per layer with a non-trivial grouping). */
+  sharedMapPerLayer: boolean;
   /** Store every layer's full maps (f16) when they take at most this many bytes; else thumbnails only. */
   fullMapsMaxBytes: number;
   /** Query rows kept per map for the all-layers similarity (evenly spaced). */
   crossLayerRows: number;
 }
+
+/** Above this many layers the per-layer shared-map test is opt-in (one forward a layer dominates the run). */
+export const PER_LAYER_DEFAULT_MAX_LAYERS = 12;
 
 export const DEFAULT_SETTINGS: PipelineSettings = {
   analyses: ['maps', 'similarity', 'grouping', 'sharedMap', 'compressibility', 'kvFlops'],
@@ -32,6 +38,7 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   thumbReduce: 'mean',
   taus: [0.05, 0.1, 0.2],
   sharedMode: 'medoid',
+  sharedMapPerLayer: true,
   fullMapsMaxBytes: 64 << 20,
   crossLayerRows: 128,
 };
@@ -135,7 +142,7 @@ export async function runAnalysis(
     tokenLabels: input.tokenLabels,
     backend: { kind: backend.kind, device: input.device ?? backend.device, dtype: backend.dtype },
     analyses,
-    settings: { thumbSide: Math.min(settings.thumbSide, T), thumbReduce: settings.thumbReduce, taus: settings.taus, sharedMode: settings.sharedMode, crossLayerRows: 0 },
+    settings: { thumbSide: Math.min(settings.thumbSide, T), thumbReduce: settings.thumbReduce, taus: settings.taus, sharedMode: settings.sharedMode, sharedMapPerLayer: settings.sharedMapPerLayer, crossLayerRows: 0 },
     arrays: {},
     timings,
   };
@@ -249,13 +256,20 @@ async function sharedMapTest(backend: InferenceBackend, ids: number[], s: Pipeli
   const base = await sharedMapNll(backend, ids, [], hooks.signal);
   const baselinePpl = Math.exp(base.nll);
   const results: SharedMapResult[] = [];
+  // The same grouping at several τ (or free = contiguous) is one forward, not several.
+  const seen = new Map<string, number>();
   const run = async (tau: number, scope: 'layer' | 'model', layer: number | null, grouping: 'free' | 'contiguous', shares: MapShare[]) => {
     checkAbort(hooks.signal);
     const groups = shares.reduce((a, sh) => a + sh.groups.length, 0);
     const maps = shares.reduce((a, sh) => a + sh.groups.flat().length, 0);
     // Every group a singleton: the model is unchanged (the engine leaves singletons alone), no forward needed.
     const trivial = groups === maps;
-    const nll = trivial ? base.nll : (await sharedMapNll(backend, ids, shares, hooks.signal)).nll;
+    const key = JSON.stringify(shares.filter((sh) => sh.groups.some((g) => g.length > 1)));
+    let nll = trivial ? base.nll : seen.get(key);
+    if (nll === undefined) {
+      nll = (await sharedMapNll(backend, ids, shares, hooks.signal)).nll;
+      seen.set(key, nll);
+    }
     const ppl = Math.exp(nll);
     results.push({ tau, mode: s.sharedMode, scope, layer, grouping, groups, maps, nll, ppl, deltaPct: (ppl / baselinePpl - 1) * 100 });
   };
@@ -265,7 +279,7 @@ async function sharedMapTest(backend: InferenceBackend, ids: number[], s: Pipeli
       const pick = grouping === 'free' ? g.free : (g.contiguous ?? g.free);
       return [{ layer, groups: pick.groups, medoids: pick.medoids, mode: s.sharedMode }];
     });
-  const total = s.taus.length * 2 + (byTau.get(s.taus.indexOf(layerTau(s.taus)))?.length ?? 0);
+  const total = s.taus.length * 2 + (s.sharedMapPerLayer ? (byTau.get(s.taus.indexOf(layerTau(s.taus)))?.length ?? 0) : 0);
   let n = 0;
   for (const [k, tau] of s.taus.entries()) {
     const sug = byTau.get(k);
@@ -277,7 +291,7 @@ async function sharedMapTest(backend: InferenceBackend, ids: number[], s: Pipeli
   }
   const tau = layerTau(s.taus);
   const sug = byTau.get(s.taus.indexOf(tau));
-  if (sug) {
+  if (sug && s.sharedMapPerLayer) {
     for (let layer = 0; layer < sug.length; layer++) {
       hooks.progress?.(n++, total, `Shared-map test: layer ${layer} alone at τ = ${tau}`);
       await run(tau, 'layer', layer, 'free', sharesOf(sug, 'free', layer));
@@ -293,28 +307,24 @@ function cacheTaps(c: ModelConfig): { part: CachePart; tap: string }[] {
   return [{ part: 'keys', tap: 'k' }, { part: 'latent', tap: 'latent' }, { part: 'decodedValues', tap: 'v_decode' }];
 }
 
-/** Singular value spectra of each cached part over the text's tokens, per layer. */
+/**
+ * Singular value spectra of each cached part over the text's tokens, per layer: the engine forms each
+ * part's Gram matrix XᵀX [dim, dim] (on the GPU: only d×d matrices come back), whose eigenvalues are
+ * the squared singular values of X [T, dim]; the first min(T, dim) are kept, descending.
+ */
 async function spectra(backend: InferenceBackend, ids: number[], signal?: AbortSignal): Promise<Spectrum[]> {
   const c = backend.config;
-  const out: Spectrum[] = [];
   const parts = cacheTaps(c);
-  // A few layers per forward keeps the read-back small on long inputs.
-  const perCall = Math.max(1, Math.floor(8 / parts.length));
-  for (let L0 = 0; L0 < c.numLayers; L0 += perCall) {
-    checkAbort(signal);
-    const layers = Array.from({ length: Math.min(perCall, c.numLayers - L0) }, (_, i) => L0 + i);
-    const names = layers.flatMap((L) => parts.map((p) => `${p.tap}.${L}`));
-    backend.reset();
-    const { taps } = await backend.forward({ ids, logits: 'none', taps: names });
-    for (const L of layers) {
-      for (const p of parts) {
-        const x = taps[`${p.tap}.${L}`];
-        const dim = x.length / ids.length;
-        const singular = singularValues(x, ids.length, dim);
-        out.push({ layer: L, part: p.part, rows: ids.length, dim, singular, rank90: energyRank(singular, 0.9), rank99: energyRank(singular, 0.99) });
-      }
-    }
-  }
-  backend.reset();
+  const layers = Array.from({ length: c.numLayers }, (_, L) => L);
+  checkAbort(signal);
+  const grams = await cacheGrams(backend, ids, parts.map((p) => ({ tap: p.tap, layers })), signal);
+  const byKey = new Map(grams.map((g) => [`${g.tap}.${g.layer}`, g]));
+  const jobs = layers.flatMap((L) => parts.map((p) => ({ L, p, g: byKey.get(`${p.tap}.${L}`)! })));
+  // All eigenvalue problems at once on worker threads (eigen-pool.ts): the main thread keeps serving.
+  const spectraOf = await gramSpectraParallel(jobs.map((j) => ({ gram: j.g.gram, dim: j.g.dim, rows: j.g.rows })), { signal, transfer: true });
+  const out: Spectrum[] = jobs.map((j, k) => {
+    const singular = spectraOf[k];
+    return { layer: j.L, part: j.p.part, rows: j.g.rows, dim: j.g.dim, singular, rank90: energyRank(singular, 0.9), rank99: energyRank(singular, 0.99) };
+  });
   return out;
 }

@@ -14,7 +14,7 @@ import { buildPrompt } from '../prompt';
 import type { System } from '../system';
 import type { TaskRegistry } from '../tasks';
 import { ARRAY_MIME, arrayBytes, arrayMime, slicePayload } from './arrays';
-import { DEFAULT_SETTINGS, runAnalysis, withDependencies, type PipelineArray, type PipelineSettings } from './pipeline';
+import { DEFAULT_SETTINGS, PER_LAYER_DEFAULT_MAX_LAYERS, runAnalysis, withDependencies, type PipelineArray, type PipelineSettings } from './pipeline';
 import { weightHash } from './weight-hash';
 
 export interface AnalysisDeps {
@@ -29,6 +29,7 @@ export interface AnalysisDeps {
 
 const SUMMARY = 'summary.json';
 export const IDS_ARRAY = 'ids.u32';
+
 
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -85,6 +86,7 @@ export class AnalysisService {
       thumbReduce: input.thumbReduce ?? DEFAULT_SETTINGS.thumbReduce,
       taus: [...new Set(input.taus ?? DEFAULT_SETTINGS.taus)].sort((a, b) => a - b),
       sharedMode: input.sharedMode ?? DEFAULT_SETTINGS.sharedMode,
+      sharedMapPerLayer: input.sharedMapPerLayer ?? active.engine.config.numLayers <= PER_LAYER_DEFAULT_MAX_LAYERS,
     };
     const { ids, source, text } = this.resolveIds(active, input);
     const engine = active.engine;
@@ -115,6 +117,7 @@ export class AnalysisService {
       thumbReduce: settings.thumbReduce,
       taus: settings.taus,
       sharedMode: settings.sharedMode,
+      sharedMapPerLayer: settings.sharedMapPerLayer,
       backend: engine.backend.kind,
       dtype: engine.backend.dtype,
     };
