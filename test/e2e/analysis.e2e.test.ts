@@ -128,7 +128,10 @@ describe('analysis', () => {
     await page.mouse.wheel(0, -900);
     await expect.poll(() => painted(page, 'head-canvas')).toBeGreaterThan(0.2);
     await page.getByTestId('map-stats').waitFor();
-    expect(await page.getByTestId('map-stats').locator('tbody tr').count()).toBe(L * M);
+    // The statistics show the picked map's layer; the switch shows every layer.
+    expect(await page.getByTestId('map-stats').locator('tbody tr').count()).toBe(M);
+    await page.getByTestId('map-stats-all').click();
+    await expect.poll(() => page.getByTestId('map-stats').locator('tbody tr').count()).toBe(L * M);
     await page.getByTestId('analysis-summary').scrollIntoViewIfNeeded();
     await page.waitForTimeout(300);
     await h.screenshot(page, 'analysis-maps');

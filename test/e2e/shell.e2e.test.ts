@@ -72,7 +72,7 @@ describe('shell', () => {
     // Planned sections say so and link to what works; Models shows this adapter's real capabilities.
     await page.getByTestId('nav-models').click();
     expect(await page.getByTestId('gpu-capabilities').innerText()).toMatch(/shader-f16\s+supported/);
-    await page.getByTestId('nav-analysis').click();
+    await page.getByTestId('nav-compare').click();
     await page.getByTestId('planned-section').getByRole('link', { name: /Runs/ }).click();
     await expectSection(page, 'runs', 'Runs');
   });

@@ -20,6 +20,8 @@ export const analysisForm = ref({
   thumbReduce: 'mean' as ThumbReduce,
   taus: '0.05, 0.1, 0.2',
   sharedMode: 'medoid' as SharedMapMode,
+  /** Each layer grouped alone in the shared-map test: 'auto' lets the main side decide (on up to 12 layers). */
+  perLayer: 'auto' as 'auto' | 'on' | 'off',
   title: '',
 });
 

@@ -11,6 +11,8 @@
 //    is the mean over query rows i of JS(a[i,:], b[i,:]).
 //  - cosine similarity is of the flattened T×T maps.
 
+import type { ModelConfig } from '../arch/config';
+
 export type AnalysisKind = 'maps' | 'similarity' | 'grouping' | 'sharedMap' | 'compressibility' | 'kvFlops';
 export const ANALYSIS_KINDS: readonly AnalysisKind[] = ['maps', 'similarity', 'grouping', 'sharedMap', 'compressibility', 'kvFlops'];
 
@@ -168,6 +170,8 @@ export interface AnalysisSummary {
     numMaps: number; // distinct maps per layer (GTA: query groups)
     headsPerMap: number;
     maxContext: number;
+    /** The normalised config (src/shared/arch/config.ts): lets the UI recompute grouping costs live. */
+    config?: ModelConfig;
   };
   input: { source: 'text' | 'tokens' | 'conversation'; tokens: number; idsSha256: string; textSha256: string | null };
   /** Token strings for axis labels and hover (decoded one by one). */

@@ -137,6 +137,7 @@ export async function runAnalysis(
       numMaps,
       headsPerMap: numHeads / numMaps,
       maxContext: c.maxPositions,
+      config: c,
     },
     input: { source: input.source, tokens: T, idsSha256: input.idsSha256, textSha256: input.textSha256 },
     tokenLabels: input.tokenLabels,

@@ -1,15 +1,19 @@
 // Figure export for the Analysis views: PNG and SVG files, through the repo's download helper for
-// text (SVG) and a data-URL link for PNG. ECharts charts are re-rendered off screen in the light theme
-// (SVG through ECharts' SVG renderer, PNG through its canvas renderer at 2× pixel density); canvas
-// heatmaps export the SVG that plot.ts builds (real text axes) and a PNG drawn from it.
-import { init, use } from 'echarts/core';
-import type { EChartsCoreOption } from 'echarts/core';
-import { CanvasRenderer, SVGRenderer } from 'echarts/renderers';
-import { BarChart, LineChart, ScatterChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components';
+// text (SVG) and a data-URL link for PNG. Canvas heatmaps export the SVG that plot.ts builds (real text
+// axes) and a PNG drawn from it; ECharts charts are re-rendered off screen by echarts.ts (loaded lazily,
+// so ECharts stays out of the chunks that only need these helpers).
 import { saveText } from '../../composables/download';
 
-use([CanvasRenderer, SVGRenderer, LineChart, BarChart, ScatterChart, GridComponent, LegendComponent, TooltipComponent, MarkLineComponent, TitleComponent]);
+export type EchartsModule = typeof import('./echarts');
+let echarts: Promise<EchartsModule> | null = null;
+/** ECharts with the Analysis charts' parts registered, VChart and the chart export functions. */
+export function loadEcharts(): Promise<EchartsModule> {
+  echarts ??= import('./echarts').catch((err: unknown) => {
+    echarts = null; // a failed load (a chunk not reached) is tried again on the next use
+    throw err;
+  });
+  return echarts;
+}
 
 export function saveDataUrl(filename: string, url: string): void {
   const a = document.createElement('a');
@@ -23,31 +27,6 @@ export function saveDataUrl(filename: string, url: string): void {
 
 export function saveSvg(filename: string, svg: string): void {
   saveText(filename, 'image/svg+xml', svg.startsWith('<?xml') ? svg : `<?xml version="1.0" encoding="UTF-8"?>\n${svg}`);
-}
-
-/** An ECharts option rendered as a standalone SVG document. */
-export function chartSvg(option: EChartsCoreOption, width: number, height: number): string {
-  const chart = init(null as unknown as HTMLElement, null, { renderer: 'svg', ssr: true, width, height });
-  try {
-    chart.setOption({ ...option, animation: false, backgroundColor: '#ffffff' });
-    return chart.renderToSVGString();
-  } finally {
-    chart.dispose();
-  }
-}
-
-/** An ECharts option rendered as a PNG data URL (2× pixels, white background). */
-export function chartPng(option: EChartsCoreOption, width: number, height: number): string {
-  const div = document.createElement('div');
-  div.style.width = `${width}px`;
-  div.style.height = `${height}px`;
-  const chart = init(div, null, { renderer: 'canvas', width, height, devicePixelRatio: 2 });
-  try {
-    chart.setOption({ ...option, animation: false });
-    return chart.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: '#ffffff' });
-  } finally {
-    chart.dispose();
-  }
 }
 
 /** An SVG document drawn onto a canvas at `scale` and returned as a PNG data URL. */
