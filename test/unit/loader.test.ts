@@ -88,7 +88,7 @@ describe('loadWeights', () => {
           return { ...x, data };
         }),
     });
-    const w = await loadWeights(dir, { dtype: 'f32' });
+    const w = await loadWeights(dir, { dtype: 'f32', nonFinite: 'report' });
     expect(w.nonFinite).toEqual([{ name: 'model.layers.0.mlp.up_proj.weight', count: 2 }]);
     expect(w.warnings).toContain('model.layers.0.mlp.up_proj.weight holds 2 NaN/Inf values');
     const e = await rejection(loadWeights(dir, { dtype: 'f16', strict: true }));

@@ -30,13 +30,14 @@ export { probeAdapter, requestAdapter, describeAdapter, createDevice } from './g
 export { runBench, type BenchOptions, type BenchResult, type DecodeFigure, type PrefillFigure } from './instrument/bench';
 export { diffCounters, type OpCount } from './instrument/counters';
 export { kvLayout, kvShapeOf, type KvLayout, type KvShape, type KvPartBytes } from './kv/layout';
-export { inspectCheckpoint, loadWeights, type CheckpointInfo } from './model/loader';
+export { inspectCheckpoint, loadWeights, nonFiniteError, scanNonFinite, type CheckpointInfo } from './model/loader';
 export { openSafetensors, readSafetensorsHeader, type SafetensorsSet, type SafetensorsFile, type TensorInfo } from './model/safetensors';
 export { loadTokenizer, TextTokenizer, type TokenizerLoad } from './tokenizer';
 export { perplexity, tokenNll, windowStarts, encodeDocumentStream, splitDocuments, type LogitsSource, type PerplexityOptions, type PerplexityResult, type WindowScheme } from './eval';
 export { ENGINE_VERSION } from './version';
 export { uploadCheckpoint, destroyWeights, type GpuWeights } from './weights/upload';
 export { randomWeights } from './weights/random';
+export { fusedGroups, type FusedGroup } from './weights/fuse';
 export { f16ToF32Array } from './ops/convert';
 export {
   reduceAttention, attentionOfLayer, sharedMapNll, cacheGrams,

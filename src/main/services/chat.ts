@@ -2,12 +2,12 @@
 // context meter. One reply generates at a time (the engine's KV cache is one sequence); every reply is a
 // run of kind 'chat'. Checks that can fail (tokenizer, template, context) run before anything is stored.
 import type { ChatMessage, ChatMode, Conversation, ContextUsage, GenerationInput, Params, PromptInput, ReplyResult } from '../../shared/api';
-import { ContextLengthError, InvalidRequestError } from '../../shared/errors';
+import { CancelledError, ContextLengthError, InvalidRequestError } from '../../shared/errors';
 import type { RunStore } from '../store';
 import type { EventBus } from './events';
 import type { ActiveModel, ModelManager } from './models';
 import { buildPrompt, userTurn, type PromptMessage } from './prompt';
-import { streamReply, type ReplyPlan } from './reply';
+import { errorText, settleReply, streamReply, type ReplyPlan } from './reply';
 import type { System } from './system';
 import type { TaskRegistry } from './tasks';
 
@@ -133,17 +133,31 @@ export class ChatService {
     this.d.events.emit({ type: 'message-updated', message: reply });
     this.changed(plan.conversationId);
     let usedTaskId = taskId ?? '';
-    const done = await this.d.tasks.run(
-      'chat',
-      `Reply in "${plan.conversationTitle}"`,
-      { taskId, key: plan.conversationId },
-      (task) => {
-        usedTaskId = task.id;
-        return streamReply(this.d, plan, reply, run.id, task);
-      },
-      () => run.id,
-    );
-    return { userMessage, reply: done, runId: run.id, taskId: usedTaskId };
+    let cancelled = false;
+    let failure = 'The reply ended without finishing.';
+    try {
+      const done = await this.d.tasks.run(
+        'chat',
+        `Reply in "${plan.conversationTitle}"`,
+        { taskId, key: plan.conversationId },
+        (task) => {
+          usedTaskId = task.id;
+          return streamReply(this.d, plan, reply, run.id, task).catch((err: unknown) => {
+            cancelled = err instanceof CancelledError || task.signal.aborted;
+            throw err;
+          });
+        },
+        () => run.id,
+      );
+      return { userMessage, reply: done, runId: run.id, taskId: usedTaskId };
+    } catch (err) {
+      failure = errorText(err);
+      throw err;
+    } finally {
+      // However the task ended (even if it never started, e.g. a reused taskId), the reply is not left
+      // 'generating' nor its run 'running'. A no-op when streamReply settled them itself.
+      settleReply(this.d, reply.id, run.id, { cancelled, error: failure });
+    }
   }
 
   private async guarded(conversationId: string, work: () => Promise<ReplyResult>): Promise<ReplyResult> {

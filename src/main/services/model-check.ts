@@ -4,8 +4,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdapterInfo, ModelCheck, ModelProblem, ModelProblemKind } from '../../shared/api';
 import { normalizeConfig, variantOf, type ModelConfig } from '../../shared/arch/config';
-import { checkSpec, parameterCount, weightSpec } from '../../shared/arch/spec';
-import { kvLayout, kvShapeOf, loadTokenizer, openSafetensors, type SafetensorsSet } from '../engine';
+import { checkConfigAgainstTensors, checkSpec, parameterCount, weightSpec } from '../../shared/arch/spec';
+import { kvLayout, kvShapeOf, loadTokenizer, nonFiniteError, openSafetensors, scanNonFinite, type SafetensorsSet } from '../engine';
 
 /** Problems listed one by one before the rest are summed up, so a wrong config does not flood the page. */
 const MAX_SHAPE_PROBLEMS = 5;
@@ -85,7 +85,18 @@ function adapterChecks(config: ModelConfig, set: SafetensorsSet, adapter: Adapte
   return largest;
 }
 
-export async function validateModelFolder(path: string, adapter: AdapterInfo | null): Promise<ModelCheck> {
+export interface ValidateOptions {
+  /**
+   * Read every weight and refuse NaN/Inf (a 'weights' problem naming the count and the first tensors).
+   * Costs one read of the weight files; loading checks the same as it reads, so the check before a load
+   * leaves it off.
+   */
+  scanWeights?: boolean;
+  /** A problem already known for this folder (a load refused for NaN weights), listed as is. */
+  knownProblem?: { kind: ModelProblemKind; message: string } | null;
+}
+
+export async function validateModelFolder(path: string, adapter: AdapterInfo | null, opts: ValidateOptions = {}): Promise<ModelCheck> {
   const problems: ModelProblem[] = [];
   const warnings: string[] = [];
   const add = (kind: ModelProblemKind, message: string) => void problems.push({ kind, message });
@@ -124,12 +135,23 @@ export async function validateModelFolder(path: string, adapter: AdapterInfo | n
   } catch (err) {
     add('weights', sentence((err as Error).message, 'Download or export the weights again; the file is damaged or incomplete.'));
   }
-  if (config && set) {
+  const mismatch = config && set ? checkConfigAgainstTensors(config, set.tensors) : null;
+  if (mismatch) add('shape', sentence(mismatch.message, 'The weights do not match config.json.'));
+  else if (config && set) {
     const spec = checkSpec(weightSpec(config), set.tensors);
     for (const e of spec.errors.slice(0, MAX_SHAPE_PROBLEMS)) add('shape', sentence(e, 'The weights do not match config.json: use the config.json that was exported with these weights.'));
     if (spec.errors.length > MAX_SHAPE_PROBLEMS) add('shape', `${spec.errors.length - MAX_SHAPE_PROBLEMS} more tensors are missing or have the wrong shape. Use the config.json that was exported with these weights.`);
     if (spec.unexpected.length > 0) warn(`${spec.unexpected.length} tensor${spec.unexpected.length > 1 ? 's' : ''} in the file (e.g. ${spec.unexpected[0]}) are not used by ${config.architecture} and will be ignored.`);
     out.largestTensor = adapterChecks(config, set, adapter, add, warn);
+  }
+  if (opts.knownProblem) add(opts.knownProblem.kind, opts.knownProblem.message);
+  else if (opts.scanWeights && config && set && problems.length === 0) {
+    try {
+      const bad = await scanNonFinite(path);
+      if (bad.length > 0) add('weights', sentence(nonFiniteError(bad).message, 'The workbench refuses to load weights with NaN/Inf values'));
+    } catch (err) {
+      add('weights', sentence((err as Error).message, 'Download or export the weights again; the file is damaged or incomplete.'));
+    }
   }
   Object.assign(out, await tokenizerState(path, add, warn));
   out.ok = problems.length === 0;

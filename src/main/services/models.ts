@@ -1,14 +1,14 @@
 // The model manager: lists the bundled zoo (models/catalog.json) and the folders a user added
 // (remembered in SQLite), validates folders before loading, loads one model at a time with progress and
 // cancel (each load recorded as a run of kind 'load'), unloads it, and reports its memory.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { LoadedModel, LoadModelInput, MemoryReport, ModelCheck, ModelEntry, ModelList } from '../../shared/api';
 import { normalizeConfig, variantOf, type ModelConfig } from '../../shared/arch/config';
 import { parameterCount, weightSpec } from '../../shared/arch/spec';
 import { CancelledError, CheckpointError, ContextLengthError, GpuUnavailableError, InvalidRequestError, NotFoundError } from '../../shared/errors';
 import { kvValuesPerTokenLayer } from '../../shared/formulas';
-import { openEngine, type Engine } from '../engine';
+import { nonFiniteError, openEngine, scanNonFinite, type Engine } from '../engine';
 import type { RunStore } from '../store';
 import { readCard, readCatalog } from './catalog';
 import type { EventBus } from './events';
@@ -50,6 +50,32 @@ function configOf(dir: string): { config: ModelConfig | null; problem: string | 
   }
 }
 
+/** The weight files' names, sizes and times: a NaN refusal is remembered until they change. */
+function weightsSignature(dir: string): string {
+  try {
+    return readdirSync(dir)
+      .filter((n) => n.endsWith('.safetensors') || n === 'model.safetensors.index.json')
+      .sort()
+      .map((n) => {
+        const st = statSync(join(dir, n));
+        return `${n}:${st.size}:${st.mtimeMs}`;
+      })
+      .join('|');
+  } catch {
+    return '';
+  }
+}
+
+/** A load refused because weights hold NaN/Inf: the full list, scanned if the refusal named only the first. */
+async function nonFiniteReport(err: unknown, dir: string): Promise<{ name: string; count: number }[] | null> {
+  if (!(err instanceof CheckpointError) || !err.details) return null;
+  const d = err.details as { nonFinite?: unknown; nonFiniteTensors?: number };
+  if (Array.isArray(d.nonFinite) && d.nonFiniteTensors === d.nonFinite.length) return d.nonFinite as { name: string; count: number }[];
+  if (d.nonFinite === undefined || d.nonFinite === false) return null;
+  // the GPU upload stops at the first poisoned tensor; read the rest for the count and the names
+  return scanNonFinite(dir).catch(() => null);
+}
+
 /** Bytes the backend holds for the weights: every tensor the spec names that the folder has. */
 function weightsBytes(engine: Engine): number {
   const per = engine.backend.kind === 'gpu' && engine.backend.dtype === 'f16' ? 2 : 4;
@@ -77,6 +103,16 @@ export function memoryOf(engine: Engine, weights: number): MemoryReport {
 export class ModelManager {
   private active: ActiveModel | null = null;
   private loading: string | null = null;
+  /** Folders whose load was refused for NaN/Inf weights, until their weight files change. */
+  private readonly nonFinite = new Map<string, { signature: string; message: string }>();
+
+  private knownProblem(path: string): string | null {
+    const k = this.nonFinite.get(path);
+    if (!k) return null;
+    if (k.signature === weightsSignature(path)) return k.message;
+    this.nonFinite.delete(path);
+    return null;
+  }
 
   constructor(private readonly d: ModelManagerDeps) {}
 
@@ -99,7 +135,7 @@ export class ModelManager {
         hasTokenizer: existsSync(join(r.path, 'tokenizer.json')),
         card: readCard(r.path),
         addedAt: null,
-        problem,
+        problem: problem ?? this.knownProblem(r.path),
         loaded: r.id === loadedId,
         ...extra,
       };
@@ -119,9 +155,15 @@ export class ModelManager {
     throw new NotFoundError(`Model "${modelId}" is not in the model list. Refresh the list, or add its folder again.`, { modelId });
   }
 
+  /** The full check, every weight read for NaN/Inf included (what "Validate" and adding a folder run). */
   async validate(path: string): Promise<ModelCheck> {
+    return this.check(resolve(path), true);
+  }
+
+  private async check(path: string, scanWeights: boolean): Promise<ModelCheck> {
     const info = await this.d.system.info();
-    return validateModelFolder(resolve(path), info.adapter);
+    const known = this.knownProblem(path);
+    return validateModelFolder(path, info.adapter, { scanWeights, knownProblem: known ? { kind: 'weights', message: known } : null });
   }
 
   async addFolder(path: string, name?: string): Promise<ModelEntry> {
@@ -188,7 +230,8 @@ export class ModelManager {
   }
 
   private async loadTask(r: Resolved, input: LoadModelInput, signal: AbortSignal, progress: (done: number, total: number) => void): Promise<LoadedModel> {
-    const check = await this.validate(r.path);
+    // the load reads (and checks) every weight itself
+    const check = await this.check(r.path, false);
     if (!check.ok) throw new CheckpointError(`${r.name} cannot be loaded: ${check.problems.map((p) => p.message).join(' ')}`, { problems: check.problems });
     // Refused here, before the loaded model is let go, rather than by the engine after.
     if (input.nCtx !== undefined && check.maxContext !== null && input.nCtx > check.maxContext) {
@@ -251,8 +294,21 @@ export class ModelManager {
       finish('completed');
       this.d.events.emit({ type: 'model-loaded', model: info });
       return info;
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
       const cancelled = err instanceof CancelledError || signal.aborted;
+      const bad = cancelled ? null : await nonFiniteReport(err, r.path);
+      if (bad && bad.length > 0) {
+        // refused for NaN/Inf weights: the count on the run, and the folder marked until its files change
+        err = nonFiniteError(bad);
+        const values = bad.reduce((a, n) => a + n.count, 0);
+        this.d.store.addMetrics(run.id, [
+          { name: 'nonfinite_values', step: 0, value: values, unit: 'values' },
+          { name: 'nonfinite_tensors', step: 0, value: bad.length, unit: 'tensors' },
+        ]);
+        this.nonFinite.set(r.path, { signature: weightsSignature(r.path), message: `${(err as Error).message}. The workbench refuses to load weights with NaN/Inf values.` });
+        this.d.events.emit({ type: 'models-changed' });
+      }
       finish(cancelled ? 'stopped' : 'failed', (err as Error).message);
       throw Object.assign(cancelled && !(err instanceof CancelledError) ? new CancelledError('Loading the model was cancelled.') : err as Error, { runId: run.id });
     }

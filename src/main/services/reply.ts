@@ -74,6 +74,34 @@ export interface ReplyDeps {
   events: EventBus;
 }
 
+/** A short message for anything thrown, an Error or not. */
+export function errorText(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.length > 500 ? `${m.slice(0, 500)}…` : m;
+}
+
+/**
+ * The last word on a reply whose task ended: if the message is still 'generating' or its run still
+ * 'running', mark them ended (error/failed, or stopped when cancelled). Each write is tried on its own,
+ * so a failing one cannot keep the other in place. Called from a finally path, it never throws.
+ */
+export function settleReply(d: ReplyDeps, replyId: string, runId: string, outcome: { cancelled: boolean; error: string; text?: string; tokenIds?: number[] }): void {
+  try {
+    const m = d.store.chats.message(replyId);
+    if (m.status === 'generating') {
+      const patch = { status: outcome.cancelled ? ('stopped' as const) : ('error' as const), error: outcome.error, ...(outcome.text !== undefined ? { text: outcome.text } : {}), ...(outcome.tokenIds ? { tokenIds: outcome.tokenIds } : {}) };
+      d.events.emit({ type: 'message-updated', message: d.store.chats.updateMessage(replyId, patch) });
+    }
+  } catch {
+    // the message was deleted, or the store is closing: nothing left to correct
+  }
+  try {
+    if (d.store.getRun(runId).status === 'running') d.events.emit({ type: 'run-updated', run: d.store.finish(runId, outcome.cancelled ? 'stopped' : 'failed', outcome.error) });
+  } catch {
+    // as above
+  }
+}
+
 /** Runs inside a chat task; `reply` is the 'generating' message, `runId` its run. */
 export async function streamReply(d: ReplyDeps, plan: ReplyPlan, reply: ChatMessage, runId: string, task: Task): Promise<ChatMessage> {
   const { engine } = plan.active;
@@ -81,6 +109,7 @@ export async function streamReply(d: ReplyDeps, plan: ReplyPlan, reply: ChatMess
   const emit = (e: WorkbenchEvent) => d.events.emit(e);
   const text = new TextStream(engine.tokenizer);
   const ids: number[] = [];
+  let shown = ''; // the pieces streamed so far: the text kept if decoding the whole reply fails
   let lastSave = performance.now();
   const t0 = performance.now();
   const save = (patch: Parameters<typeof chats.updateMessage>[1]) => {
@@ -89,6 +118,13 @@ export async function streamReply(d: ReplyDeps, plan: ReplyPlan, reply: ChatMess
     return m;
   };
   const finishRun = (status: 'completed' | 'stopped' | 'failed', error?: string) => emit({ type: 'run-updated', run: d.store.finish(runId, status, error) });
+  const textNow = (): string => {
+    try {
+      return text.text();
+    } catch {
+      return shown;
+    }
+  };
   try {
     const it = engine.stream(plan.prompt, { maxTokens: plan.maxTokens, sampling: engineSampling(plan.sampling), stopTokens: engine.stopTokens, signal: task.signal });
     let result: GenerationResult;
@@ -101,12 +137,14 @@ export async function streamReply(d: ReplyDeps, plan: ReplyPlan, reply: ChatMess
       const t = step.value;
       ids.push(t.id);
       const piece = text.push(t.id);
+      shown += piece;
       emit({ type: 'token', taskId: task.id, tokenId: t.id, text: piece, index: t.index, ms: t.ms, conversationId: plan.conversationId, messageId: reply.id });
       if (performance.now() - lastSave >= SAVE_INTERVAL_MS) {
         lastSave = performance.now();
         chats.updateMessage(reply.id, { text: text.text(), tokenIds: ids });
       }
     }
+    // An empty reply (the first sampled token was a stop token) is a complete reply with no text.
     const stats = statsOf(plan, result, performance.now() - t0);
     const stopped = result.stats.stopReason === 'aborted';
     d.store.addMetrics(runId, metricsOf(stats));
@@ -114,10 +152,9 @@ export async function streamReply(d: ReplyDeps, plan: ReplyPlan, reply: ChatMess
     finishRun(stopped ? 'stopped' : 'completed');
     return m;
   } catch (err) {
+    // The failure path itself must not fail: settleReply tries each write on its own.
     const cancelled = err instanceof CancelledError || task.signal.aborted;
-    const message = (err as Error).message;
-    save({ text: text.text(), tokenIds: ids, status: cancelled ? 'stopped' : 'error', error: message });
-    finishRun(cancelled ? 'stopped' : 'failed', message);
+    settleReply(d, reply.id, runId, { cancelled, error: errorText(err), text: textNow(), tokenIds: ids });
     throw err;
   }
 }

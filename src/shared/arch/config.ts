@@ -79,22 +79,75 @@ function bad(field: string, problem: string): CheckpointError {
   return new CheckpointError(`config.json: ${field} ${problem}`, { field });
 }
 
+/**
+ * The largest value each config integer may hold: several times what the largest published checkpoints
+ * use (Llama-3.1-405B: 126 layers, 128 heads, hidden 16384, intermediate 53248; Gemma: a 256k vocabulary;
+ * 1M-token contexts), and small enough that any work proportional to one of them (the weight spec has a
+ * row per layer and tensor) stays bounded. A config past them is damaged or hostile, never a real model.
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  hidden_size: 65536,
+  intermediate_size: 262144,
+  vocab_size: 4194304,
+  max_position_embeddings: 16777216,
+  head_dim: 8192,
+  q_lora_rank: 65536,
+  kv_lora_rank: 65536,
+  qk_nope_head_dim: 8192,
+  qk_rope_head_dim: 8192,
+  v_head_dim: 8192,
+  num_query_heads: 1024,
+  num_key_heads: 1024,
+  num_value_heads: 1024,
+  query_dim: 8192,
+  key_dim: 8192,
+  value_dim: 8192,
+};
+
+/** Token ids listed for bos/eos, at most. */
+const MAX_TOKEN_ID_LIST = 256;
+
+/** An integer for a message: grouped digits, or exponent notation past 2^53 (no 300-digit numbers). */
+export function fmtInt(v: number): string {
+  return Math.abs(v) <= Number.MAX_SAFE_INTEGER ? v.toLocaleString('en-US') : v.toExponential();
+}
+
+const FIX = 'use the config.json published with the weights';
+
 function posInt(raw: Raw, field: string, fallback?: number): number {
   const v = raw[field] ?? fallback;
   if (v === undefined || v === null) throw bad(field, 'is missing; it must be a positive integer');
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw bad(field, `(${JSON.stringify(v)}) must be a positive integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw bad(field, `(${short(v)}) must be a positive integer`);
+  const limit = CONFIG_LIMITS[field];
+  if (limit !== undefined && v > limit) {
+    throw new CheckpointError(`config.json: ${field} (${fmtInt(v)}) is above the limit of ${fmtInt(limit)} that the workbench accepts (no real checkpoint comes near it); ${FIX}`, { field, value: v, limit });
+  }
   return v;
+}
+
+/** A JSON value for a message, cut past a few hundred characters. */
+function short(v: unknown): string {
+  let t: string;
+  try {
+    t = JSON.stringify(v) ?? String(v);
+  } catch {
+    t = String(v);
+  }
+  return t.length > 200 ? `${t.slice(0, 200)}… (${t.length} characters)` : t;
 }
 
 function posNum(raw: Raw, field: string, fallback: number): number {
   const v = raw[field] ?? fallback;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(field, `(${JSON.stringify(v)}) must be a positive number`);
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(field, `(${short(v)}) must be a positive number`);
   return v;
 }
 
 function bool(raw: Raw, field: string, fallback: boolean): boolean {
   const v = raw[field] ?? fallback;
-  if (typeof v !== 'boolean') throw bad(field, `(${JSON.stringify(v)}) must be true or false`);
+  if (typeof v !== 'boolean') throw bad(field, `(${short(v)}) must be true or false`);
   return v;
 }
 
@@ -105,7 +158,10 @@ function divisible(aField: string, a: number, bField: string, b: number): void {
 function tokenIds(v: unknown, field: string): number[] {
   if (v === undefined || v === null) return [];
   const list = Array.isArray(v) ? v : [v];
-  for (const id of list) if (!Number.isInteger(id) || (id as number) < 0) throw bad(field, `(${JSON.stringify(v)}) must be a token id or a list of them`);
+  if (list.length > MAX_TOKEN_ID_LIST) throw bad(field, `lists ${fmtInt(list.length)} token ids; at most ${MAX_TOKEN_ID_LIST} are accepted; ${FIX}`);
+  for (const id of list) {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= CONFIG_LIMITS.vocab_size) throw bad(field, `(${short(v)}) must be a token id or a list of them`);
+  }
   return list as number[];
 }
 
@@ -118,7 +174,7 @@ function ropeOf(raw: Raw, defaultTheta: number): number {
     if (typeof obj !== 'object') throw bad(field, 'must be an object or null');
     const type = obj.rope_type ?? obj.type ?? 'default';
     if (type !== 'default') {
-      throw bad(`${field}.rope_type`, `("${String(type)}") is not supported; only plain RoPE (rope_type "default" or no rope_scaling) is implemented`);
+      throw bad(`${field}.rope_type`, `(${short(type)}) is not supported; only plain RoPE (rope_type "default" or no rope_scaling) is implemented`);
     }
   }
   if (params && params.rope_theta !== undefined) return posNum(params, 'rope_theta', defaultTheta);
@@ -128,7 +184,7 @@ function ropeOf(raw: Raw, defaultTheta: number): number {
 function dtypeOf(raw: Raw): ConfigDtype {
   const v = raw.dtype ?? raw.torch_dtype ?? 'float32';
   if (v === 'float32' || v === 'float16' || v === 'bfloat16') return v;
-  throw bad(raw.dtype !== undefined ? 'dtype' : 'torch_dtype', `("${String(v)}") must be float32, float16 or bfloat16`);
+  throw bad(raw.dtype !== undefined ? 'dtype' : 'torch_dtype', `(${short(v)}) must be float32, float16 or bfloat16`);
 }
 
 function mlpOf(raw: Raw, allowed: MlpKind[]): { hiddenAct: string; mlp: MlpKind } {
@@ -136,7 +192,7 @@ function mlpOf(raw: Raw, allowed: MlpKind[]): { hiddenAct: string; mlp: MlpKind 
   const mlp: MlpKind | null = act === 'silu' || act === 'swish' ? 'swiglu' : act === 'relu2' ? 'relu2' : null;
   if (mlp === null || !allowed.includes(mlp)) {
     const names = allowed.map((m) => (m === 'swiglu' ? '"silu"' : '"relu2"')).join(' or ');
-    throw bad('hidden_act', `("${String(act)}") is not supported for this architecture; it must be ${names}`);
+    throw bad('hidden_act', `(${short(act)}) is not supported for this architecture; it must be ${names}`);
   }
   return { hiddenAct: act as string, mlp };
 }
@@ -193,7 +249,7 @@ function mla(raw: Raw, arch: string): MlaConfig {
   const qkRopeHeadDim = posInt(raw, 'qk_rope_head_dim');
   if (qkRopeHeadDim % 2 !== 0) throw bad('qk_rope_head_dim', `(${qkRopeHeadDim}) must be even for RoPE`);
   if (raw.num_key_value_heads !== undefined && raw.num_key_value_heads !== null && raw.num_key_value_heads !== c.numHeads) {
-    throw bad('num_key_value_heads', `(${String(raw.num_key_value_heads)}) must equal num_attention_heads (${c.numHeads}) for MLA`);
+    throw bad('num_key_value_heads', `(${short(raw.num_key_value_heads)}) must equal num_attention_heads (${c.numHeads}) for MLA`);
   }
   return {
     ...c,
@@ -252,7 +308,7 @@ export function detectArchitecture(raw: Raw): { architecture: string; family: Fa
   if (arch === '' && (raw.model_type === 'llama' || raw.model_type === 'qwen2')) {
     return { architecture: raw.model_type === 'llama' ? 'LlamaForCausalLM' : 'Qwen2ForCausalLM', family: 'llama' };
   }
-  const what = arch ? `architecture "${arch}"` : `a config without architectures (model_type "${String(raw.model_type ?? '')}")`;
+  const what = arch ? `architecture ${short(arch)}` : `a config without architectures (model_type ${short(raw.model_type ?? '')})`;
   throw new CheckpointError(`config.json describes ${what}, which is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`, {
     field: 'architectures',
   });

@@ -1,7 +1,7 @@
 // Architectures as data: every weight a family expects, by HF name, with the shape the config implies.
 // The loader checks a checkpoint against this list before the first upload, and the parameter count
 // and the inspect command read it too. Shapes are HF's: linear weights [out, in].
-import type { GtaConfig, LlamaConfig, MlaConfig, ModelConfig } from './config';
+import { fmtInt, type GtaConfig, type LlamaConfig, type MlaConfig, type ModelConfig } from './config';
 
 export interface TensorSpec {
   name: string;
@@ -151,4 +151,43 @@ export function parameterCount(c: ModelConfig): number {
   let n = 0;
   for (const t of weightSpec(c)) if (t.counted) n += t.shape.reduce((a, b) => a * b, 1);
   return n;
+}
+
+export interface ConfigMismatch {
+  field: string;
+  value: number;
+  /** What the file allows: its layer count, or the embedding's dimension. */
+  limit: number;
+  message: string;
+}
+
+/**
+ * The config's sizes against the tensors the file actually holds, checked before weightSpec is built
+ * (its length is proportional to num_hidden_layers): more layers than the file has, or a vocabulary or
+ * hidden size the embedding does not have, is named as a config.json field. Cost: one pass over the names.
+ */
+export function checkConfigAgainstTensors(c: ModelConfig, present: ReadonlyMap<string, { shape: number[] }>): ConfigMismatch | null {
+  const fix = 'use the config.json published with the weights';
+  let layers = 0;
+  for (const name of present.keys()) {
+    const m = /^model\.layers\.(\d{1,9})\./.exec(name);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  if (c.numLayers > layers) {
+    const held = layers === 0 ? 'no model.layers.* tensors' : `${fmtInt(layers)} layer${layers > 1 ? 's' : ''} (model.layers.0 to model.layers.${layers - 1})`;
+    return {
+      field: 'num_hidden_layers',
+      value: c.numLayers,
+      limit: layers,
+      message: `config.json: num_hidden_layers (${fmtInt(c.numLayers)}) does not match the weights: the safetensors files hold ${held}; ${fix}`,
+    };
+  }
+  const embed = present.get('model.embed_tokens.weight');
+  if (embed && embed.shape.length === 2) {
+    const [v, h] = embed.shape;
+    const dims = `model.embed_tokens.weight is [${embed.shape.join(', ')}]`;
+    if (c.vocabSize !== v) return { field: 'vocab_size', value: c.vocabSize, limit: v, message: `config.json: vocab_size (${fmtInt(c.vocabSize)}) does not match the weights: ${dims}; ${fix}` };
+    if (c.hiddenSize !== h) return { field: 'hidden_size', value: c.hiddenSize, limit: h, message: `config.json: hidden_size (${fmtInt(c.hiddenSize)}) does not match the weights: ${dims}; ${fix}` };
+  }
+  return null;
 }

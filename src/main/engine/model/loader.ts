@@ -3,10 +3,9 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeConfig, type ModelConfig } from '../../../shared/arch/config';
-import { checkSpec, weightSpec, type SpecCheck } from '../../../shared/arch/spec';
+import { checkConfigAgainstTensors, checkSpec, weightSpec, type SpecCheck } from '../../../shared/arch/spec';
 import { CancelledError, CheckpointError } from '../../../shared/errors';
-import { countNonFinite } from './dtype';
-import { isLoadableDtype, openSafetensors, TensorReader, unsupportedDtypeMessage, type SafetensorsFile, type TensorInfo } from './safetensors';
+import { isLoadableDtype, nonFiniteMessage, openSafetensors, TensorReader, unsupportedDtypeMessage, type SafetensorsFile, type TensorInfo } from './safetensors';
 
 export interface CheckpointInfo {
   dir: string;
@@ -57,6 +56,12 @@ export async function inspectCheckpoint(dir: string): Promise<CheckpointInfo> {
   const gen = await readJson(join(dir, 'generation_config.json'), 'generation_config.json');
   const eosTokenIds = [...new Set([...config.eosTokenIds, ...idsOf(gen?.eos_token_id)])];
   const { files, tensors } = await openSafetensors(dir);
+  // before weightSpec, whose length follows num_hidden_layers: the config's sizes against the file's
+  const mismatch = checkConfigAgainstTensors(config, tensors);
+  if (mismatch) {
+    const { message, ...details } = mismatch;
+    throw new CheckpointError(message, details);
+  }
   const specs = weightSpec(config);
   const spec = checkSpec(specs, tensors);
   // a weight the model needs in an element type the engine cannot read fails the check like a bad shape
@@ -95,16 +100,43 @@ export interface LoadOptions<D extends WeightDtype> {
   dtype: D;
   onProgress?: (p: { done: number; total: number; tensor: string }) => void; // bytes of the files
   signal?: AbortSignal;
-  /** Throw on the first tensor holding NaN or Inf instead of reporting it. */
+  /**
+   * Tensors holding NaN or Inf: 'refuse' (the default) reads every tensor, then throws one
+   * CheckpointError with the count and the first names (nonFiniteError); 'report' loads them and lists
+   * them in `nonFinite` and `warnings`, for tools that look at a broken checkpoint on purpose.
+   */
+  nonFinite?: 'refuse' | 'report';
+  /** Throw on the first tensor holding NaN or Inf, without reading the rest. */
   strict?: boolean;
 }
 
 export interface LoadedWeights<T> {
   info: CheckpointInfo;
   tensors: Map<string, T>;
-  /** Tensors with NaN/Inf and how many elements each. */
+  /** Tensors with NaN/Inf and how many elements each (only with nonFinite: 'report'). */
   nonFinite: { name: string; count: number }[];
   warnings: string[];
+}
+
+/** Tensor names a NaN/Inf report lists before summing up the rest. */
+const NON_FINITE_NAMES = 3;
+
+/**
+ * The refusal of a checkpoint whose weights hold NaN/Inf: the first tensor's count, the totals and the
+ * first names. Checkpoints with NaN weights are refused for loading (not loaded with a warning): one NaN
+ * in a norm weight makes every logit NaN, so no reply, perplexity or analysis of such a model means
+ * anything. details: nonFinite (the first tensors), nonFiniteTensors, nonFiniteValues.
+ */
+export function nonFiniteError(list: { name: string; count: number }[]): CheckpointError {
+  const values = list.reduce((a, n) => a + n.count, 0);
+  const names = list.slice(0, NON_FINITE_NAMES).map((n) => n.name);
+  const more = list.length > NON_FINITE_NAMES ? ` and ${list.length - NON_FINITE_NAMES} more` : '';
+  const which = list.length > 1 ? `: ${names.join(', ')}${more}` : '';
+  const totals = `${list.length} tensor${list.length > 1 ? 's' : ''}, ${values} value${values > 1 ? 's' : ''} in all${which}`;
+  return new CheckpointError(
+    `${nonFiniteMessage(list[0].name, list[0].count)} (${totals}); the checkpoint is corrupt or its training diverged, so every output would be NaN. Use another checkpoint (an earlier one, or a fresh export)`,
+    { nonFinite: list.slice(0, 20), nonFiniteTensors: list.length, nonFiniteValues: values },
+  );
 }
 
 /** Load every tensor the spec names. f32 for the CPU reference, f16 bits for GPU upload. */
@@ -118,22 +150,14 @@ export async function loadWeights<D extends WeightDtype>(
   // a tied lm_head that an export saved anyway is the embedding again: checked, never loaded
   const wanted = weightSpec(info.config).filter((s) => info.tensors.has(s.name) && (s.required || s.counted));
   const total = wanted.reduce((a, s) => a + info.tensors.get(s.name)!.byteLength, 0);
-  const reader = new TensorReader();
+  const reader = new TensorReader({ nonFinite: opts.strict ? 'refuse' : 'count' });
   const tensors = new Map<string, T>();
-  const nonFinite: { name: string; count: number }[] = [];
   let done = 0;
   try {
     for (const s of wanted) {
       if (opts.signal?.aborted) throw new CancelledError('Loading the checkpoint was cancelled');
       const t = info.tensors.get(s.name)!;
       const data = (opts.dtype === 'f32' ? await reader.f32(t) : await reader.f16(t)) as T;
-      const bad = countNonFinite(data);
-      if (bad > 0) {
-        if (opts.strict) {
-          throw new CheckpointError(`${s.name} holds ${bad} NaN/Inf value${bad > 1 ? 's' : ''}${opts.dtype === 'f16' ? ' (after conversion to f16)' : ''}; the checkpoint is corrupt or diverged`, { tensor: s.name });
-        }
-        nonFinite.push({ name: s.name, count: bad });
-      }
       tensors.set(s.name, data);
       done += t.byteLength;
       opts.onProgress?.({ done, total, tensor: s.name });
@@ -141,9 +165,29 @@ export async function loadWeights<D extends WeightDtype>(
   } finally {
     await reader.close();
   }
-  const warnings = [
-    ...info.spec.warnings,
-    ...nonFinite.map((n) => `${n.name} holds ${n.count} NaN/Inf value${n.count > 1 ? 's' : ''}`),
-  ];
+  const nonFinite = [...reader.nonFinite];
+  if (nonFinite.length > 0 && (opts.nonFinite ?? 'refuse') === 'refuse') throw nonFiniteError(nonFinite);
+  const warnings = [...info.spec.warnings, ...nonFinite.map((n) => nonFiniteMessage(n.name, n.count))];
   return { info, tensors, nonFinite, warnings };
+}
+
+/**
+ * Every loaded tensor's NaN/Inf count, read as f32 one tensor at a time (nothing kept): what the model
+ * check runs on request, and what a load refused at its first poisoned tensor runs for the full report.
+ */
+export async function scanNonFinite(dir: string, opts: { signal?: AbortSignal } = {}): Promise<{ name: string; count: number }[]> {
+  const info = await inspectCheckpoint(dir);
+  assertSpec(info.spec);
+  const reader = new TensorReader({ nonFinite: 'count' });
+  try {
+    for (const s of weightSpec(info.config)) {
+      const t = info.tensors.get(s.name);
+      if (!t || !(s.required || s.counted)) continue;
+      if (opts.signal?.aborted) throw new CancelledError('Checking the weights was cancelled');
+      await reader.f32(t);
+    }
+  } finally {
+    await reader.close();
+  }
+  return [...reader.nonFinite];
 }

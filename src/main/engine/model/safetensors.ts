@@ -5,7 +5,7 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CheckpointError } from '../../../shared/errors';
-import { DTYPE_BYTES, decodeToF16, decodeToF32, type SafeDtype } from './dtype';
+import { countNonFinite, DTYPE_BYTES, decodeToF16, decodeToF32, type SafeDtype } from './dtype';
 
 /** Element sizes of every dtype the format defines; only F32, F16 and BF16 can be loaded. */
 const FORMAT_DTYPE_BYTES: Record<string, number> = {
@@ -61,10 +61,12 @@ export async function readSafetensorsHeader(file: string): Promise<{ tensors: Te
   try {
     const lenBuf = Buffer.alloc(8);
     await fh.read(lenBuf, 0, 8, 0);
-    const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > size - 8) {
-      throw fail(file, `header claims ${headerLen} bytes past the end of the file (the file has ${size - 8} bytes after the length field); it is not a safetensors file or it is truncated`);
+    // compared as a u64: Number() would round 2^64 − 1 (a length of −1) and print the rounded value
+    const rawLen = lenBuf.readBigUInt64LE(0);
+    if (rawLen > BigInt(size - 8)) {
+      throw fail(file, `header claims ${rawLen} bytes past the end of the file (the file has ${size - 8} bytes after the length field); it is not a safetensors file or it is truncated`);
     }
+    const headerLen = Number(rawLen);
     if (headerLen > MAX_HEADER_BYTES || headerLen < 2) throw fail(file, `header length ${headerLen} is not plausible for a safetensors file`);
     const hdr = Buffer.alloc(headerLen);
     await fh.read(hdr, 0, headerLen, 8);
@@ -75,6 +77,9 @@ export async function readSafetensorsHeader(file: string): Promise<{ tensors: Te
       throw fail(file, `header is not valid JSON (${(e as Error).message})`);
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail(file, 'header is not a JSON object');
+    // JSON.parse keeps the last of two equal keys without a word; the format forbids them
+    const twice = duplicateTopLevelKey(hdr.toString('utf8'));
+    if (twice !== null) throw fail(file, `the header names tensor ${clip(twice)} twice; ${CORRUPT}`, { tensor: twice });
     const dataStart = 8 + headerLen;
     const dataBytes = size - dataStart;
     const tensors = Object.entries(json as Record<string, unknown>)
@@ -108,18 +113,69 @@ function parseEntry(file: string, name: string, entry: unknown, dataStart: numbe
   return { name, dtype: e.dtype as string, shape: shape as number[], file, offset: dataStart + off[0], byteLength };
 }
 
+const CORRUPT = 'the file is corrupt (re-download or re-export it)';
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+/** A name from a header for a message, cut past a few hundred characters. */
+const clip = (name: string): string => (name.length > 200 ? `${name.slice(0, 200)}…` : name);
+
+/**
+ * The first key the header's top-level object holds twice, or null. A single pass over the JSON text
+ * (already known to parse): strings are skipped whole, and a string at depth 1 followed by ':' is a key.
+ */
+export function duplicateTopLevelKey(json: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (j < json.length && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < json.length && (json[k] === ' ' || json[k] === '\n' || json[k] === '\r' || json[k] === '\t')) k++;
+        if (json[k] === ':') {
+          const key = JSON.parse(json.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    }
+  }
+  return null;
+}
+
+/**
+ * The tensors must tile the data region exactly, as the format's reference reader requires: from
+ * byte 0, without overlaps, gaps or trailing bytes. A header length that is off by a few bytes (the
+ * JSON still parses when it only loses padding) shifts every tensor and shows up here as trailing bytes.
+ */
 function checkExtents(file: string, tensors: TensorInfo[], dataStart: number, dataBytes: number): void {
-  const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  const sorted = tensors.filter((t) => t.byteLength > 0).sort((a, b) => a.offset - b.offset);
   let prev: TensorInfo | null = null;
   for (const t of sorted) {
     const end = t.offset + t.byteLength - dataStart;
     if (end > dataBytes) {
-      throw fail(file, `is truncated: tensor ${t.name} needs data bytes up to ${end} but the file holds only ${dataBytes} after the header (an incomplete download?)`, { tensor: t.name });
+      throw fail(file, `is truncated: tensor ${clip(t.name)} needs data bytes up to ${end} but the file holds only ${dataBytes} after the header (an incomplete download?)`, { tensor: t.name });
     }
-    if (prev && t.offset < prev.offset + prev.byteLength && t.byteLength > 0) {
-      throw fail(file, `tensors ${prev.name} and ${t.name} overlap in the file; the header is corrupt`, { tensor: t.name });
+    const expected = prev ? prev.offset + prev.byteLength : dataStart;
+    if (prev && t.offset < expected) {
+      throw fail(file, `tensors ${clip(prev.name)} and ${clip(t.name)} overlap in the file; the header is corrupt`, { tensor: t.name });
     }
-    if (t.byteLength > 0) prev = t;
+    if (t.offset > expected) {
+      const gap = t.offset - expected;
+      const where = prev ? `${plural(gap, 'byte', 'bytes')} between tensors ${clip(prev.name)} and ${clip(t.name)} ${gap === 1 ? 'is' : 'are'}` : `the first ${plural(gap, 'byte', 'bytes')} of the data region, before tensor ${clip(t.name)}, ${gap === 1 ? 'is' : 'are'}`;
+      throw fail(file, `${where} not part of any tensor; the data offsets are wrong, so ${CORRUPT}`, { tensor: t.name });
+    }
+    prev = t;
+  }
+  const used = prev ? prev.offset + prev.byteLength - dataStart : 0;
+  if (used < dataBytes) {
+    const extra = dataBytes - used;
+    const after = prev ? `after the last tensor (${clip(prev.name)})` : 'after a header that lists no tensor data';
+    throw fail(file, `${plural(extra, 'byte', 'bytes')} ${after} ${extra === 1 ? 'is' : 'are'} not part of any tensor; the header length or the data offsets are wrong, so ${CORRUPT}`);
   }
 }
 
@@ -180,9 +236,43 @@ function loadable(t: TensorInfo): SafeDtype {
   return t.dtype;
 }
 
-/** A positioned reader over a set's files, keeping each file open while tensors are read. */
+export interface TensorReaderOptions {
+  /**
+   * What a tensor holding NaN or ±Inf does once decoded: 'refuse' (the default) throws a CheckpointError
+   * naming it and the count; 'count' returns the data and records it in `nonFinite`.
+   */
+  nonFinite?: 'refuse' | 'count';
+}
+
+/** The message for a tensor with NaN/Inf values; `overflow`: an f32 weight beyond the f16 range. */
+export function nonFiniteMessage(name: string, count: number, overflow = false): string {
+  if (overflow) return `${name} has ${plural(count, 'value', 'values')} beyond the f16 range (±65504); load the model in f32`;
+  return `${name} holds ${plural(count, 'NaN/Inf value', 'NaN/Inf values')}`;
+}
+
+/**
+ * A positioned reader over a set's files, keeping each file open while tensors are read. Every tensor
+ * it decodes is checked for NaN/Inf (see TensorReaderOptions), so the CPU and the GPU paths both do.
+ */
 export class TensorReader {
   private handles = new Map<string, Awaited<ReturnType<typeof open>>>();
+  /** Tensors read so far that hold NaN/Inf, with how many elements each (mode 'count'). */
+  readonly nonFinite: { name: string; count: number }[] = [];
+
+  constructor(private readonly opts: TensorReaderOptions = {}) {}
+
+  private checked<T extends Float32Array | Uint16Array>(t: TensorInfo, bytes: Uint8Array, dtype: SafeDtype, data: T): T {
+    const count = countNonFinite(data);
+    if (count === 0) return data;
+    // an f16 result from a wider source: NaN/Inf in the file, or finite values past the f16 range?
+    const overflow = data instanceof Uint16Array && dtype !== 'F16' && countNonFinite(decodeToF32(bytes, dtype, data.length)) === 0;
+    if ((this.opts.nonFinite ?? 'refuse') === 'refuse' || overflow) {
+      const what = overflow ? nonFiniteMessage(t.name, count, true) : `${nonFiniteMessage(t.name, count)}; the checkpoint is corrupt or its training diverged, so every output would be NaN. Use another checkpoint (an earlier one, or a fresh export)`;
+      throw new CheckpointError(what, { file: t.file, tensor: t.name, count, nonFinite: !overflow, overflow });
+    }
+    this.nonFinite.push({ name: t.name, count });
+    return data;
+  }
 
   async bytes(t: TensorInfo): Promise<Uint8Array> {
     let fh = this.handles.get(t.file);
@@ -202,12 +292,14 @@ export class TensorReader {
 
   async f32(t: TensorInfo): Promise<Float32Array> {
     const dtype = loadable(t);
-    return decodeToF32(await this.bytes(t), dtype, t.byteLength / DTYPE_BYTES[dtype]);
+    const bytes = await this.bytes(t);
+    return this.checked(t, bytes, dtype, decodeToF32(bytes, dtype, t.byteLength / DTYPE_BYTES[dtype]));
   }
 
   async f16(t: TensorInfo): Promise<Uint16Array> {
     const dtype = loadable(t);
-    return decodeToF16(await this.bytes(t), dtype, t.byteLength / DTYPE_BYTES[dtype]);
+    const bytes = await this.bytes(t);
+    return this.checked(t, bytes, dtype, decodeToF16(bytes, dtype, t.byteLength / DTYPE_BYTES[dtype]));
   }
 
   async close(): Promise<void> {

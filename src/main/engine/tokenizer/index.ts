@@ -73,7 +73,9 @@ export class TextTokenizer {
     return this.tok.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
   }
 
+  /** The text of `ids`; no ids is the empty string (the library itself throws on an empty list). */
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return '';
     return this.tok.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
 
