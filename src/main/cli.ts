@@ -1,30 +1,15 @@
 // Headless CLI entry: `npm run cli -- <command> [options]` (scripts/cli.mjs bundles and runs this file).
 // Commands live in src/main/cli/; every one takes --model DIR, --backend gpu|cpu and --json.
+// Commands that open the GPU run in a child process whose stderr drops Dawn's adapter warnings
+// (src/main/cli/dawn-noise.ts says why); help, inspect and unknown commands run here.
+import { fileURLToPath } from 'node:url';
+import { CHILD_ENV, runFiltered } from './cli/dawn-noise';
+import { main, wantsHelp } from './cli/main';
 import { commands } from './cli/commands';
 
-function usage(): string {
-  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(16)} ${c.summary}`);
-  return ['usage: npm run cli -- <command> [--model DIR] [--backend gpu|cpu] [--json] …', '', 'commands:', ...lines].join('\n');
-}
+const NO_GPU = new Set(['inspect']);
 
-export async function main(argv: string[]): Promise<number> {
-  const name = argv[0];
-  if (!name || name === 'help' || name === '--help') {
-    console.log(usage());
-    return name ? 0 : 2;
-  }
-  const cmd = commands[name];
-  if (!cmd) {
-    console.error(`unknown command "${name}"\n\n${usage()}`);
-    return 2;
-  }
-  try {
-    return await cmd.run(argv.slice(1));
-  } catch (err) {
-    const e = err as Error;
-    console.error(`${e.name}: ${e.message}`);
-    return 1;
-  }
-}
-
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const name = argv[0];
+const usesGpu = name !== undefined && commands[name] !== undefined && !NO_GPU.has(name) && !wantsHelp(argv.slice(1));
+process.exitCode = usesGpu && process.env[CHILD_ENV] !== '1' ? await runFiltered(fileURLToPath(import.meta.url), argv) : await main(argv);

@@ -1,7 +1,9 @@
 // The engine's CLI commands through the command table, on a golden fixture: `generate --json` returns
 // the fixture's greedy ids with stats, `logits --json` its prompt logits, and bad flags fail with usage.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commands } from '../../src/main/cli/commands';
 import { relL2 } from '../helpers/gpu';
@@ -24,6 +26,18 @@ async function run(argv: string[]): Promise<{ code: number; out: string }> {
 }
 
 afterEach(() => vi.restoreAllMocks());
+
+/** The CLI as a user runs it (scripts/cli.mjs bundles and runs src/main/cli.ts), stderr a pipe. */
+async function spawnCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const root = join(__dirname, '../..');
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'scripts/cli.mjs'), ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
 
 describe('engine CLI', () => {
   it('generate --json prints the greedy ids and stats', async () => {
@@ -51,4 +65,15 @@ describe('engine CLI', () => {
     await expect(run(['bench', '--arch', 'nope', '--random'])).rejects.toThrow(/unknown --arch "nope"/);
     await expect(run(['generate', '--model', dir, '--ids', '1', '--frobnicate'])).rejects.toThrow(/usage: generate/);
   });
+
+  it('spawned with stderr a pipe: progress one line per update, no Dawn limit warnings, --help exits 0', async () => {
+    const r = await spawnCli(['generate', '--model', dir, '--ids', golden.prompt_ids.join(','), '--max-tokens', '2', '--greedy', '--no-stop']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('artificially reduced');
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stderr).toMatch(/^loading 100%$/m);
+    const help = await spawnCli(['generate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: npm run cli -- generate --model DIR');
+  }, 60_000);
 });

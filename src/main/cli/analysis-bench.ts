@@ -7,10 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ModelConfig } from '../../shared/arch/config';
 import { InvalidRequestError } from '../../shared/errors';
-import { defaultRuntime, destroyWeights, ENGINE_VERSION, GpuBackend, randomWeights, uploadCheckpoint, type InferenceBackend } from '../engine';
+import { defaultRuntime, destroyWeights, ENGINE_VERSION, GpuBackend, inspectCheckpoint, randomWeights, uploadCheckpoint, type InferenceBackend } from '../engine';
 import { DEFAULT_SETTINGS, PER_LAYER_DEFAULT_MAX_LAYERS, runAnalysis } from '../services/analysis/pipeline';
-import { ARCHS } from './bench';
+import { ARCHS, tinyArchs } from './bench';
 import type { CliCommand } from './command';
+import { assertFits, type FitTarget } from './fits';
 import { intFlag, onOff, parseFlags } from './generate';
 
 const USAGE = 'analysis-bench (--model DIR | --arch plm-1.8b|gta-1b|gqa-1b|tiny-…[,…] --random) [--tokens 2048] [--runs 2] [--per-layer on|off] [--json FILE]';
@@ -30,6 +31,7 @@ function randomIds(n: number, vocab: number, seed = 7): number[] {
 
 export const analysisBenchCommand: CliCommand = {
   summary: 'time every analysis of a T-token input (random ids), excluding the load',
+  usage: USAGE,
   async run(argv) {
     const f = parseFlags('analysis-bench', USAGE, argv, {
       model: { type: 'string' },
@@ -47,7 +49,14 @@ export const analysisBenchCommand: CliCommand = {
     const runs = intFlag('runs', f.runs as string, 1) ?? 2;
     const archs = typeof f.arch === 'string' ? f.arch.split(',').map((a) => a.trim()) : [];
     for (const a of archs) if (!ARCHS[a]) throw new InvalidRequestError(`unknown --arch "${a}"; known: ${Object.keys(ARCHS).join(', ')}`);
+    const fitTargets: FitTarget[] = archs.length > 0 ? archs.map((a) => ({ name: a, config: ARCHS[a]() })) : [{ name: f.model as string, config: (await inspectCheckpoint(f.model as string)).config }];
     const { rt, device } = await defaultRuntime();
+    try {
+      assertFits(fitTargets, 'f16', T, rt.device.limits, device, { alternatives: tinyArchs(), kvFlag: 'a smaller --tokens' });
+    } catch (err) {
+      rt.device.destroy();
+      throw err;
+    }
     const results: unknown[] = [];
     const targets = archs.length > 0 ? archs.map((a) => ({ name: a, config: ARCHS[a]() as ModelConfig | null })) : [{ name: f.model as string, config: null }];
     for (const t of targets) {

@@ -37,6 +37,7 @@ const ATTENTION_USAGE = 'attention --model DIR --ids 1,2,3 --layer L [--backend 
 
 export const attentionCommand: CliCommand = {
   summary: "one layer's attention maps (probabilities, [maps][T][T]) over a list of token ids",
+  usage: ATTENTION_USAGE,
   async run(argv) {
     const f = parseFlags('attention', ATTENTION_USAGE, argv, { ...ENGINE_OPTIONS, json: { type: 'boolean', default: false }, ids: { type: 'string' }, layer: { type: 'string' } });
     const ids = needIds('attention', ATTENTION_USAGE, f);
@@ -66,6 +67,7 @@ const SIM_USAGE = 'head-similarity --model DIR --ids 1,2,3 --layer L [--metric j
 
 export const headSimilarityCommand: CliCommand = {
   summary: "one layer's maps × maps similarity: mean Jensen–Shannon divergence (bits) or cosine",
+  usage: SIM_USAGE,
   async run(argv) {
     const f = parseFlags('head-similarity', SIM_USAGE, argv, { ...ENGINE_OPTIONS, json: { type: 'boolean', default: false }, ids: { type: 'string' }, layer: { type: 'string' }, metric: { type: 'string', default: 'js' } });
     const ids = needIds('head-similarity', SIM_USAGE, f);
@@ -132,6 +134,7 @@ function printSummary(s: Omit<AnalysisSummary, 'runId'>): void {
 
 export const analyzeCommand: CliCommand = {
   summary: 'every analysis (maps, similarity, grouping, shared-map test, compressibility, KV/FLOPs) of a text, recorded as a run',
+  usage: ANALYZE_USAGE,
   async run(argv) {
     const f = parseFlags('analyze', ANALYZE_USAGE, argv, {
       ...ENGINE_OPTIONS,

@@ -9,8 +9,9 @@ import { dirname } from 'node:path';
 import { normalizeConfig, type ModelConfig } from '../../shared/arch/config';
 import { zooConfig } from '../../shared/arch/zoo';
 import { InvalidRequestError } from '../../shared/errors';
-import { defaultRuntime, destroyWeights, ENGINE_VERSION, GpuBackend, randomWeights, runBench, uploadCheckpoint, type BenchResult, type GpuWeights } from '../engine';
+import { defaultRuntime, destroyWeights, ENGINE_VERSION, GpuBackend, inspectCheckpoint, randomWeights, runBench, uploadCheckpoint, type BenchResult, type GpuWeights } from '../engine';
 import type { CliCommand } from './command';
+import { assertFits, type FitTarget } from './fits';
 import { dtypeFlag, intFlag, parseFlags } from './generate';
 
 const USAGE =
@@ -27,6 +28,11 @@ export const ARCHS: Record<string, () => ModelConfig> = {
   'tiny-plm': () =>
     normalizeConfig({ ...tiny, architectures: ['PLMForCausalLM'], model_type: 'plm', kv_lora_rank: 64, q_lora_rank: null, qk_nope_head_dim: 32, qk_rope_head_dim: 16, v_head_dim: 32, hidden_act: 'relu2' }),
 };
+
+/** The tiny-* shapes, as fit targets: the way out when a published shape does not fit. */
+export function tinyArchs(): FitTarget[] {
+  return Object.keys(ARCHS).filter((a) => a.startsWith('tiny-')).map((a) => ({ name: a, config: ARCHS[a]() }));
+}
 
 function listFlag(name: string, v: string): number[] {
   const xs = v.split(',').map((s) => Number(s.trim()));
@@ -49,6 +55,7 @@ function fmtResult(r: BenchResult): string {
 
 export const benchCommand: CliCommand = {
   summary: 'GPU benchmark: prefill and decode tok/s with bandwidth floors, KV bytes, per-op times',
+  usage: USAGE,
   async run(argv) {
     const f = parseFlags('bench', USAGE, argv, {
       model: { type: 'string' },
@@ -82,7 +89,15 @@ export const benchCommand: CliCommand = {
     const archs = typeof f.arch === 'string' ? f.arch.split(',').map((a) => a.trim()) : [];
     for (const a of archs) if (!ARCHS[a]) throw new InvalidRequestError(`unknown --arch "${a}"; known: ${Object.keys(ARCHS).join(', ')}`);
     const nCtx = Math.max(...opts.prefill, ...opts.contexts.map((c) => c + opts.steps + 2));
+    // What must fit, from the configs alone: checked against the device's limits before any weight is made.
+    const fitTargets: FitTarget[] = archs.length > 0 ? archs.map((a) => ({ name: a, config: ARCHS[a]() })) : [{ name: f.model as string, config: (await inspectCheckpoint(f.model as string)).config }];
     const { rt, device } = await defaultRuntime();
+    try {
+      assertFits(fitTargets, dtype, nCtx, rt.device.limits, device, { alternatives: tinyArchs(), kvFlag: 'smaller --contexts / --prefill' });
+    } catch (err) {
+      rt.device.destroy();
+      throw err;
+    }
     const results: BenchResult[] = [];
     const targets: { name: string; load: () => Promise<{ config: ModelConfig; weights: GpuWeights }> }[] =
       archs.length > 0

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidRequestError } from '../../shared/errors';
 import { openEngine, GREEDY, samplingParams, type BackendKind, type Engine, type SamplingParams, type WeightDtype } from '../engine';
 import type { CliCommand } from './command';
+import { loadingProgress } from './progress';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -68,18 +69,11 @@ export function dtypeFlag(v: string | undefined): WeightDtype {
 /** Open the engine the shared flags describe; progress goes to stderr unless quiet. */
 export async function openFromFlags(cmd: string, f: Flags, quiet: boolean): Promise<Engine> {
   if (typeof f.model !== 'string') throw new InvalidRequestError(`${cmd} needs --model DIR (a checkpoint folder with config.json and model.safetensors)`);
-  let lastPct = -1;
   return openEngine(f.model, {
     backend: backendFlag(f.backend as string),
     dtype: dtypeFlag(f.dtype as string),
     nCtx: intFlag('ctx', f.ctx as string | undefined, 1),
-    onProgress: quiet
-      ? undefined
-      : (p) => {
-          const pct = Math.floor((100 * p.done) / p.total);
-          if (pct !== lastPct && pct % 10 === 0) process.stderr.write(`loading ${pct}%${pct === 100 ? '\n' : '\r'}`);
-          lastPct = pct;
-        },
+    onProgress: quiet ? undefined : loadingProgress(),
   });
 }
 
@@ -101,6 +95,7 @@ function sampling(f: Flags): SamplingParams {
 
 export const generateCommand: CliCommand = {
   summary: 'generate tokens from a prompt (text or ids), streamed, with timing stats',
+  usage: USAGE,
   async run(argv) {
     const f = parseFlags('generate', USAGE, argv, {
       ...ENGINE_OPTIONS,

@@ -9,6 +9,7 @@ import { inspectCheckpoint, loadTokenizer } from '../engine';
 import type { CliCommand } from './command';
 
 const LENGTHS = [128, 512, 2048];
+const USAGE = 'inspect --model DIR [--json]';
 
 function parseArgs(argv: string[]): { model: string; json: boolean } {
   let model: string | null = null;
@@ -19,7 +20,7 @@ function parseArgs(argv: string[]): { model: string; json: boolean } {
     else if (a === '--model') model = argv[++i] ?? null;
     else if (a.startsWith('--model=')) model = a.slice('--model='.length);
     else if (a === '--backend') i++; // accepted by every command; inspect runs nothing
-    else throw new InvalidRequestError(`inspect: unknown argument "${a}"; usage: inspect --model DIR [--json]`);
+    else throw new InvalidRequestError(`inspect: unknown argument "${a}"; usage: ${USAGE}`);
   }
   if (!model) throw new InvalidRequestError('inspect needs --model DIR (a checkpoint folder with config.json and model.safetensors)');
   return { model, json };
@@ -142,6 +143,7 @@ function text(r: InspectReport): string {
 
 export const inspectCommand: CliCommand = {
   summary: 'describe a checkpoint: config, variant, parameters, KV cache, FLOPs, tokenizer, weight check',
+  usage: USAGE,
   async run(argv) {
     const { model, json } = parseArgs(argv);
     const report = await inspectReport(model);

@@ -13,6 +13,7 @@ function top(row: Float32Array, k: number): number[] {
 
 export const logitsCommand: CliCommand = {
   summary: 'logits of every position of a list of token ids (one prefill)',
+  usage: USAGE,
   async run(argv) {
     const f = parseFlags('logits', USAGE, argv, { ...ENGINE_OPTIONS, json: { type: 'boolean', default: false }, ids: { type: 'string' } });
     if (typeof f.ids !== 'string') throw new InvalidRequestError(`logits needs --ids 1,2,3; usage: ${USAGE}`);

@@ -9,6 +9,7 @@ import { InvalidRequestError } from '../../shared/errors';
 import { encodeDocumentStream, perplexity, type WindowScheme } from '../engine';
 import type { CliCommand } from './command';
 import { ENGINE_OPTIONS, intFlag, openFromFlags, parseFlags } from './generate';
+import { progress } from './progress';
 
 const USAGE = 'perplexity --model DIR (--ids-file F | --text-file F) [--window N] [--scheme stream|windows] [--max-windows N] [--backend gpu|cpu] [--dtype f16|f32] [--json]';
 
@@ -50,8 +51,37 @@ function schemeFlag(v: string | undefined): WindowScheme {
   return v;
 }
 
+/** Tokens one window of `window` needs: 'stream' also needs the token its last position predicts. */
+function needed(window: number, scheme: WindowScheme): number {
+  return scheme === 'stream' ? window + 1 : window;
+}
+
+/**
+ * The window to score `n` tokens with. An explicit --window is kept (or refused, naming --window, when the
+ * input is shorter than one window); a default window (the ids file's, else the context) shrinks to the
+ * input's length, with a note that says so.
+ */
+export function chooseWindow(n: number, scheme: WindowScheme, explicit: number | undefined, fromFile: number | undefined, nCtx: number, source: string): { window: number; note: string | null } {
+  const fit = scheme === 'stream' ? n - 1 : n; // the largest window n tokens fill
+  const count = n.toLocaleString('en-US');
+  if (fit < 2) throw new InvalidRequestError(`${source} holds ${count} token${n === 1 ? '' : 's'}; perplexity needs at least ${needed(2, scheme)} (a window of 2${scheme === 'stream' ? ' and the token after it' : ''}): give a longer input`);
+  if (explicit !== undefined) {
+    if (n < needed(explicit, scheme)) {
+      throw new InvalidRequestError(
+        `${source} holds ${count} tokens, fewer than one --window of ${explicit.toLocaleString('en-US')} needs (${needed(explicit, scheme).toLocaleString('en-US')}${scheme === 'stream' ? ': the window and the token after it' : ''}); pass --window ${fit.toLocaleString('en-US')} or less, or a longer input`,
+      );
+    }
+    return { window: explicit, note: null };
+  }
+  const window = fromFile ?? nCtx;
+  if (n >= needed(window, scheme)) return { window, note: null };
+  const what = fromFile !== undefined ? "the ids file's window" : 'the context';
+  return { window: fit, note: `${source} holds ${count} tokens, fewer than one window of ${window.toLocaleString('en-US')} (${what}) needs: scoring one window of ${fit.toLocaleString('en-US')} instead (--window N sets it)` };
+}
+
 export const perplexityCommand: CliCommand = {
   summary: 'mean NLL and perplexity of a token sequence (eval_ppl.py windowing)',
+  usage: USAGE,
   async run(argv) {
     const f = parseFlags('perplexity', USAGE, argv, {
       ...ENGINE_OPTIONS,
@@ -82,14 +112,17 @@ export const perplexityCommand: CliCommand = {
         });
         ids = encodeDocumentStream(engine.tokenizer, text, engine.info.eosTokenIds);
       }
-      const window = intFlag('window', f.window as string | undefined, 2) ?? fromIds?.window ?? engine.backend.nCtx;
+      const explicit = intFlag('window', f.window as string | undefined, 2);
+      const source = fromIds ? `--ids-file ${String(idsFile)}` : `--text-file ${String(textFile)}`;
+      const { window, note } = chooseWindow(ids.length, scheme, explicit, fromIds?.window, engine.backend.nCtx, source);
       if (window > engine.backend.nCtx) throw new InvalidRequestError(`--window ${window} exceeds the context of ${engine.backend.nCtx}; pass a smaller window`);
+      if (note && !json) process.stderr.write(`${note}\n`);
       const started = performance.now();
       const r = await perplexity(engine, ids, {
         window,
         scheme,
         maxWindows,
-        onWindow: json ? undefined : (done, total) => process.stderr.write(`window ${done}/${total}${done === total ? '\n' : '\r'}`),
+        onWindow: json ? undefined : progress((done, total) => `window ${done}/${total}`),
       });
       const seconds = (performance.now() - started) / 1000;
       if (json) {
@@ -101,7 +134,9 @@ export const perplexityCommand: CliCommand = {
           scheme: r.scheme,
           window: r.window,
           windows: r.windows,
+          tokens: ids.length,
           tokens_scored: r.tokensScored,
+          ...(note ? { note } : {}),
           mean_nll: r.meanNll,
           perplexity: r.perplexity,
           seconds,
@@ -111,7 +146,7 @@ export const perplexityCommand: CliCommand = {
         return 0;
       }
       process.stdout.write(
-        `${engine.dir} (${engine.backend.kind}, ${engine.backend.dtype}): ${r.tokensScored.toLocaleString('en-US')} tokens in ${r.windows} windows of ${r.window} (${r.scheme}), ` +
+        `${engine.dir} (${engine.backend.kind}, ${engine.backend.dtype}): scored ${r.tokensScored.toLocaleString('en-US')} of ${ids.length.toLocaleString('en-US')} tokens in ${r.windows} window${r.windows === 1 ? '' : 's'} of ${r.window} (${r.scheme}), ` +
           `mean NLL ${r.meanNll.toFixed(4)} nats, perplexity ${r.perplexity.toFixed(2)} (${seconds.toFixed(1)} s)\n`,
       );
       return 0;
