@@ -65,6 +65,25 @@ describe('analysis service', () => {
     }
     expect(sum.similarity!.global.n).toBe(16);
     expect(sum.similarity!.global.mds).toHaveLength(16);
+    expect(sum.similarity!.global.order).toHaveLength(16);
+    expect(sum.similarity!.global.merges).toHaveLength(15);
+    // The all-layers matrices are binary arrays, not inline in the summary JSON.
+    expect(sum.similarity!.global.js).toEqual([]);
+    expect(sum.similarity!.global.cosine).toEqual([]);
+    expect(sum.arrays['global-js.f32']?.shape).toEqual([16, 16]);
+    expect(sum.arrays['global-cosine.f32']?.shape).toEqual([16, 16]);
+    for (const name of ['global-js.f32', 'global-cosine.f32']) {
+      const g = await s.handlers.getAnalysisArray({ runId: sum.runId, name });
+      expect(g.dtype).toBe('f32');
+      expect(g.shape).toEqual([16, 16]);
+      const v = f32(g.base64);
+      expect(v).toHaveLength(256);
+      for (let a = 0; a < 16; a++) {
+        for (let b = 0; b < 16; b++) expect(v[a * 16 + b]).toBeCloseTo(v[b * 16 + a], 5);
+        if (name === 'global-js.f32') expect(v[a * 16 + a]).toBeCloseTo(0, 5);
+        else expect(v[a * 16 + a]).toBeCloseTo(1, 3);
+      }
+    }
     // Grouping at each τ; the shared-map test has a baseline and a result per τ, scope and grouping.
     expect(sum.grouping!.layers).toHaveLength(4);
     expect(sum.grouping!.layers[0].suggestions.map((g) => g.tau)).toEqual([0.05, 0.2]);

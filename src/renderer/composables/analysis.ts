@@ -60,6 +60,22 @@ export function fetchArray(runId: string, name: string, index?: number[]): Promi
   return p;
 }
 
+/** The all-layers similarity matrices' array names (the pipeline's GLOBAL_JS_ARRAY / GLOBAL_COSINE_ARRAY). */
+export const GLOBAL_ARRAYS = { js: 'global-js.f32', cosine: 'global-cosine.f32' } as const;
+
+/**
+ * The all-layers [n·n] JS or cosine matrix of an analysis: inline in older runs' summaries, else fetched
+ * (once per session) from its array artifact — only when a tab shows it. null when the run has neither.
+ */
+export async function globalMatrix(s: AnalysisSummary, which: 'js' | 'cosine'): Promise<ArrayLike<number> | null> {
+  const g = s.similarity?.global;
+  if (!g || g.n === 0) return null;
+  if (g[which].length > 0) return g[which];
+  const name = GLOBAL_ARRAYS[which];
+  if (!s.arrays[name]) return null;
+  return (await fetchArray(s.runId, name)).data;
+}
+
 export interface DecodedMap extends DecodedArray {
   resolution: 'full' | 'thumb';
   source: 'stored' | 'recomputed';

@@ -30,6 +30,13 @@ export interface PipelineSettings {
 }
 
 /** Above this many layers the per-layer shared-map test is opt-in (one forward a layer dominates the run). */
+/**
+ * The all-layers similarity matrices, [n, n] f32 (n = layers × maps), stored as arrays with
+ * summary.similarity.global.js/cosine left empty (runs recorded before 2026-12-07 inline them instead).
+ */
+export const GLOBAL_JS_ARRAY = 'global-js.f32';
+export const GLOBAL_COSINE_ARRAY = 'global-cosine.f32';
+
 export const PER_LAYER_DEFAULT_MAX_LAYERS = 12;
 
 export const DEFAULT_SETTINGS: PipelineSettings = {
@@ -195,13 +202,20 @@ export async function runAnalysis(
     summary.mapsStored = { full, thumbSide: S };
   });
 
+  let globalJs: Float64Array | null = null; // the all-layers JS matrix, kept here for the grouping step
   await step('similarity', 'Head-to-head similarity', () => {
     if (!r) return;
     const layers = r.layers.map((l) => similarity(l.js, l.cosine, numMaps));
     const g = r.global;
     let global: SimilarityMatrix & { mds: [number, number][]; rows: number };
     if (g) {
-      global = { ...similarity(g.js, g.cosine, g.n), mds: classicalMds(jsDistance(g.js), g.n), rows: g.rows.length };
+      // The [n, n] all-layers matrices (n = layers × maps: 512 maps make 262k values each) go to binary
+      // arrays, not the summary JSON, so opening a run parses no large matrix; the UI fetches them on demand.
+      const { merges, order } = averageLinkage(g.js, g.n);
+      global = { n: g.n, js: [], cosine: [], order, merges, mds: classicalMds(jsDistance(g.js), g.n), rows: g.rows.length };
+      arrays.push({ name: GLOBAL_JS_ARRAY, dtype: 'f32', shape: [g.n, g.n], data: Float32Array.from(g.js) });
+      arrays.push({ name: GLOBAL_COSINE_ARRAY, dtype: 'f32', shape: [g.n, g.n], data: Float32Array.from(g.cosine) });
+      globalJs = g.js;
       summary.settings.crossLayerRows = g.rows.length;
     } else {
       global = { n: 0, js: [], cosine: [], order: [], merges: [], mds: [], rows: 0 };
@@ -215,7 +229,7 @@ export async function runAnalysis(
     const sim = summary.similarity;
     if (!sim) return;
     const layers: LayerGrouping[] = sim.layers.map((m, layer) => ({ layer, suggestions: settings.taus.map((tau) => suggestGroups(m.js, m.n, tau)) }));
-    const model: LayerGrouping = { layer: -1, suggestions: sim.global.n > 0 ? settings.taus.map((tau) => suggestGroups(sim.global.js, sim.global.n, tau)) : [] };
+    const model: LayerGrouping = { layer: -1, suggestions: sim.global.n > 0 && globalJs ? settings.taus.map((tau) => suggestGroups(globalJs!, sim.global.n, tau)) : [] };
     settings.taus.forEach((_, k) => suggestions.set(k, layers.map((l) => l.suggestions[k])));
     summary.grouping = {
       layers,
