@@ -17,7 +17,7 @@ const events: WorkbenchEvent[] = [];
 beforeAll(async () => {
   dir = tempDir('wb-chat-http-');
   srv = await startServer({ dataDir: join(dir, 'data') });
-  ws = new WebSocket(`ws://127.0.0.1:${srv.port}/events?token=${srv.token}`);
+  ws = new WebSocket(`ws://127.0.0.1:${srv.port}/events`, { headers: { Authorization: `Bearer ${srv.token}` } });
   ws.on('message', (data) => events.push(JSON.parse(String(data)) as WorkbenchEvent));
   await new Promise<void>((ok, fail) => {
     ws.once('open', () => ok());

@@ -97,11 +97,13 @@ describe('browser host', () => {
     expect((await raw('GET', '/assets/app.js')).status).toBe(401);
 
     expect((await api<RunPage>('listRuns', {})).status).toBe(200);
-    expect((await raw('POST', `/api/listRuns?token=${srv.token}`, { body: '{}' })).status).toBe(200);
-    // The API never accepts the page's cookie: only the header or the query parameter.
+    // The API never takes the token from the query string (host-security.test.ts has the rest).
+    expect((await raw('POST', `/api/listRuns?token=${srv.token}`, { body: '{}' })).status).toBe(401);
+    // The page's cookie counts only with the page's Origin; tools without Origin use the header.
     const page = await raw('GET', `/?token=${srv.token}`);
     const cookie = String(page.headers['set-cookie']).split(';')[0];
     expect((await raw('POST', '/api/listRuns', { body: '{}', headers: { Cookie: cookie } })).status).toBe(401);
+    expect((await raw('POST', '/api/listRuns', { body: '{}', headers: { Cookie: cookie, Origin: base } })).status).toBe(200);
   });
 
   it('serves the renderer with MIME types, CSP and a cookie for assets; refuses traversal', async () => {
@@ -152,7 +154,7 @@ describe('browser host', () => {
 
     const missing = await api('getRun', { id: '00000000-0000-4000-8000-000000000000' });
     expect(missing.env).toMatchObject({ ok: false, error: { name: 'NotFoundError' } });
-    expect((await raw('GET', `/api/listRuns?token=${srv.token}`)).status).toBe(405);
+    expect((await raw('GET', '/api/listRuns', { headers: { Authorization: `Bearer ${srv.token}` } })).status).toBe(405);
   });
 
   it('creates runs and lists them through HTTP', async () => {
@@ -173,10 +175,13 @@ describe('browser host', () => {
 
   it('requires the token on the WebSocket and delivers events', async () => {
     await expect(wsOpen(`ws://127.0.0.1:${srv.port}/events`)).rejects.toThrow('HTTP 401');
-    await expect(wsOpen(`ws://127.0.0.1:${srv.port}/events?token=${'0'.repeat(32)}`)).rejects.toThrow('HTTP 401');
-    await expect(wsOpen(`ws://127.0.0.1:${srv.port}/events?token=${srv.token}`, { Origin: 'https://evil.example' })).rejects.toThrow('HTTP 403');
+    await expect(wsOpen(`ws://127.0.0.1:${srv.port}/events`, { Authorization: `Bearer ${'0'.repeat(32)}` })).rejects.toThrow('HTTP 401');
+    await expect(wsOpen(`ws://127.0.0.1:${srv.port}/events?token=${srv.token}`)).rejects.toThrow('HTTP 401');
+    await expect(wsOpen(`ws://127.0.0.1:${srv.port}/events`, { Authorization: `Bearer ${srv.token}`, Origin: 'https://evil.example' })).rejects.toThrow('HTTP 403');
 
-    const { ws, events } = await wsOpen(`ws://127.0.0.1:${srv.port}/events?token=${srv.token}`, { Origin: base });
+    // What the page sends: its cookie and its Origin.
+    const cookie = String((await raw('GET', `/?token=${srv.token}`)).headers['set-cookie']).split(';')[0];
+    const { ws, events } = await wsOpen(`ws://127.0.0.1:${srv.port}/events`, { Cookie: cookie, Origin: base });
     const byHeader = await wsOpen(`ws://127.0.0.1:${srv.port}/events`, { Authorization: `Bearer ${srv.token}` });
     const run = ok(await api<Run>('createRun', { kind: 'chat', title: 'evented' }));
     ok(await api('tagRun', { id: run.id, add: ['t1'] }));

@@ -9,13 +9,13 @@ import { InvalidRequestError, NotFoundError, UnauthorizedError, serializeError }
 import { API_PREFIX, EVENTS_PATH, TOKEN_PARAM } from '../../shared/protocol';
 import { isMethodName } from '../../shared/validate';
 import { createServices, type Services } from '../services';
-import { cookieName, makeToken, presentedToken, tokenMatches } from './auth';
+import { makeToken, originVerdict, presentedToken, setCookieHeader, tokenMatches } from './auth';
+import { BodyTooLargeError, MAX_BODY_BYTES, declaredTooLarge, discardBody, parseJsonBody, readBody } from './body';
 import { dispatch } from './dispatch';
 import { serveStatic } from './static';
 import { contentSecurityPolicy } from './window-options';
 
 export const LOOPBACK = '127.0.0.1';
-const MAX_BODY_BYTES = 32 * 1024 * 1024; // addMetrics batches of 100k samples fit with room to spare
 const PING_INTERVAL_MS = 30_000;
 
 export interface ServeOptions {
@@ -60,26 +60,17 @@ function sendError(res: ServerResponse, status: number, err: Error): void {
   sendJson(res, status, { ok: false, error: serializeError(err) });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new InvalidRequestError(`Request body exceeds ${MAX_BODY_BYTES} bytes; send metrics in smaller batches.`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+/** Anything but a read: a browser's cross-site form or fetch must not get this far (CSRF). */
+function isStateChanging(method: string | undefined): boolean {
+  return method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
 }
 
-function rejectUpgrade(socket: Duplex, status: number, reason: string): void {
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+const FOREIGN_ORIGIN_MSG = 'Cross-origin request refused: the Origin header is not this workbench page. Only http://127.0.0.1:<port> and http://localhost:<port> of this server may change state.';
+const COOKIE_NEEDS_ORIGIN_MSG = 'The page cookie is only accepted with this page\'s Origin. Scripts and tools must send the token as `Authorization: Bearer <token>`.';
+
+function rejectUpgrade(socket: Duplex, status: number, reason: string, message = ''): void {
+  const body = message ? `${message}\n` : '';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -105,13 +96,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       sendError(res, 405, new InvalidRequestError(`Use POST for ${API_PREFIX}${name}.`));
       return;
     }
+    // Over the limit by its own declaration: answer before reading a byte (and before `100 Continue`).
+    if (declaredTooLarge(req)) {
+      sendError(res, 413, new BodyTooLargeError(MAX_BODY_BYTES));
+      discardBody(req);
+      return;
+    }
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
     let params: unknown;
     try {
-      const body = await readBody(req);
-      params = body.trim() === '' ? undefined : JSON.parse(body);
+      params = parseJsonBody((await readBody(req)).toString('utf8'));
     } catch (err) {
-      const e = err instanceof InvalidRequestError ? err : new InvalidRequestError(`Request body is not valid JSON: ${(err as Error).message}`);
-      sendError(res, e.message.startsWith('Request body exceeds') ? 413 : 400, e);
+      const e = err instanceof InvalidRequestError ? err : new InvalidRequestError(`Request body could not be read: ${(err as Error).message}`);
+      sendError(res, e instanceof BodyTooLargeError ? 413 : 400, e);
       return;
     }
     sendJson(res, 200, await dispatch(services.handlers, name, params));
@@ -125,19 +122,25 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       res.writeHead(421, { ...baseHeaders, 'Content-Type': 'text/plain; charset=utf-8' }).end(`Use http://${LOOPBACK}:${actualPort}/\n`);
       return;
     }
-    const presented = presentedToken(req, url, { port: actualPort, allowCookie: !isApi });
-    if (!tokenMatches(presented, token)) {
-      const msg = 'Missing or wrong token. Open the URL printed by `npm run serve` (it ends in ?token=…); the token changes on every start.';
-      if (isApi) sendError(res, 401, new UnauthorizedError(msg));
-      else res.writeHead(401, { ...baseHeaders, 'Content-Type': 'text/plain; charset=utf-8' }).end(`${msg}\n`);
-      return;
+    const refuse = (status: number, msg: string) => {
+      if (isApi) sendError(res, status, new UnauthorizedError(msg));
+      else res.writeHead(status, { ...baseHeaders, 'Content-Type': 'text/plain; charset=utf-8' }).end(`${msg}\n`);
+    };
+    const changesState = isStateChanging(req.method);
+    const origin = originVerdict(req, actualPort);
+    if (changesState && origin === 'foreign') return refuse(403, FOREIGN_ORIGIN_MSG);
+    // ?token= opens the page (and sets the cookie); the API takes the header or, from the page, the cookie.
+    const presented = presentedToken(req, url, { port: actualPort, allowQuery: !isApi && !changesState });
+    if (!tokenMatches(presented.token, token)) {
+      return refuse(401, 'Missing or wrong token. Open the URL printed by `npm run serve` (it ends in ?token=…); the token changes on every start. Tools send it as `Authorization: Bearer <token>`.');
     }
+    if (changesState && presented.via === 'cookie' && origin !== 'same') return refuse(401, COOKIE_NEEDS_ORIGIN_MSG);
     if (isApi) {
       handleApi(req, res, url.pathname.slice(API_PREFIX.length)).catch((err) => sendError(res, 500, err as Error));
       return;
     }
     const headers: Record<string, string> = { ...baseHeaders, 'Content-Security-Policy': csp() };
-    if (url.searchParams.get(TOKEN_PARAM)) headers['Set-Cookie'] = `${cookieName(actualPort)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+    if (presented.via === 'query') headers['Set-Cookie'] = setCookieHeader(actualPort, token);
     if (!opts.rendererDir) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' }).end('This server was started without a renderer folder (--renderer DIR).\n');
       return;
@@ -146,14 +149,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
 
   const server = createServer(handle);
+  // `Expect: 100-continue`: the API sends Continue only once the request passed every check (above).
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!new URL(req.url ?? '/', `http://${LOOPBACK}:${actualPort}`).pathname.startsWith(API_PREFIX)) res.writeContinue();
+    handle(req, res);
+  });
   server.on('upgrade', (req, socket) => {
     const url = new URL(req.url ?? '/', `http://${LOOPBACK}:${actualPort}`);
     if (url.pathname !== EVENTS_PATH) return rejectUpgrade(socket, 404, 'Not Found');
     if (!allowedHosts().includes(req.headers.host ?? '')) return rejectUpgrade(socket, 421, 'Misdirected Request');
     // Browsers send Origin on WebSocket handshakes; a foreign one is cross-site WebSocket hijacking.
-    const origin = req.headers.origin;
-    if (origin && !allowedHosts().some((h) => origin === `http://${h}`)) return rejectUpgrade(socket, 403, 'Forbidden');
-    if (!tokenMatches(presentedToken(req, url, { port: actualPort, allowCookie: false }), token)) return rejectUpgrade(socket, 401, 'Unauthorized');
+    const origin = originVerdict(req, actualPort);
+    if (origin === 'foreign') return rejectUpgrade(socket, 403, 'Forbidden', FOREIGN_ORIGIN_MSG);
+    // The page's socket carries the cookie (browsers cannot set headers on it) and the page's Origin; tools the header.
+    const presented = presentedToken(req, url, { port: actualPort, allowQuery: false });
+    if (!tokenMatches(presented.token, token)) return rejectUpgrade(socket, 401, 'Unauthorized');
+    if (presented.via === 'cookie' && origin !== 'same') return rejectUpgrade(socket, 401, 'Unauthorized', COOKIE_NEEDS_ORIGIN_MSG);
     wss.handleUpgrade(req, socket, Buffer.alloc(0), (ws) => wss.emit('connection', ws, req));
   });
 

@@ -38,7 +38,7 @@ export interface Services {
 }
 
 export function createServices(opts: ServicesOptions): Services {
-  const store = RunStore.open({ dataDir: opts.dataDir, nativeBinding: opts.nativeBinding });
+  const store = RunStore.open({ dataDir: opts.dataDir, nativeBinding: opts.nativeBinding, onCorrupt: 'quarantine' }); // logs where the copy went
   const events = createEventBus();
   const system = createSystem(opts.host, opts.dataDir);
   const tasks = new TaskRegistry(events);

@@ -1,7 +1,7 @@
 // Artifact blobs live as files beside the database (artifacts/<run id>/<artifact id>), not in SQLite,
 // so large reports and dumps do not bloat the WAL. The row keeps size and SHA-256; reads verify both.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { StorageError } from '../../shared/errors';
 import { ARTIFACTS_DIR } from './paths';
@@ -28,8 +28,13 @@ export function writeBlob(dataDir: string, rel: string, data: Uint8Array): void 
   const abs = absolute(dataDir, rel);
   mkdirSync(dirname(abs), { recursive: true });
   const tmp = `${abs}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, abs);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, abs);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // a full disk must not leave a partial file behind
+    throw err;
+  }
 }
 
 export function readBlob(dataDir: string, rel: string, expected: { sha256: string; bytes: number; name: string }): Buffer {
@@ -50,4 +55,46 @@ export function readBlob(dataDir: string, rel: string, expected: { sha256: strin
 /** Remove a run's artifact folder; missing files are not an error (the goal is that they are gone). */
 export function removeRunBlobs(dataDir: string, runId: string): void {
   rmSync(join(resolve(dataDir), ARTIFACTS_DIR, runId), { recursive: true, force: true });
+}
+
+/**
+ * Remove artifact files that no row refers to: left by a kill between writing the file and committing
+ * its row, or by a run deleted while its folder could not be removed. Only files (never links or
+ * folders' contents deeper down) older than `minAgeMs` go, so a write in flight in another process
+ * sharing the data directory is left alone; folders of runs that no longer exist go once empty.
+ * Returns how many files were removed; failures (read-only disk, permissions) are skipped.
+ */
+export function sweepOrphans(dataDir: string, runIds: Set<string>, artifactPaths: string[], minAgeMs: number): number {
+  const root = resolve(dataDir, ARTIFACTS_DIR);
+  const keep = new Set(artifactPaths.map((p) => resolve(resolve(dataDir), p)));
+  const cutoff = Date.now() - minAgeMs;
+  let removed = 0;
+  let runDirs;
+  try {
+    runDirs = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const d of runDirs) {
+    if (!d.isDirectory()) continue;
+    const runDir = join(root, d.name);
+    try {
+      const dirOld = lstatSync(runDir).mtimeMs <= cutoff;
+      for (const f of readdirSync(runDir, { withFileTypes: true })) {
+        const abs = join(runDir, f.name);
+        if (!f.isFile() || keep.has(abs)) continue;
+        try {
+          if (lstatSync(abs).mtimeMs > cutoff) continue;
+          rmSync(abs);
+          removed++;
+        } catch {
+          // gone already, or not ours to remove
+        }
+      }
+      if (!runIds.has(d.name) && dirOld) rmdirSync(runDir); // fails, harmlessly, when not empty
+    } catch {
+      // unreadable folder or not empty: leave it
+    }
+  }
+  return removed;
 }

@@ -47,6 +47,16 @@ function conversationFromRow(r: ConversationRow): Conversation {
   };
 }
 
+/** A damaged JSON column (hand edit, torn write) reads as null instead of breaking the whole conversation. */
+function jsonOrNull<T>(text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
 function messageFromRow(r: MessageRow): ChatMessage {
   return {
     id: r.id,
@@ -54,10 +64,10 @@ function messageFromRow(r: MessageRow): ChatMessage {
     seq: r.seq,
     role: r.role as MessageRole,
     text: r.text,
-    tokenIds: r.token_ids === null ? null : (JSON.parse(r.token_ids) as number[]),
+    tokenIds: r.token_ids === null ? null : jsonOrNull<number[]>(r.token_ids),
     status: r.status as MessageStatus,
     error: r.error,
-    stats: r.stats === null ? null : (JSON.parse(r.stats) as ReplyStats),
+    stats: r.stats === null ? null : jsonOrNull<ReplyStats>(r.stats),
     runId: r.run_id,
     modelId: r.model_id,
     createdAt: r.created_at,

@@ -1,4 +1,5 @@
-export { RunStore, type OpenStoreOptions } from './run-store';
+export { RunStore, type OpenStoreOptions, type Quarantine } from './run-store';
+export type { StoredRun } from './rows';
 export { defaultDataDir, DB_FILE, ARTIFACTS_DIR } from './paths';
 export { toStorageError } from './errors';
 export { MIGRATIONS, migrate, schemaVersion } from './migrations';

@@ -2,21 +2,52 @@
 // Synchronous on purpose (better-sqlite3): every call is a short local transaction.
 import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact, CreateRunInput, MetricSample, Run, RunDetail, RunEnvironment, RunPage, RunQuery, RunStatus } from '../../shared/api';
-import { InvalidRequestError, NotFoundError } from '../../shared/errors';
-import { artifactRelPath, readBlob, removeRunBlobs, sha256Hex, writeBlob } from './artifacts';
+import { InvalidRequestError, NotFoundError, StorageError, WorkbenchError } from '../../shared/errors';
+import { artifactRelPath, readBlob, removeRunBlobs, sha256Hex, sweepOrphans, writeBlob } from './artifacts';
 import { openDatabase, type OpenDbOptions } from './db';
 import { ChatStore } from './chat-store';
-import { guard } from './errors';
+import { guard, isCorruptCode } from './errors';
 import { migrate } from './migrations';
 import { ModelFolders } from './model-folders';
 import { liveSessions, ownerAlive } from './owners';
 import { DB_FILE } from './paths';
-import { RUN_COLUMNS, artifactFromRow, metricFromRow, runFromRow, type ArtifactRow, type MetricRow, type RunRow } from './rows';
+import { RUN_COLUMNS, artifactFromRow, metricFromRow, runFromRow, type ArtifactRow, type MetricRow, type RunRow, type StoredRun } from './rows';
 
 export interface OpenStoreOptions extends OpenDbOptions {
   dataDir: string;
+  /**
+   * A damaged database (failed integrity check, not a database): 'fail' (default) throws a StorageError
+   * that says how to recover; 'quarantine' renames workbench.db and its -wal/-shm files to
+   * workbench.corrupt-<timestamp>.db* and starts with an empty database (see `quarantinedAtOpen`).
+   */
+  onCorrupt?: 'fail' | 'quarantine';
+  /** Artifact files without a row are swept at open only when older than this (default one minute). */
+  sweepMinAgeMs?: number;
+}
+
+/** Where a damaged database was kept, and a message for the user that says so. */
+export interface Quarantine {
+  copy: string;
+  reason: string;
+  message: string;
+}
+
+function isCorrupt(err: unknown): boolean {
+  return err instanceof WorkbenchError && (err.details?.corrupt === true || isCorruptCode(err.details?.code));
+}
+
+/** Rename the database file set aside; returns the new name of the main file. */
+function quarantine(dbPath: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const copy = join(dbPath, '..', `workbench.corrupt-${stamp}.db`);
+  renameSync(dbPath, copy);
+  for (const suffix of ['-wal', '-shm']) {
+    if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, copy + suffix);
+  }
+  return copy;
 }
 
 const SORT_COLUMNS: Record<NonNullable<RunQuery['sort']>, string> = {
@@ -37,6 +68,10 @@ export class RunStore {
   readonly dbPath: string;
   /** Runs found `running` at open whose owner is gone; they are now `interrupted`. */
   readonly interruptedAtOpen: string[];
+  /** Orphan artifact files (no row, older than a minute) removed at open. */
+  readonly sweptAtOpen: number;
+  /** Set when the database was damaged and `onCorrupt: 'quarantine'` kept it aside and started fresh. */
+  readonly quarantinedAtOpen: Quarantine | null;
   /** Conversations and messages, in the same database. */
   readonly chats: ChatStore;
   /** Model folders the user added. */
@@ -46,10 +81,14 @@ export class RunStore {
   private constructor(
     readonly dataDir: string,
     private readonly db: Database.Database,
+    quarantined: Quarantine | null,
+    sweepMinAgeMs: number,
   ) {
     this.dbPath = join(dataDir, DB_FILE);
+    this.quarantinedAtOpen = quarantined;
     liveSessions.add(this.sessionId);
     this.interruptedAtOpen = this.g(() => this.interruptOrphans());
+    this.sweptAtOpen = this.sweep(sweepMinAgeMs);
     const g = <T>(fn: () => T): T => this.g(fn);
     this.chats = new ChatStore(db, this.sessionId, g);
     this.modelFolders = new ModelFolders(db, g);
@@ -57,13 +96,42 @@ export class RunStore {
 
   static open(opts: OpenStoreOptions): RunStore {
     const dbPath = join(opts.dataDir, DB_FILE);
-    const db = openDatabase(opts.dataDir, dbPath, opts);
+    const sweepAge = opts.sweepMinAgeMs ?? 60_000;
+    const attempt = (quarantined: Quarantine | null): RunStore => {
+      const db = openDatabase(opts.dataDir, dbPath, opts);
+      try {
+        guard(dbPath, () => migrate(db));
+        return new RunStore(opts.dataDir, db, quarantined, sweepAge);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+    };
     try {
-      guard(dbPath, () => migrate(db));
-      return new RunStore(opts.dataDir, db);
+      return attempt(null);
     } catch (err) {
-      db.close();
-      throw err;
+      if (opts.onCorrupt !== 'quarantine' || !isCorrupt(err)) throw err;
+      const reason = (err as Error).message;
+      let copy: string;
+      try {
+        copy = quarantine(dbPath);
+      } catch (renameErr) {
+        throw new StorageError(`${reason} Keeping a copy failed too (${(renameErr as Error).message}); move the files aside by hand.`, { path: dbPath });
+      }
+      const message = `The run database was damaged, so it was kept as ${copy} (with its -wal and -shm files, if any) and an empty database was started. Older runs are in that copy: restore from a backup or keep it for a bug report. Cause: ${reason}`;
+      console.warn(message);
+      return attempt({ copy, reason, message });
+    }
+  }
+
+  /** Remove artifact files no row refers to (see sweepOrphans); never fails the open. */
+  private sweep(minAgeMs: number): number {
+    try {
+      const runIds = new Set((this.db.prepare('SELECT id FROM runs').all() as { id: string }[]).map((r) => r.id));
+      const paths = (this.db.prepare('SELECT path FROM artifacts').all() as { path: string }[]).map((r) => r.path);
+      return sweepOrphans(this.dataDir, runIds, paths, minAgeMs);
+    } catch {
+      return 0;
     }
   }
 
@@ -113,7 +181,7 @@ export class RunStore {
     });
   }
 
-  getRun(id: string): Run {
+  getRun(id: string): StoredRun {
     return this.g(() => runFromRow(this.row(id)));
   }
 

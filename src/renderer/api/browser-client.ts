@@ -1,6 +1,6 @@
 // `window.workbench` for a plain browser: the same WorkbenchApi, spoken over the browser host's wire
 // protocol (src/shared/protocol.ts). Requests are POST /api/<method> with a Bearer token; events arrive
-// on one WebSocket that reconnects with backoff while anyone listens.
+// on one WebSocket (authenticated by the page's cookie) that reconnects with backoff while anyone listens.
 import { METHOD_NAMES } from '../../shared/api';
 import type { Envelope, MethodName, Params, Result, WorkbenchApi, WorkbenchEvent } from '../../shared/api';
 import { UnauthorizedError, WorkbenchError, deserializeError } from '../../shared/errors';
@@ -80,8 +80,9 @@ export function createBrowserClient(hooks: BrowserClientHooks): WorkbenchApi {
     if (!token || unauthorized || socket || listeners.size === 0) return;
     hooks.onEventsState(backoff === BACKOFF_MIN_MS ? 'connecting' : 'reconnecting');
     const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-    // Browsers cannot set headers on a WebSocket upgrade; the protocol accepts the token in the URL.
-    const ws = new WebSocket(`${scheme}//${window.location.host}${EVENTS_PATH}?${TOKEN_PARAM}=${encodeURIComponent(token)}`);
+    // Browsers cannot set headers on a WebSocket upgrade, and the host never takes the token from a URL:
+    // the upgrade carries the HttpOnly cookie the page load set, with this page's Origin.
+    const ws = new WebSocket(`${scheme}//${window.location.host}${EVENTS_PATH}`);
     socket = ws;
     let opened = false;
     ws.onopen = () => {
