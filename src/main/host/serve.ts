@@ -132,7 +132,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // ?token= opens the page (and sets the cookie); the API takes the header or, from the page, the cookie.
     const presented = presentedToken(req, url, { port: actualPort, allowQuery: !isApi && !changesState });
     if (!tokenMatches(presented.token, token)) {
-      return refuse(401, 'Missing or wrong token. Open the URL printed by `npm run serve` (it ends in ?token=…); the token changes on every start. Tools send it as `Authorization: Bearer <token>`.');
+      return refuse(401, 'Missing or wrong token. Open the URL printed by `npm start` or `npm run serve` (it ends in ?token=…); the token changes on every start. Tools send it as `Authorization: Bearer <token>`.');
     }
     if (changesState && presented.via === 'cookie' && origin !== 'same') return refuse(401, COOKIE_NEEDS_ORIGIN_MSG);
     if (isApi) {

@@ -1,7 +1,7 @@
 // The model manager: lists the bundled zoo (models/catalog.json) and the folders a user added
 // (remembered in SQLite), validates folders before loading, loads one model at a time with progress and
 // cancel (each load recorded as a run of kind 'load'), unloads it, and reports its memory.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { LoadedModel, LoadModelInput, MemoryReport, ModelCheck, ModelEntry, ModelList } from '../../shared/api';
 import { normalizeConfig, variantOf, type ModelConfig } from '../../shared/arch/config';
@@ -39,6 +39,15 @@ export interface ActiveModel {
 }
 
 const PROGRESS_INTERVAL_MS = 100;
+
+/** The path with symlinks resolved, or as given when it does not exist. */
+function realPath(p: string): string {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return resolve(p);
+  }
+}
 
 function configOf(dir: string): { config: ModelConfig | null; problem: string | null } {
   const file = join(dir, 'config.json');
@@ -157,7 +166,11 @@ export class ModelManager {
 
   /** The full check, every weight read for NaN/Inf included (what "Validate" and adding a folder run). */
   async validate(path: string): Promise<ModelCheck> {
-    return this.check(resolve(path), true);
+    const abs = resolve(path);
+    const check = await this.check(abs, true);
+    const listed = this.listedAt(abs);
+    if (listed) check.warnings.unshift(`${this.alreadyListed(abs, listed).message.replace(/; nothing was changed\.$/, '')}: adding it again changes nothing.`);
+    return check;
   }
 
   private async check(path: string, scanWeights: boolean): Promise<ModelCheck> {
@@ -166,13 +179,32 @@ export class ModelManager {
     return validateModelFolder(path, info.adapter, { scanWeights, knownProblem: known ? { kind: 'weights', message: known } : null });
   }
 
+  /** The listed model (bundled or added) whose folder is this one, symlinks and trailing slashes aside. */
+  private listedAt(abs: string): { id: string; name: string; source: ModelEntry['source'] } | null {
+    const real = realPath(abs);
+    const bundled = readCatalog(this.d.modelsDir).entries.find((e) => realPath(e.path) === real);
+    if (bundled) return { id: bundled.id, name: bundled.name, source: 'bundled' };
+    const added = this.d.store.modelFolders.findByPath(abs) ?? this.d.store.modelFolders.list().find((f) => realPath(f.path) === real);
+    return added ? { id: added.id, name: added.name, source: 'added' } : null;
+  }
+
+  private alreadyListed(abs: string, m: { id: string; name: string; source: ModelEntry['source'] }): InvalidRequestError {
+    const as = m.source === 'bundled' ? `the bundled model “${m.name}”` : `“${m.name}”`;
+    return new InvalidRequestError(`${abs} is already in the model list as ${as}; nothing was changed.`, { modelId: m.id, source: m.source });
+  }
+
+  /** Add a folder the list does not hold yet; a folder already listed (added or bundled) is refused, unchanged. */
   async addFolder(path: string, name?: string): Promise<ModelEntry> {
     const abs = resolve(path);
+    const listed = this.listedAt(abs);
+    if (listed) throw this.alreadyListed(abs, listed);
     const check = await this.validate(abs);
     if (!check.ok) {
       throw new CheckpointError(`${abs} cannot be added: ${check.problems.map((p) => p.message).join(' ')}`, { problems: check.problems });
     }
-    const folder = this.d.store.modelFolders.add(abs, name || basename(abs));
+    // added meanwhile (a second window, a script): still refused, still unchanged
+    const { folder, added } = this.d.store.modelFolders.addIfNew(abs, name || basename(abs));
+    if (!added) throw this.alreadyListed(abs, { ...folder, source: 'added' });
     this.d.events.emit({ type: 'models-changed' });
     return this.list().models.find((m) => m.id === folder.id)!;
   }

@@ -37,6 +37,30 @@ export class ModelFolders {
     });
   }
 
+  /** The entry for this exact path, if one is listed. */
+  findByPath(path: string): ModelFolder | null {
+    return this.g(() => {
+      const r = this.db.prepare('SELECT * FROM model_folders WHERE path = ?').get(path) as Row | undefined;
+      return r ? fromRow(r) : null;
+    });
+  }
+
+  /**
+   * Add a folder unless its path is already listed; an existing entry is returned as it is (its name
+   * untouched) with added: false. What the app's "Add model folder" uses.
+   */
+  addIfNew(path: string, name: string): { folder: ModelFolder; added: boolean } {
+    return this.g(() =>
+      this.db.transaction(() => {
+        const existing = this.db.prepare('SELECT * FROM model_folders WHERE path = ?').get(path) as Row | undefined;
+        if (existing) return { folder: fromRow(existing), added: false };
+        const row: Row = { id: randomUUID(), path, name, added_at: new Date().toISOString() };
+        this.db.prepare('INSERT INTO model_folders (id, path, name, added_at) VALUES (@id, @path, @name, @added_at)').run(row);
+        return { folder: fromRow(row), added: true };
+      })(),
+    );
+  }
+
   /** Add a folder, or return the entry that already has this path (renamed when a name is given). */
   add(path: string, name: string): ModelFolder {
     return this.g(() =>
