@@ -43,7 +43,7 @@ describe('chat mode with a chat template', () => {
   it('renders system prompt and history with the template, turn after turn', async () => {
     const conv = await s.handlers.createConversation({ systemPrompt: 'Be brief.' });
     const system = { role: 'system', content: 'Be brief.' };
-    const p1 = render([system, { role: 'user', content: 'Hi' }]);
+    const p1 = await render([system, { role: 'user', content: 'Hi' }]);
     expect(await s.handlers.contextUsage({ conversationId: conv.id, draft: { text: 'Hi' } })).toMatchObject({ usedTokens: 0, draftTokens: p1.length, limit: 256 });
 
     const r1 = await s.handlers.sendMessage({ conversationId: conv.id, text: 'Hi', sampling: { ...greedy, maxTokens: 6 } });
@@ -57,7 +57,7 @@ describe('chat mode with a chat template', () => {
     expect((await s.handlers.getConversation({ id: conv.id })).conversation.title).toBe('Hi');
 
     const r2 = await s.handlers.sendMessage({ conversationId: conv.id, text: 'More?', sampling: { ...greedy, maxTokens: 4 } });
-    const p2 = render([system, { role: 'user', content: 'Hi' }, { role: 'assistant', content: r1.reply.text }, { role: 'user', content: 'More?' }]);
+    const p2 = await render([system, { role: 'user', content: 'Hi' }, { role: 'assistant', content: r1.reply.text }, { role: 'user', content: 'More?' }]);
     expect(r2.reply.stats!.promptTokens).toBe(p2.length);
     expect(r2.reply.tokenIds).toEqual(await engineGreedy(p2, 4));
   });

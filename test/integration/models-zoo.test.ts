@@ -35,7 +35,7 @@ describe('bundled model zoo', () => {
     const conv = await s.handlers.createConversation({});
     const r = await s.handlers.sendMessage({ conversationId: conv.id, text: 'Tell me about the sea.', sampling: { temperature: 0, repetitionPenalty: 1, maxTokens: 8 } });
     const { engine } = s.models.current()!;
-    const prompt = engine.tokenizer!.encodeChat([{ role: 'user', content: 'Tell me about the sea.' }], { addGenerationPrompt: true });
+    const prompt = await engine.tokenizer!.encodeChat([{ role: 'user', content: 'Tell me about the sea.' }], { addGenerationPrompt: true });
     expect(r.reply.stats).toMatchObject({ mode: 'chat', promptTokens: prompt.length });
     expect(r.reply.tokenIds).toEqual((await engine.generate(prompt, { maxTokens: 8, sampling: GREEDY, stopTokens: engine.stopTokens })).ids);
     expect(r.reply.text.trim().length).toBeGreaterThan(0);

@@ -57,16 +57,16 @@ describe('tokenizer (Qwen3 tokenizer.json)', () => {
     expect(emoji.map((id) => e.push(id))).toEqual([...emoji.slice(1).map(() => ''), '🫠']);
   });
 
-  it('renders the chat template from tokenizer_config.json, with and without the generation prompt', () => {
+  it('renders the chat template from tokenizer_config.json, with and without the generation prompt', async () => {
     const messages = [
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Hi' },
     ];
     expect(tok.hasChatTemplate).toBe(true);
-    const open = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
+    const open = await tok.applyChatTemplate(messages, { addGenerationPrompt: true });
     expect(open).toBe('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
-    expect(tok.applyChatTemplate(messages)).toBe('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n');
-    const ids = tok.encodeChat(messages, { addGenerationPrompt: true });
+    expect(await tok.applyChatTemplate(messages)).toBe('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n');
+    const ids = await tok.encodeChat(messages, { addGenerationPrompt: true });
     expect(ids[0]).toBe(151644);
     expect(ids.filter((i) => i === 151645)).toHaveLength(2);
   });
@@ -85,7 +85,7 @@ describe('loadTokenizer', () => {
     const r = await loadTokenizer(dir, { eosTokenIds: [7] });
     expect(r.tokenizer!.hasChatTemplate).toBe(false);
     expect(r.tokenizer!.stopTokenIds).toEqual([7, 151643, 151645]);
-    expect(() => r.tokenizer!.applyChatTemplate([{ role: 'user', content: 'x' }])).toThrow(CheckpointError);
+    await expect(r.tokenizer!.applyChatTemplate([{ role: 'user', content: 'x' }])).rejects.toThrow(CheckpointError);
   });
 
   it('prefers chat_template.jinja and reports a broken tokenizer.json clearly', async () => {
@@ -93,7 +93,7 @@ describe('loadTokenizer', () => {
     cpSync(join(FIXTURE, 'tokenizer.json'), join(dir, 'tokenizer.json'));
     writeFileSync(join(dir, 'chat_template.jinja'), '{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}');
     const r = await loadTokenizer(dir);
-    expect(r.tokenizer!.applyChatTemplate([{ role: 'user', content: 'hello' }])).toBe('[user] hello\n');
+    expect(await r.tokenizer!.applyChatTemplate([{ role: 'user', content: 'hello' }])).toBe('[user] hello\n');
     writeFileSync(join(dir, 'tokenizer.json'), '{"model": ');
     await expect(loadTokenizer(dir)).rejects.toThrow(/tokenizer\.json is not valid JSON/);
   });

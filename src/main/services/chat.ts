@@ -74,15 +74,15 @@ export class ChatService {
     return this.d.tasks.cancelByKey(conversationId) > 0;
   }
 
-  contextUsage(p: Params<'contextUsage'>): ContextUsage {
+  async contextUsage(p: Params<'contextUsage'>): Promise<ContextUsage> {
     const active = this.d.models.require();
     const conv = this.chats.getConversation(p.conversationId);
     const history: PromptMessage[] = this.chats.messages(conv.id);
     const mode = p.mode ?? active.info.defaultMode;
-    const used = history.some((m) => m.status === 'complete' || m.status === 'stopped') ? buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, history, mode).length : 0;
+    const used = history.some((m) => m.status === 'complete' || m.status === 'stopped') ? (await buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, history, mode, active.info.name)).length : 0;
     let draftTokens = 0;
     if (p.draft && (p.draft.text || p.draft.tokenIds)) {
-      const withDraft = buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, [...history, this.virtualUser(active, p.draft, history)], mode).length;
+      const withDraft = (await buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, [...history, this.virtualUser(active, p.draft, history)], mode, active.info.name)).length;
       draftTokens = withDraft - used;
     }
     const limit = active.info.nCtx;
@@ -101,13 +101,13 @@ export class ChatService {
   }
 
   /** Everything that can refuse the request, computed before the database changes. */
-  private plan(active: ActiveModel, conv: Conversation, history: PromptMessage[], gen: GenerationInput): ReplyPlan {
+  private async plan(active: ActiveModel, conv: Conversation, history: PromptMessage[], gen: GenerationInput): Promise<ReplyPlan> {
     const mode: ChatMode = gen.mode ?? active.info.defaultMode;
-    const prompt = buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, history, mode);
+    const prompt = await buildPrompt(active.engine, active.info.modelId, conv.systemPrompt, history, mode, active.info.name);
     const nCtx = active.info.nCtx;
     if (prompt.length >= nCtx) {
       throw new ContextLengthError(
-        `This conversation needs ${fmt(prompt.length)} tokens but the model was loaded with a ${fmt(nCtx)}-token context, so no reply fits. Start a new conversation, edit or shorten an earlier message, or reload the model with a larger context (up to ${fmt(active.info.maxContext)}).`,
+        `This conversation needs ${fmt(prompt.length)} tokens but the model was loaded with a ${fmt(nCtx)}-token context, so no reply fits. Start a new conversation${nCtx < active.info.maxContext ? `, edit or shorten an earlier message, or reload the model with a larger context (up to ${fmt(active.info.maxContext)})` : ' or edit or shorten an earlier message; the model is already loaded with the largest context it allows'}.`,
         { promptTokens: prompt.length, nCtx },
       );
     }
@@ -175,7 +175,7 @@ export class ChatService {
       const conv = this.chats.getConversation(p.conversationId);
       const history = this.chats.messages(conv.id);
       const user = this.virtualUser(active, p, history);
-      const plan = this.plan(active, conv, [...history, user], p);
+      const plan = await this.plan(active, conv, [...history, user], p);
       const userMessage = this.chats.addMessage(conv.id, { role: 'user', text: user.text, tokenIds: user.tokenIds, status: 'complete', modelId: active.info.modelId });
       this.d.events.emit({ type: 'message-updated', message: userMessage });
       if (conv.title === DEFAULT_TITLE && user.text.trim()) {
@@ -195,7 +195,7 @@ export class ChatService {
       const lastUser = [...messages].reverse().find((m) => m.role === 'user');
       if (!lastUser) throw new InvalidRequestError('This conversation has no message to answer yet. Send a message first.');
       const history = messages.filter((m) => m.seq <= lastUser.seq);
-      const plan = this.plan(active, conv, history, p);
+      const plan = await this.plan(active, conv, history, p);
       this.truncate(conv.id, lastUser.seq);
       return this.reply(plan, null, p.taskId);
     });
@@ -209,7 +209,7 @@ export class ChatService {
       const conv = this.chats.getConversation(target.conversationId);
       const before = this.chats.messages(conv.id).filter((m) => m.seq < target.seq);
       const user = this.virtualUser(active, p, before);
-      const plan = this.plan(active, conv, [...before, user], p);
+      const plan = await this.plan(active, conv, [...before, user], p);
       this.truncate(conv.id, target.seq);
       const edited = this.chats.updateMessage(target.id, { text: user.text, tokenIds: user.tokenIds, status: 'complete', modelId: active.info.modelId });
       this.d.events.emit({ type: 'message-updated', message: edited });

@@ -40,6 +40,14 @@ async function readConfig(dir: string, add: (k: ModelProblemKind, m: string) => 
   }
 }
 
+/** The conversation a chat template is tried on at validation. */
+const TRIAL_CONVERSATION = [
+  { role: 'system', content: 'You are a helpful assistant.' },
+  { role: 'user', content: 'Hello.' },
+  { role: 'assistant', content: 'Hello! How can I help?' },
+  { role: 'user', content: 'Tell me about the sea.' },
+];
+
 async function tokenizerState(dir: string, add: (k: ModelProblemKind, m: string) => void, warn: (m: string) => void) {
   const has = async (f: string) => (await stat(join(dir, f)).catch(() => null))?.isFile() ?? false;
   const [json, config] = await Promise.all([has('tokenizer.json'), has('tokenizer_config.json')]);
@@ -51,6 +59,16 @@ async function tokenizerState(dir: string, add: (k: ModelProblemKind, m: string)
   try {
     const t = await loadTokenizer(dir);
     if (t.tokenizer && !t.tokenizer.hasChatTemplate) warn('The tokenizer has no chat template: use completion mode (plain text continuation).');
+    // The template is code: render it once (on the template worker, with its time and output budget)
+    // so a runaway or failing one is a problem here, not on the first message.
+    if (t.tokenizer?.hasChatTemplate) {
+      const trial = await t.tokenizer.encodeChat(TRIAL_CONVERSATION, { addGenerationPrompt: true, model: 'this folder' }).catch((e: Error) => e);
+      if (trial instanceof Error) {
+        // Where the renderer itself cannot start (a bundle with no node_modules), the folder is fine.
+        if ((trial as { details?: { reason?: string } }).details?.reason === 'unavailable') warn(trial.message);
+        else throw trial;
+      }
+    }
     return { hasTokenizer: t.tokenizer !== null, hasChatTemplate: t.tokenizer?.hasChatTemplate ?? false };
   } catch (err) {
     add('tokenizer', sentence((err as Error).message, 'Replace the tokenizer files with the checkpoint’s originals.'));
@@ -133,7 +151,10 @@ export async function validateModelFolder(path: string, adapter: AdapterInfo | n
     set = await openSafetensors(path);
     out.weightBytes = set.files.reduce((a, f) => a + f.bytes, 0);
   } catch (err) {
-    add('weights', sentence((err as Error).message, 'Download or export the weights again; the file is damaged or incomplete.'));
+    const msg = (err as Error).message;
+    // No weights file at all is not a damaged one: say what is missing.
+    const missing = /has no model\.safetensors|no \.safetensors|not found|ENOENT/i.test(msg);
+    add('weights', sentence(msg, missing ? 'Put the checkpoint\'s model.safetensors (or its shards and model.safetensors.index.json) in this folder.' : 'Download or export the weights again; the file is damaged or incomplete.'));
   }
   const mismatch = config && set ? checkConfigAgainstTensors(config, set.tensors) : null;
   if (mismatch) add('shape', sentence(mismatch.message, 'The weights do not match config.json.'));

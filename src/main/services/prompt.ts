@@ -35,9 +35,11 @@ function inTranscript(m: PromptMessage): boolean {
 
 /**
  * The next prompt's ids. `modelId` is the loaded model: stored ids of turns written with another model
- * belong to another vocabulary, so those turns are encoded again from their text.
+ * belong to another vocabulary, so those turns are encoded again from their text. Chat mode renders
+ * the template on the template worker (time and output budget); `modelName` names the model in the
+ * error a runaway template gives.
  */
-export function buildPrompt(engine: Engine, modelId: string, systemPrompt: string | null, history: PromptMessage[], mode: ChatMode): number[] {
+export async function buildPrompt(engine: Engine, modelId: string, systemPrompt: string | null, history: PromptMessage[], mode: ChatMode, modelName?: string): Promise<number[]> {
   const turns = history.filter(inTranscript);
   if (mode === 'chat') {
     const tok = engine.tokenizer;
@@ -45,7 +47,7 @@ export function buildPrompt(engine: Engine, modelId: string, systemPrompt: strin
       throw new InvalidRequestError(`Chat mode needs a chat template, and ${tok ? 'this tokenizer has none' : 'this model has no tokenizer'}. Use completion mode instead.`);
     }
     const messages = [...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []), ...turns.map((m) => ({ role: m.role, content: m.text }))];
-    return tok.encodeChat(messages, { addGenerationPrompt: true });
+    return tok.encodeChat(messages, { addGenerationPrompt: true, model: modelName ?? modelId });
   }
   const ids: number[] = [];
   if (systemPrompt && engine.tokenizer) ids.push(...engine.tokenizer.encode(systemPrompt, { addSpecialTokens: true }));

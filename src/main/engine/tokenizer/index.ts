@@ -7,7 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
-import { CheckpointError } from '../../../shared/errors';
+import { CheckpointError, InvalidRequestError } from '../../../shared/errors';
+import { RENDER_HEAP_MB, RENDER_MAX_CHARS, RENDER_TIME_MS, renderTemplate, TemplateRenderError } from './render';
+
+export { RENDER_MAX_CHARS, RENDER_TIME_MS, stopTemplateWorker } from './render';
 
 export interface ChatMessage {
   role: string; // 'system' | 'user' | 'assistant' | …
@@ -33,6 +36,27 @@ function pickTemplate(v: unknown): string | null {
     return (named.find((t) => t.name === 'default') ?? named[0])?.template ?? null;
   }
   return null;
+}
+
+const FIX = "fix tokenizer_config.json's chat_template or use completion mode";
+
+/** The user's error for a failed render: which budget it broke, on which model, and what to do. */
+function templateError(err: unknown, model: string | undefined): Error {
+  if (!(err instanceof TemplateRenderError)) return err as Error;
+  const of = `the chat template of ${model ?? 'this model'}`;
+  const short = (m: string) => (m.length > 300 ? `${m.slice(0, 300)}…` : m);
+  switch (err.reason) {
+    case 'time':
+      return new InvalidRequestError(`${of} ran past ${RENDER_TIME_MS / 1000} s rendering this conversation; ${FIX}`, { reason: 'time' });
+    case 'output':
+      return new InvalidRequestError(`${of} produced more than ${RENDER_MAX_CHARS / (1024 * 1024)} MB of text rendering this conversation; ${FIX}`, { reason: 'output' });
+    case 'memory':
+      return new InvalidRequestError(`${of} used more than ${RENDER_HEAP_MB} MB of memory rendering this conversation; ${FIX}`, { reason: 'memory' });
+    case 'unavailable':
+      return new CheckpointError(`chat templates cannot run here: the template renderer could not load @huggingface/jinja (${short(err.message)}); use completion mode`, { reason: 'unavailable' });
+    default:
+      return new CheckpointError(`${of} failed rendering this conversation (${short(err.message)}); ${FIX}`);
+  }
 }
 
 export class TextTokenizer {
@@ -96,15 +120,24 @@ export class TextTokenizer {
     return this.template !== null;
   }
 
-  /** Render the conversation with the checkpoint's own template. */
-  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
-    if (!this.template) throw new CheckpointError('this tokenizer has no chat template; send plain text or token ids instead');
-    return this.template.render({
+  /**
+   * Render the conversation with the checkpoint's own template, on the template worker with a time,
+   * memory and output budget (render.ts). A template that breaks a budget is an InvalidRequestError
+   * naming the model (`opts.model`, else "this model"), one that fails on its own a CheckpointError.
+   */
+  async applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; model?: string } = {}): Promise<string> {
+    if (!this.template || this.chatTemplate === null) throw new CheckpointError('this tokenizer has no chat template; send plain text or token ids instead');
+    const context = {
       messages,
       add_generation_prompt: opts.addGenerationPrompt ?? false,
       bos_token: this.bosToken ?? '',
       eos_token: this.eosToken ?? '',
-    });
+    };
+    try {
+      return await renderTemplate(this.chatTemplate, context);
+    } catch (err) {
+      throw templateError(err, opts.model);
+    }
   }
 
   /**
@@ -143,8 +176,8 @@ export class TextTokenizer {
   }
 
   /** The template's text, tokenized without a second BOS (the template writes its own). */
-  encodeChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): number[] {
-    return this.encode(this.applyChatTemplate(messages, opts), { addSpecialTokens: false });
+  async encodeChat(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; model?: string } = {}): Promise<number[]> {
+    return this.encode(await this.applyChatTemplate(messages, opts), { addSpecialTokens: false });
   }
 }
 

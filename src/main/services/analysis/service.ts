@@ -51,7 +51,7 @@ export class AnalysisService {
     return this.running ? `An analysis of ${this.running} is running.` : null;
   }
 
-  private resolveIds(active: ActiveModel, input: AnalysisInput): Resolved {
+  private async resolveIds(active: ActiveModel, input: AnalysisInput): Promise<Resolved> {
     const engine = active.engine;
     if (input.tokenIds) {
       const V = engine.config.vocabSize;
@@ -63,7 +63,7 @@ export class AnalysisService {
       const { conversation, messages } = { conversation: this.d.store.chats.getConversation(input.conversationId), messages: this.d.store.chats.messages(input.conversationId) };
       const mode = engine.tokenizer?.hasChatTemplate ? 'chat' : 'completion';
       // The conversation as the model saw it: every finished turn, no generation prompt at the end.
-      const ids = buildPrompt(engine, active.info.modelId, conversation.systemPrompt, messages, mode);
+      const ids = await buildPrompt(engine, active.info.modelId, conversation.systemPrompt, messages, mode, active.info.name);
       return { ids, source: 'conversation', text: messages.map((m) => m.text).join('\n') };
     }
     const text = input.text ?? '';
@@ -88,7 +88,7 @@ export class AnalysisService {
       sharedMode: input.sharedMode ?? DEFAULT_SETTINGS.sharedMode,
       sharedMapPerLayer: input.sharedMapPerLayer ?? active.engine.config.numLayers <= PER_LAYER_DEFAULT_MAX_LAYERS,
     };
-    const { ids, source, text } = this.resolveIds(active, input);
+    const { ids, source, text } = await this.resolveIds(active, input);
     const engine = active.engine;
     const nCtx = engine.backend.nCtx;
     if (ids.length === 0) throw new InvalidRequestError('The input encodes to no tokens. Give a longer text.');
